@@ -1,0 +1,345 @@
+// The WebGPU device: adapter choice, features and limits, error surfacing, the buffer pool, and the
+// deferred dispatch scheduler. Ops encode into one open command encoder; it is submitted at readback,
+// at flush(), or every `dispatchesPerSubmit` dispatches. Per-dispatch parameters are appended to one
+// arena buffer written just before the submit, so nothing is mapped inside a step.
+import { create, globals } from 'webgpu';
+import { BufferPool, type MemoryStats } from './pool.js';
+import {
+  NoAdapterError, DeviceLostError, GPUValidationError, GPUOutOfMemoryError, ShaderCompilationError,
+} from './errors.js';
+import type { KernelSource } from '../kernels/kernel.js';
+
+export interface DeviceOptions {
+  /** Dawn backend: 'vulkan', 'metal', 'd3d12', 'd3d11', 'opengl', 'opengles', 'null'. */
+  backend?: string;
+  /** Dawn adapter name (exact), e.g. 'NVIDIA H100 80GB HBM3' or 'llvmpipe (LLVM 19.1.7, 256 bits)'. */
+  adapterName?: string;
+  /** Dawn toggles to enable / disable (e.g. 'vulkan_enable_f16_on_nvidia', 'skip_validation'). */
+  enableToggles?: string[];
+  disableToggles?: string[];
+  powerPreference?: GPUPowerPreference;
+  /** Submit the open command encoder after this many dispatches (default 256). */
+  dispatchesPerSubmit?: number;
+}
+
+/** Features we request when the adapter has them. */
+const WANTED_FEATURES = ['shader-f16', 'subgroups', 'timestamp-query', 'chromium-experimental-subgroup-matrix',
+  'subgroup-size-control'];
+
+export interface SubgroupMatrixConfig {
+  componentType: string; resultComponentType: string; M: number; N: number; K: number;
+}
+
+export interface DeviceDescription {
+  vendor: string; architecture: string; device: string; description: string; driver: string;
+  backend: string; adapterType: string; features: string[];
+  subgroupMinSize?: number; subgroupMaxSize?: number;
+  subgroupMatrixConfigs: SubgroupMatrixConfig[];
+  limits: Record<string, number>;
+}
+
+const KEY_LIMITS = ['maxBufferSize', 'maxStorageBufferBindingSize', 'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX', 'maxComputeWorkgroupsPerDimension',
+  'maxStorageBuffersPerShaderStage', 'minStorageBufferOffsetAlignment'];
+
+const PARAM_ALIGN = 256;
+const ARENA_BYTES = 1 << 18;
+
+interface Pipeline { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }
+
+export interface Binding { buffer: GPUBuffer; offset?: number; size?: number }
+
+export class Device {
+  readonly pool: BufferPool;
+  readonly features: ReadonlySet<string>;
+  readonly limits: GPUSupportedLimits;
+  readonly dispatchesPerSubmit: number;
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private pending = 0;
+  private readonly pipelines = new Map<string, Pipeline>();
+  private readonly arena: GPUBuffer;
+  private readonly arenaHost = new Uint32Array(ARENA_BYTES / 4);
+  private arenaUsed = 0;
+  private readonly afterSubmit: GPUBuffer[] = [];
+  private error: Error | null = null;
+  private lostError: DeviceLostError | null = null;
+  private destroyed = false;
+  /** Dispatches encoded since the device opened (for tests and profiles). */
+  dispatchCount = 0;
+  submitCount = 0;
+
+  constructor(
+    readonly gpu: GPUDevice,
+    readonly adapter: GPUAdapter,
+    private readonly gpuRoot: GPU | null,
+    readonly options: DeviceOptions,
+  ) {
+    this.features = new Set([...gpu.features].map(String));
+    this.limits = gpu.limits;
+    this.dispatchesPerSubmit = options.dispatchesPerSubmit ?? 256;
+    this.pool = new BufferPool(gpu, gpu.limits.maxBufferSize);
+    this.arena = gpu.createBuffer({ size: ARENA_BYTES, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+    gpu.addEventListener('uncapturederror', (ev) => {
+      const e = (ev as GPUUncapturedErrorEvent).error;
+      // Errors that only repeat an earlier failure (an invalid pipeline used later) hide the cause,
+      // which reaches us through the error scope of the pipeline's creation.
+      if (/invalid due to a previous error/.test(e.message)) return;
+      const err = e instanceof GPUOutOfMemoryError || e.constructor?.name === 'GPUOutOfMemoryError'
+        ? new GPUOutOfMemoryError(e.message) : new GPUValidationError(e.message);
+      this.error ??= err;
+    });
+    gpu.lost.then((info) => {
+      if (!this.destroyed) this.lostError = new DeviceLostError(info.reason ?? 'unknown', info.message);
+    });
+  }
+
+  has(feature: string): boolean { return this.features.has(feature); }
+
+  /** Throws the first uncaptured GPU error or the loss of the device, if any happened. */
+  checkErrors(): void {
+    if (this.lostError) throw this.lostError;
+    if (this.destroyed) throw new DeviceLostError('destroyed', 'the device was closed');
+    if (this.error) { const e = this.error; this.error = null; throw e; }
+  }
+
+  // ---- pipelines ----
+
+  pipeline(kernel: KernelSource): Pipeline {
+    let p = this.pipelines.get(kernel.code);
+    if (p) return p;
+    this.gpu.pushErrorScope('validation');
+    const module = this.gpu.createShaderModule({ code: kernel.code, label: kernel.label });
+    const pipeline = this.gpu.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: kernel.label });
+    // Validation errors of shader creation are reported asynchronously; we surface them at the next
+    // sync point through the error scope below, with the compiler's messages attached.
+    this.gpu.popErrorScope().then(async (err) => {
+      if (!err) return;
+      if (process.env.ULLAVA_DEBUG) console.error(kernel.label, err.message);
+      const info = await module.getCompilationInfo();
+      const msgs = info.messages.map((m) => `  ${m.type} ${m.lineNum}:${m.linePos} ${m.message}`).join('\n');
+      this.error ??= new ShaderCompilationError(kernel.label, msgs || err.message);
+    });
+    p = { pipeline, layout: pipeline.getBindGroupLayout(0) };
+    this.pipelines.set(kernel.code, p);
+    return p;
+  }
+
+  // ---- encoding ----
+
+  private openEncoder(): GPUCommandEncoder {
+    if (this.lostError || this.destroyed) this.checkErrors();
+    this.encoder ??= this.gpu.createCommandEncoder();
+    return this.encoder;
+  }
+
+  private openPass(): GPUComputePassEncoder {
+    const enc = this.openEncoder();
+    this.pass ??= enc.beginComputePass();
+    return this.pass;
+  }
+
+  private endPass(): void {
+    if (this.pass) { this.pass.end(); this.pass = null; }
+  }
+
+  /**
+   * Encodes one dispatch. `params` go to binding 0; `buffers` to bindings 1..n in order.
+   * `workgroups` is the launch grid (use kernels/kernel.ts grid() for large counts).
+   */
+  dispatch(kernel: KernelSource, params: Uint32Array, buffers: Binding[], workgroups: [number, number, number]): void {
+    const { pipeline, layout } = this.pipeline(kernel);
+    const words = Math.max(4, params.length);
+    const bytes = Math.ceil((words * 4) / PARAM_ALIGN) * PARAM_ALIGN;
+    if (this.arenaUsed + bytes > ARENA_BYTES) this.flush();
+    const offset = this.arenaUsed;
+    this.arenaHost.set(params, offset / 4);
+    this.arenaUsed += bytes;
+    const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.arena, offset, size: words * 4 } }];
+    buffers.forEach((b, i) => entries.push({ binding: i + 1,
+      resource: { buffer: b.buffer, offset: b.offset ?? 0, size: b.size ?? b.buffer.size - (b.offset ?? 0) } }));
+    const bindGroup = this.gpu.createBindGroup({ layout, entries, label: kernel.label });
+    const pass = this.openPass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(workgroups[0], workgroups[1], workgroups[2]);
+    this.dispatchCount++;
+    if (++this.pending >= this.dispatchesPerSubmit) this.flush();
+  }
+
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
+    this.endPass();
+    this.openEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+    this.pending++;
+  }
+
+  /** Uploads host bytes into `dst` at `dstOffset`, in encoder order (safe with pooled buffers). */
+  upload(data: ArrayBufferView, dst: GPUBuffer, dstOffset = 0): void {
+    const bytes = Math.ceil(data.byteLength / 4) * 4;
+    if (bytes === 0) return;
+    const staging = this.gpu.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_WRITE | GPUBufferUsage.COPY_SRC, mappedAtCreation: true });
+    new Uint8Array(staging.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    staging.unmap();
+    this.copy(staging, 0, dst, dstOffset, bytes);
+    this.afterSubmit.push(staging);
+  }
+
+  /** Submits everything encoded so far. */
+  flush(): void {
+    if (!this.encoder) return;
+    this.endPass();
+    if (this.arenaUsed > 0) {
+      this.gpu.queue.writeBuffer(this.arena, 0, this.arenaHost.buffer, 0, this.arenaUsed);
+      this.arenaUsed = 0;
+    }
+    this.gpu.queue.submit([this.encoder.finish()]);
+    this.submitCount++;
+    this.encoder = null;
+    this.pending = 0;
+    for (const b of this.afterSubmit) b.destroy();
+    this.afterSubmit.length = 0;
+  }
+
+  /** Reads `bytes` from `src` at `offset` (both multiples of 4), submitting pending work first. */
+  async read(src: GPUBuffer, offset: number, bytes: number): Promise<ArrayBuffer> {
+    this.checkErrors();
+    const size = Math.max(4, Math.ceil(bytes / 4) * 4);
+    const staging = this.gpu.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    this.copy(src, offset, staging, 0, size);
+    this.flush();
+    try {
+      await staging.mapAsync(GPUMapMode.READ);
+      return staging.getMappedRange().slice(0, bytes);
+    } catch (e) {
+      this.checkErrors();
+      throw e;
+    } finally {
+      staging.destroy();
+      this.checkErrors();
+    }
+  }
+
+  /** Waits until all submitted work has finished; surfaces any GPU error. */
+  async sync(): Promise<void> {
+    this.flush();
+    await this.gpu.queue.onSubmittedWorkDone();
+    this.checkErrors();
+  }
+
+  memory(): MemoryStats { return this.pool.stats(); }
+
+  describe(): DeviceDescription {
+    const info = this.adapter.info as GPUAdapterInfo & Record<string, unknown>;
+    // Dawn's info objects do not spread or JSON-serialise: read fields by name.
+    const configs: SubgroupMatrixConfig[] = [];
+    const raw = (info as unknown as { subgroupMatrixConfigs?: SubgroupMatrixConfig[] }).subgroupMatrixConfigs ?? [];
+    for (const c of raw) {
+      configs.push({ componentType: String(c.componentType), resultComponentType: String(c.resultComponentType), M: c.M, N: c.N, K: c.K });
+    }
+    const limits: Record<string, number> = {};
+    for (const k of KEY_LIMITS) limits[k] = Number((this.limits as unknown as Record<string, number>)[k]);
+    return {
+      vendor: String(info.vendor ?? ''), architecture: String(info.architecture ?? ''),
+      device: String(info.device ?? ''), description: String(info.description ?? ''),
+      driver: String((info as Record<string, unknown>).driverDescription ?? info.description ?? ''),
+      backend: String((info as Record<string, unknown>).backendType ?? this.options.backend ?? ''),
+      adapterType: String((info as Record<string, unknown>).adapterType ?? ''),
+      features: [...this.features].sort(),
+      subgroupMinSize: info.subgroupMinSize as number | undefined,
+      subgroupMaxSize: info.subgroupMaxSize as number | undefined,
+      subgroupMatrixConfigs: configs,
+      limits,
+    };
+  }
+
+  /** Submits pending work, waits for it, and releases the device so the process can exit. */
+  async close(): Promise<void> {
+    if (this.destroyed) return;
+    try { if (!this.lostError) await this.sync(); } finally {
+      this.destroyed = true;
+      this.pool.trim();
+      this.arena.destroy();
+      this.gpu.destroy();
+      if (defaultDevice === this) defaultDevice = null;
+    }
+  }
+
+  get isClosed(): boolean { return this.destroyed; }
+  get root(): GPU | null { return this.gpuRoot; }
+}
+
+let globalsInstalled = false;
+
+/** Opens an adapter and a device through Dawn with the adapter's full limits and the features we use. */
+export async function openDevice(options: DeviceOptions = {}): Promise<Device> {
+  if (!globalsInstalled) { Object.assign(globalThis, globals); globalsInstalled = true; }
+  if (!process.env.XDG_RUNTIME_DIR) process.env.XDG_RUNTIME_DIR = '/tmp';
+  const flags: string[] = [];
+  const enable = ['allow_unsafe_apis', ...(options.enableToggles ?? [])];
+  flags.push(`enable-dawn-features=${[...new Set(enable)].join(',')}`);
+  if (options.disableToggles?.length) flags.push(`disable-dawn-features=${options.disableToggles.join(',')}`);
+  if (options.backend) flags.push(`backend=${options.backend}`);
+  if (options.adapterName) flags.push(`adapter=${options.adapterName}`);
+  let gpu: GPU;
+  try {
+    gpu = create(flags);
+  } catch (e) {
+    throw new NoAdapterError(String((e as Error).message ?? e));
+  }
+  let adapter: GPUAdapter | null = null;
+  try {
+    adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
+  } catch (e) {
+    throw new NoAdapterError(String((e as Error).message ?? e));
+  }
+  if (!adapter) throw new NoAdapterError(options.backend || options.adapterName
+    ? `backend=${options.backend ?? 'any'}, adapter=${options.adapterName ?? 'any'}` : '');
+  const requiredFeatures = WANTED_FEATURES.filter((f) => adapter!.features.has(f)) as GPUFeatureName[];
+  const requiredLimits: Record<string, number> = {};
+  for (const k in adapter.limits) {
+    const v = (adapter.limits as unknown as Record<string, unknown>)[k];
+    if (typeof v === 'number') requiredLimits[k] = v;
+  }
+  // Dawn reduces a few dynamic-offset limits artificially and would refuse them at full value.
+  delete requiredLimits.maxDynamicUniformBuffersPerPipelineLayout;
+  delete requiredLimits.maxDynamicStorageBuffersPerPipelineLayout;
+  const gpuDevice = await adapter.requestDevice({ requiredFeatures, requiredLimits, label: 'ullava' });
+  const device = new Device(gpuDevice, adapter, gpu, options);
+  defaultDevice ??= device;
+  return device;
+}
+
+let defaultDevice: Device | null = null;
+let opening: Promise<Device> | null = null;
+
+/** Options for the default device from the environment (ULLAVA_BACKEND, ULLAVA_ADAPTER, ULLAVA_TOGGLES). */
+export function optionsFromEnv(): DeviceOptions {
+  const o: DeviceOptions = {};
+  if (process.env.ULLAVA_BACKEND) o.backend = process.env.ULLAVA_BACKEND;
+  if (process.env.ULLAVA_ADAPTER) o.adapterName = process.env.ULLAVA_ADAPTER;
+  if (process.env.ULLAVA_TOGGLES) o.enableToggles = process.env.ULLAVA_TOGGLES.split(',').filter(Boolean);
+  return o;
+}
+
+/** The default device, opened on first use with options from the environment. */
+export async function getDevice(): Promise<Device> {
+  if (defaultDevice && !defaultDevice.isClosed) return defaultDevice;
+  opening ??= openDevice(optionsFromEnv()).finally(() => { opening = null; });
+  return opening;
+}
+
+/** The default device, which must already be open (tensor creation is synchronous). */
+export function currentDevice(): Device {
+  if (!defaultDevice || defaultDevice.isClosed) {
+    throw new Error('no device is open: call `await getDevice()` (or openDevice()) before creating tensors');
+  }
+  return defaultDevice;
+}
+
+export function setDefaultDevice(d: Device): void { defaultDevice = d; }
+
+export async function closeDefaultDevice(): Promise<void> {
+  const d = defaultDevice;
+  defaultDevice = null;
+  if (d) await d.close();
+}

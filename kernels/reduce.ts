@@ -1,0 +1,91 @@
+// Reduction over a set of axes: one workgroup per output element; its threads stride over the reduced
+// elements and combine in shared memory. Two-pass reductions (logsumexp, variance) re-read the row.
+import type { DType } from '../engine/dtype.js';
+import { PARAMS_DECL, LINEAR_WG, type KernelSource } from './kernel.js';
+import { bufferDecl, computeType, loadExpr, DTYPE_HELPERS } from './wgsl.js';
+
+export type ReduceOp = 'sum' | 'max' | 'min' | 'argmax' | 'argmin' | 'logsumexp' | 'var';
+export const REDUCE_WORKGROUP = 64;
+
+/**
+ * Params: [nOut, nRed, keptShape(RK), keptStrides(RK), redShape(RR), redStrides(RR), offset, correction(f32 bits)].
+ * Output: f32 values (i32 indices for argmax/argmin), one per kept index, row-major.
+ */
+export function reduceKernel(op: ReduceOp, dtype: DType, rk: number, rr: number): KernelSource {
+  const W = REDUCE_WORKGROUP;
+  const ct = computeType(dtype);
+  const load = (e: string) => ct === 'f32' ? loadExpr('X', dtype, e) : `f32(${loadExpr('X', dtype, e)})`;
+  const isArg = op === 'argmax' || op === 'argmin';
+  const K = rk, Rr = rr;
+  const keptOffset = K === 0 ? '0u' : Array.from({ length: K }, (_, d) => `kdig(o, ${d}u) * P[${2 + K + d}]`).join(' + ');
+  const init = op === 'max' || op === 'argmax' ? '-inf_()' : op === 'min' || op === 'argmin' ? 'inf_()' : '0.0';
+  // combine(a, ia, b, ib): keeps the better value; ties keep the smaller index (as PyTorch's argmax).
+  const better = op === 'argmax' || op === 'max' ? '(b > a || (b == a && ib < ia) || (b != b && a == a))'
+    : '(b < a || (b == a && ib < ia) || (b != b && a == a))';
+  const code = `
+${PARAMS_DECL}
+${bufferDecl(1, 'X', dtype, 'read')}
+${bufferDecl(2, 'Y', isArg ? 'i32' : 'f32', 'read_write')}
+${DTYPE_HELPERS}
+${LINEAR_WG}
+var<workgroup> sv: array<f32, ${W}>;
+var<workgroup> si: array<u32, ${W}>;
+fn kdig(o: u32, d: u32) -> u32 {
+  var e = o;
+  for (var k = ${K - 1}; k > i32(d); k--) { e = e / P[2u + u32(k)]; }
+  return e % P[2u + d];
+}
+fn redOffset(r0: u32) -> u32 {
+  var r = r0; var off = 0u;
+  for (var d = ${Rr - 1}; d >= 0; d--) {
+    let s = P[${2 + 2 * K}u + u32(d)];
+    off += (r % s) * P[${2 + 2 * K + Rr}u + u32(d)];
+    r = r / s;
+  }
+  return off;
+}
+fn combineTo(i: u32, j: u32) {
+  let a = sv[i]; let b = sv[j]; let ia = si[i]; let ib = si[j];
+  ${op === 'sum' || op === 'logsumexp' || op === 'var' ? 'sv[i] = a + b;' : `if (${better}) { sv[i] = b; si[i] = ib; }`}
+}
+fn treeReduce(lid: u32) {
+  for (var s = ${W / 2}u; s > 0u; s = s >> 1u) {
+    workgroupBarrier();
+    if (lid < s) { combineTo(lid, lid + s); }
+  }
+  workgroupBarrier();
+}
+@compute @workgroup_size(${W})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let o = linearWorkgroup(wid, nwg);
+  let nOut = P[0];
+  if (o >= nOut) { return; }
+  let nRed = P[1];
+  let base = P[${2 + 2 * K + 2 * Rr}u] + ${keptOffset};
+  var acc: f32 = ${init};
+  var accI: u32 = 0xffffffffu;
+  for (var r = lid; r < nRed; r += ${W}u) {
+    let b = ${load('base + redOffset(r)')};
+    ${op === 'sum' || op === 'var' ? 'acc += b;' : op === 'logsumexp' ? 'acc = max(acc, b);' : `let a = acc; let ia = accI; let ib = r; if (${better}) { acc = b; accI = r; }`}
+  }
+  ${op === 'logsumexp' ? 'sv[lid] = acc; si[lid] = 0u; for (var s = ' + W / 2 + 'u; s > 0u; s = s >> 1u) { workgroupBarrier(); if (lid < s) { sv[lid] = max(sv[lid], sv[lid + s]); } } workgroupBarrier();' : 'sv[lid] = acc; si[lid] = accI; treeReduce(lid);'}
+  ${op === 'logsumexp' ? `
+  let m = sv[0];
+  workgroupBarrier();
+  var s2: f32 = 0.0;
+  if (m == -inf_() || m == inf_()) { if (lid == 0u) { Y[o] = m; } return; }
+  for (var r = lid; r < nRed; r += ${W}u) { s2 += exp(${load('base + redOffset(r)')} - m); }
+  sv[lid] = s2; treeReduce(lid);
+  if (lid == 0u) { Y[o] = m + log(sv[0]); }` : op === 'var' ? `
+  let mean = sv[0] / f32(nRed);
+  workgroupBarrier();
+  var s2: f32 = 0.0;
+  for (var r = lid; r < nRed; r += ${W}u) { let d = ${load('base + redOffset(r)')} - mean; s2 += d * d; }
+  sv[lid] = s2; treeReduce(lid);
+  if (lid == 0u) { Y[o] = sv[0] / (f32(nRed) - bitcast<f32>(P[${3 + 2 * K + 2 * Rr}u])); }` : isArg ? `
+  if (lid == 0u) { Y[o] = i32(si[0]); }` : `
+  if (lid == 0u) { Y[o] = sv[0]; }`}
+}`;
+  return { label: `reduce_${op}_${dtype}_k${rk}_r${rr}`, code };
+}
