@@ -62,6 +62,8 @@ export class Device {
   private readonly arenaHost = new Uint32Array(ARENA_BYTES / 4);
   private arenaUsed = 0;
   private readonly afterSubmit: GPUBuffer[] = [];
+  /** Pipeline-creation checks still in flight; readback waits for them so a bad kernel never yields data. */
+  private readonly pendingChecks = new Set<Promise<void>>();
   private error: Error | null = null;
   private lostError: DeviceLostError | null = null;
   private destroyed = false;
@@ -113,13 +115,14 @@ export class Device {
     const pipeline = this.gpu.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: kernel.label });
     // Validation errors of shader creation are reported asynchronously; we surface them at the next
     // sync point through the error scope below, with the compiler's messages attached.
-    this.gpu.popErrorScope().then(async (err) => {
+    const check = this.gpu.popErrorScope().then(async (err) => {
       if (!err) return;
       if (process.env.ULLAVA_DEBUG) console.error(kernel.label, err.message);
       const info = await module.getCompilationInfo();
       const msgs = info.messages.map((m) => `  ${m.type} ${m.lineNum}:${m.linePos} ${m.message}`).join('\n');
       this.error ??= new ShaderCompilationError(kernel.label, msgs || err.message);
-    });
+    }).finally(() => { this.pendingChecks.delete(check); });
+    this.pendingChecks.add(check);
     p = { pipeline, layout: pipeline.getBindGroupLayout(0) };
     this.pipelines.set(kernel.code, p);
     return p;
@@ -208,6 +211,8 @@ export class Device {
     this.copy(src, offset, staging, 0, size);
     this.flush();
     try {
+      await Promise.all(this.pendingChecks);
+      this.checkErrors();
       await staging.mapAsync(GPUMapMode.READ);
       return staging.getMappedRange().slice(0, bytes);
     } catch (e) {
@@ -222,6 +227,7 @@ export class Device {
   /** Waits until all submitted work has finished; surfaces any GPU error. */
   async sync(): Promise<void> {
     this.flush();
+    await Promise.all(this.pendingChecks);
     await this.gpu.queue.onSubmittedWorkDone();
     this.checkErrors();
   }

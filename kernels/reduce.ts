@@ -71,15 +71,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
   ${op === 'logsumexp' ? 'sv[lid] = acc; si[lid] = 0u; for (var s = ' + W / 2 + 'u; s > 0u; s = s >> 1u) { workgroupBarrier(); if (lid < s) { sv[lid] = max(sv[lid], sv[lid + s]); } } workgroupBarrier();' : 'sv[lid] = acc; si[lid] = accI; treeReduce(lid);'}
   ${op === 'logsumexp' ? `
-  let m = sv[0];
-  workgroupBarrier();
+  let m = workgroupUniformLoad(&sv[0]);
   var s2: f32 = 0.0;
   if (m == -inf_() || m == inf_()) { if (lid == 0u) { Y[o] = m; } return; }
   for (var r = lid; r < nRed; r += ${W}u) { s2 += exp(${load('base + redOffset(r)')} - m); }
   sv[lid] = s2; treeReduce(lid);
   if (lid == 0u) { Y[o] = m + log(sv[0]); }` : op === 'var' ? `
-  let mean = sv[0] / f32(nRed);
-  workgroupBarrier();
+  let mean = workgroupUniformLoad(&sv[0]) / f32(nRed);
   var s2: f32 = 0.0;
   for (var r = lid; r < nRed; r += ${W}u) { let d = ${load('base + redOffset(r)')} - mean; s2 += d * d; }
   sv[lid] = s2; treeReduce(lid);

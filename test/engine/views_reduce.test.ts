@@ -1,0 +1,80 @@
+import { test, assertClose, assertEqual, assert } from '../framework.js';
+import { checkOp } from '../harness/opcheck.js';
+import * as E from '../../engine/index.js';
+import { NDArray, reduce, permute, reshape, sum as rsum, zip, map } from '../ref/ndarray.js';
+
+test('reshape, permute, transpose, slice, expand with gradients', async () => {
+  await checkOp({ name: 'reshape', shapes: [[[2, 3, 4]]], gpu: (x) => E.reshape(x, [4, -1]), ref: (x: NDArray) => reshape(x, [4, 6]) });
+  await checkOp({ name: 'permute', shapes: [[[2, 3, 5]]], gpu: (x) => E.contiguous(E.permute(x, [2, 0, 1])), ref: (x: NDArray) => permute(x, [2, 0, 1]) });
+  await checkOp({ name: 'transpose', shapes: [[[3, 7]]], gpu: (x) => E.mul(E.transpose(x), 2), ref: (x: NDArray) => map(permute(x, [1, 0]), (v) => 2 * v) });
+  await checkOp({ name: 'slice', shapes: [[[4, 9]]], gpu: (x) => E.slice(E.slice(x, 1, 2, -3), 0, 1, 3),
+    ref: (x: NDArray) => NDArray.fill([2, 4], ([i, j]) => x.at([i + 1, j + 2])) });
+  await checkOp({ name: 'expand', shapes: [[[3, 1]]], gpu: (x) => E.mul(E.expand(x, [2, 3, 4]), 1),
+    ref: (x: NDArray) => NDArray.fill([2, 3, 4], ([, j]) => x.at([j, 0])) });
+  await checkOp({ name: 'reshape of a transposed view copies', shapes: [[[3, 4]]], gpu: (x) => E.reshape(E.transpose(x), [12]),
+    ref: (x: NDArray) => reshape(permute(x, [1, 0]), [12]) });
+});
+
+test('views share storage; unsqueeze/squeeze keep strides', async () => {
+  await E.getDevice();
+  const x = E.Tensor.from([1, 2, 3, 4, 5, 6], [2, 3]);
+  const t = E.transpose(x);
+  assert(t.storage === x.storage, 'transpose must not copy');
+  assert(!t.isContiguous());
+  const u = E.unsqueeze(t, 1);
+  assertEqual([...u.shape], [3, 1, 2]);
+  assertClose(await u.toArray(), [1, 4, 2, 5, 3, 6]);
+  assertClose(await E.squeeze(u).toArray(), [1, 4, 2, 5, 3, 6]);
+  const s = E.slice(x, 1, 1, 2);
+  assert(s.storage === x.storage, 'slice must not copy');
+  assertClose(await s.toArray(), [2, 5]);
+  for (const z of [x, t, u, s]) z.dispose();
+});
+
+const rshapes = [[[7]], [[3, 5]], [[2, 3, 65]]];
+test('sum, mean over all and over axes', async () => {
+  await checkOp({ name: 'sum all', shapes: rshapes, gpu: (x) => E.sum(x), ref: (x: NDArray) => reduce(x, [...x.shape.keys()], rsum) });
+  await checkOp({ name: 'sum last keep', shapes: rshapes, gpu: (x) => E.sum(x, -1, { keepDims: true }), ref: (x: NDArray) => reduce(x, [-1], rsum, true) });
+  await checkOp({ name: 'mean axes 0,2', shapes: [[[3, 4, 5]]], gpu: (x) => E.mean(x, [0, 2]), ref: (x: NDArray) => reduce(x, [0, 2], (v) => rsum(v) / v.length) });
+  await checkOp({ name: 'sum of transposed view', shapes: [[[4, 6]]], gpu: (x) => E.sum(E.transpose(x), 1), ref: (x: NDArray) => reduce(x, [0], rsum) });
+});
+
+test('max, min (gradient shared among ties), logsumexp, var', async () => {
+  await checkOp({ name: 'max', shapes: rshapes, gpu: (x) => E.max(x, -1), ref: (x: NDArray) => reduce(x, [-1], (v) => Math.max(...v)), grad: 'f32' });
+  await checkOp({ name: 'min', shapes: [[[4, 9]]], gpu: (x) => E.min(x, 0), ref: (x: NDArray) => reduce(x, [0], (v) => Math.min(...v)), grad: 'f32' });
+  await checkOp({ name: 'logsumexp', shapes: rshapes, gpu: (x) => E.logsumexp(x, -1),
+    ref: (x: NDArray) => reduce(x, [-1], (v) => { const m = Math.max(...v); return m + Math.log(rsum(v.map((a) => Math.exp(a - m)))); }) });
+  await checkOp({ name: 'var', shapes: rshapes, gpu: (x) => E.variance(x, -1),
+    ref: (x: NDArray) => reduce(x, [-1], (v) => { const m = rsum(v) / v.length; return rsum(v.map((a) => (a - m) ** 2)) / (v.length - 1); }) });
+  await E.getDevice();
+  const t = E.Tensor.from([1, 5, 5, 2], [4]).requireGrad();
+  const m = E.max(t);
+  E.backward(m);
+  assertClose(await t.grad!.toArray(), [0, 0.5, 0.5, 0]);
+  assertClose(await E.logsumexp(E.Tensor.from([-Infinity, -Infinity]), 0).toArray(), [-Infinity]);
+  assertClose(await E.logsumexp(E.Tensor.from([1000, 1000]), 0).toArray(), [1000 + Math.log(2)], { rtol: 1e-6 });
+});
+
+test('argmax, argmin pick the first of ties and return i32', async () => {
+  await E.getDevice();
+  const x = E.Tensor.from([3, 7, 7, 1, 0, -2, 5, -2], [2, 4]);
+  const a = E.argmax(x, 1), b = E.argmin(x, 1), c = E.argmax(x, 0);
+  assertEqual(a.dtype, 'i32');
+  assertEqual([...(await a.toArray())], [1, 2]);
+  assertEqual([...(await b.toArray())], [3, 1]);
+  assertEqual([...(await c.toArray())], [0, 0, 0, 0]);
+  const bf = E.cast(E.Tensor.from([0.1, 0.9, 0.3]), 'bf16');
+  assertEqual([...(await E.argmax(bf, 0).toArray())], [1]);
+});
+
+test('reductions reject bad axes with the op and shape in the message', async () => {
+  await E.getDevice();
+  const x = E.Tensor.from([1, 2, 3], [3]);
+  let msg = '';
+  try { E.sum(x, 2); } catch (e) { msg = (e as Error).message; }
+  assert(/sum: axis 2 is out of range for rank 1/.test(msg), msg);
+  try { E.add(E.Tensor.from([1, 2]), x); } catch (e) { msg = (e as Error).message; }
+  assert(/add: shapes \[2\] and \[3\] cannot be broadcast/.test(msg), msg);
+});
+
+void zip;
