@@ -10,3 +10,4 @@ export * from './ops/views.js';
 export * from './ops/elementwise.js';
 export * from './ops/reduce.js';
 export * from './ops/creation.js';
+export * from './ops/softmax.js';

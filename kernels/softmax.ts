@@ -1,0 +1,81 @@
+// Row softmax / log-softmax and their backward rules: one workgroup per row, the row's max and sum
+// combined in shared memory (as kernels/reduce.ts). A "row" is the softmax axis of a contiguous tensor
+// seen as [outer, C, inner]: row r = (o, i) reads elements o*C*inner + c*inner + i, so any axis works
+// without a transpose. Results are written as f32 (16-bit outputs are cast afterwards: threads of a row
+// would otherwise share packed words).
+import type { DType } from '../engine/dtype.js';
+import { PARAMS_DECL, LINEAR_WG, type KernelSource } from './kernel.js';
+import { bufferDecl, computeType, loadExpr, DTYPE_HELPERS } from './wgsl.js';
+
+export type SoftmaxMode = 'softmax' | 'log_softmax' | 'softmax_backward' | 'log_softmax_backward';
+export const SOFTMAX_WORKGROUP = 64;
+
+/**
+ * Params: [nRows, C, inner]. Forward bindings: X (dtype), Y (f32). Backward bindings: Y (the forward's
+ * output, dtype), G (gradient, gdtype), DX (f32).
+ */
+export function softmaxKernel(mode: SoftmaxMode, dtype: DType, gdtype: DType = dtype): KernelSource {
+  const W = SOFTMAX_WORKGROUP;
+  const ld = (arr: string, dt: DType, e: string) => (computeType(dt) === 'f32' ? loadExpr(arr, dt, e) : `f32(${loadExpr(arr, dt, e)})`);
+  const backward = mode.endsWith('backward');
+  const decls = backward
+    ? [bufferDecl(1, 'Y', dtype, 'read'), bufferDecl(2, 'G', gdtype, 'read'), bufferDecl(3, 'DX', 'f32', 'read_write')]
+    : [bufferDecl(1, 'X', dtype, 'read'), bufferDecl(2, 'Y', 'f32', 'read_write')];
+  const tree = (op: string) => `
+  for (var s = ${W / 2}u; s > 0u; s = s >> 1u) {
+    workgroupBarrier();
+    if (lid < s) { sv[lid] = ${op}; }
+  }
+  workgroupBarrier();`;
+  let body: string;
+  if (!backward) {
+    body = `
+  var m = -inf_();
+  for (var c = lid; c < C; c += ${W}u) { m = max(m, ${ld('X', dtype, 'at(c)')}); }
+  sv[lid] = m;${tree('max(sv[lid], sv[lid + s])')}
+  m = sv[0];
+  workgroupBarrier();
+  // A row of -inf (fully masked) has no finite max: softmax gives NaN as in PyTorch.
+  var acc = 0.0;
+  for (var c = lid; c < C; c += ${W}u) { acc += exp(${ld('X', dtype, 'at(c)')} - m); }
+  sv[lid] = acc;${tree('sv[lid] + sv[lid + s]')}
+  let total = sv[0];
+  ${mode === 'softmax'
+    ? `let inv = 1.0 / total;
+  for (var c = lid; c < C; c += ${W}u) { Y[at(c)] = exp(${ld('X', dtype, 'at(c)')} - m) * inv; }`
+    : `let lse = m + log(total);
+  for (var c = lid; c < C; c += ${W}u) { Y[at(c)] = ${ld('X', dtype, 'at(c)')} - lse; }`}`;
+  } else {
+    // softmax: dx = y * (g - sum(g * y)); log_softmax: dx = g - exp(y) * sum(g).
+    const term = mode === 'softmax_backward' ? `${ld('G', gdtype, 'at(c)')} * ${ld('Y', dtype, 'at(c)')}` : ld('G', gdtype, 'at(c)');
+    const out = mode === 'softmax_backward'
+      ? `${ld('Y', dtype, 'at(c)')} * (${ld('G', gdtype, 'at(c)')} - total)`
+      : `${ld('G', gdtype, 'at(c)')} - exp(${ld('Y', dtype, 'at(c)')}) * total`;
+    body = `
+  var acc = 0.0;
+  for (var c = lid; c < C; c += ${W}u) { acc += ${term}; }
+  sv[lid] = acc;${tree('sv[lid] + sv[lid + s]')}
+  let total = sv[0];
+  for (var c = lid; c < C; c += ${W}u) { DX[at(c)] = ${out}; }`;
+  }
+  const code = `
+${PARAMS_DECL}
+${decls.join('\n')}
+${DTYPE_HELPERS}
+${LINEAR_WG}
+var<workgroup> sv: array<f32, ${W}>;
+var<private> rowBase: u32;
+var<private> inner: u32;
+fn at(c: u32) -> u32 { return rowBase + c * inner; }
+@compute @workgroup_size(${W})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let r = linearWorkgroup(wid, nwg);
+  if (r >= P[0]) { return; }
+  let C = P[1];
+  inner = P[2];
+  rowBase = (r / inner) * C * inner + r % inner;
+${body}
+}`;
+  return { label: `${mode}_${dtype}${backward ? `_g${gdtype}` : ''}`, code };
+}
