@@ -3,6 +3,7 @@
 // op's forward in engine/ops). Nodes are reference-counted by the handles and the downstream nodes that
 // point at them, so disposing the last tensor of an unused graph frees what it saved.
 import type { Tensor } from './tensor.js';
+import { untrack } from './scope.js';
 
 export type BackwardFn = (grad: Tensor, saved: Tensor[]) => (Tensor | null | undefined)[];
 
@@ -66,7 +67,9 @@ export function enableGrad<T>(fn: () => T): T {
 export function record(name: string, out: Tensor, inputs: Tensor[], backward: BackwardFn, save: Tensor[] = []): Tensor {
   if (!isGradEnabled() || !inputs.some((t) => t.requiresGrad)) return out;
   const edges = inputs.map((t) => t.requiresGrad ? { node: t.node, leaf: t.node ? null : t } : { node: null, leaf: null });
-  out.node = new GradNode(name, edges, backward, save.map((t) => t.retain()));
+  // Saved handles belong to the node, not to any scope: they live until backward or the graph's release.
+  const saved = save.map((t) => { const r = t.retain(); untrack(r); return r; });
+  out.node = new GradNode(name, edges, backward, saved);
   out.requiresGrad = true;
   return out;
 }

@@ -234,6 +234,12 @@ export class Device {
 
   memory(): MemoryStats { return this.pool.stats(); }
 
+  /** Returns pooled (unused) buffers to the driver. Pending work is submitted first: it may use them. */
+  trimPool(): void {
+    this.flush();
+    this.pool.trim();
+  }
+
   describe(): DeviceDescription {
     const info = this.adapter.info as GPUAdapterInfo & Record<string, unknown>;
     // Dawn's info objects do not spread or JSON-serialise: read fields by name.
@@ -263,6 +269,7 @@ export class Device {
     if (this.destroyed) return;
     try { if (!this.lostError) await this.sync(); } finally {
       this.destroyed = true;
+      this.flush();
       this.pool.trim();
       this.arena.destroy();
       this.gpu.destroy();
@@ -287,16 +294,18 @@ export async function openDevice(options: DeviceOptions = {}): Promise<Device> {
   if (options.backend) flags.push(`backend=${options.backend}`);
   if (options.adapterName) flags.push(`adapter=${options.adapterName}`);
   let gpu: GPU;
-  try {
-    gpu = create(flags);
-  } catch (e) {
-    throw new NoAdapterError(String((e as Error).message ?? e));
-  }
   let adapter: GPUAdapter | null = null;
   try {
+    gpu = create(flags);
     adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
   } catch (e) {
-    throw new NoAdapterError(String((e as Error).message ?? e));
+    const msg = String((e as Error).message ?? e);
+    // Dawn lists the adapters it does have when a named one or a backend is missing.
+    if ((options.adapterName || options.backend) && /Available adapters/.test(msg)) {
+      throw new NoAdapterError(`no adapter matches backend=${options.backend ?? 'any'} adapter=${JSON.stringify(options.adapterName ?? 'any')}; ` +
+        msg.replace(/^.*?Available adapters:/s, 'available adapters:').replace(/\s*\n\s*/g, ' '), false);
+    }
+    throw new NoAdapterError(msg);
   }
   if (!adapter) throw new NoAdapterError(options.backend || options.adapterName
     ? `backend=${options.backend ?? 'any'}, adapter=${options.adapterName ?? 'any'}` : '');

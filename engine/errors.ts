@@ -2,8 +2,8 @@
 
 /** No WebGPU adapter: the machine lacks a GPU driver with Vulkan/Metal/D3D12, or lavapipe. */
 export class NoAdapterError extends Error {
-  constructor(detail: string) {
-    super(
+  constructor(detail: string, installHint = true) {
+    super(!installHint ? detail :
       `no WebGPU adapter found${detail ? ` (${detail})` : ''}. ` +
       'Install a GPU driver with Vulkan support (NVIDIA/AMD/Intel), or on a machine without a GPU the software ' +
       'Vulkan driver lavapipe (Debian: `apt-get install -t bookworm-backports mesa-vulkan-drivers`, or run ' +

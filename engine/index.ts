@@ -11,3 +11,4 @@ export * from './ops/elementwise.js';
 export * from './ops/reduce.js';
 export * from './ops/creation.js';
 export * from './ops/softmax.js';
+export * from './ops/matmul.js';

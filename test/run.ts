@@ -44,9 +44,14 @@ async function main(): Promise<void> {
       }
     }
   }
+  try {
+    await closeDefaultDevice();
+  } catch (e) {
+    failed++;
+    console.log(`FAIL closing the device after the tests: ${(e as Error).message}`);
+  }
   console.log(`\n${((performance.now() - t0) / 1000).toFixed(1)} s, ${skipped} skipped`);
   console.log(`${passed} passed, ${failed} failed`);
-  await closeDefaultDevice();
   process.exitCode = failed > 0 ? 1 : 0;
 }
 

@@ -1,0 +1,86 @@
+import { test, assert, assertEqual, assertClose, assertRejects } from '../framework.js';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import * as E from '../../engine/index.js';
+
+const engineUrl = new URL('../../engine/index.js', import.meta.url).href;
+
+function runNode(code: string, env: Record<string, string> = {}): { out: string; status: number | null } {
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', code],
+    { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 });
+  return { out: `${r.stdout}${r.stderr}`, status: r.status };
+}
+
+test('describe() names the adapter, backend, features and key limits', async () => {
+  const d = await E.getDevice();
+  const info = d.describe();
+  assert(info.backend.length > 0 || info.description.length > 0, JSON.stringify(info));
+  assert(info.limits.maxStorageBufferBindingSize >= 128 << 20, 'full adapter limits are requested');
+  assert(Array.isArray(info.features) && Array.isArray(info.subgroupMatrixConfigs));
+  JSON.stringify(info); // serialisable
+});
+
+test('no Vulkan driver: a clear error that says what to install', () => {
+  const r = runNode(`import('${engineUrl}').then(async (E) => { try { await E.getDevice(); console.log('OPENED'); }
+    catch (e) { console.log(e.name + ': ' + e.message); } })`, { VK_ICD_FILENAMES: '/nonexistent/icd.json' });
+  assert(/NoAdapterError: no WebGPU adapter found.*lavapipe/s.test(r.out), r.out);
+});
+
+test('an unknown adapter name lists the adapters that exist', () => {
+  const r = runNode(`import('${engineUrl}').then(async (E) => { try { await E.openDevice({ adapterName: 'no-such-gpu' }); }
+    catch (e) { console.log(e.name + ': ' + e.message); } })`);
+  assert(/NoAdapterError: no adapter matches .*no-such-gpu.*available adapters/s.test(r.out), r.out);
+});
+
+test('the process exits by itself when the work is done', () => {
+  const r = runNode(`import('${engineUrl}').then(async (E) => { await E.getDevice();
+    console.log('sum=' + (await E.sum(E.Tensor.from([1, 2, 3])).item())); })`);
+  assert(/sum=6/.test(r.out) && r.status === 0, `status ${r.status}: ${r.out}`);
+});
+
+test('an uncaptured validation error surfaces as a typed error at the next readback', async () => {
+  const d = await E.openDevice();
+  try {
+    d.gpu.createBuffer({ size: 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.STORAGE }); // invalid usage mix
+    const t = E.Tensor.from([1], [1], 'f32', d);
+    await assertRejects(() => t.toArray(), /WebGPU validation error/);
+    assertClose(await E.Tensor.from([2], [1], 'f32', d).toArray(), [2]); // the device stays usable
+  } finally { await d.close(); }
+});
+
+test('device loss surfaces as DeviceLostError', async () => {
+  const d = await E.openDevice();
+  d.gpu.destroy();
+  await new Promise((r) => setTimeout(r, 50));
+  let name = '';
+  try { const t = E.Tensor.from([1], [1], 'f32', d); await t.toArray(); } catch (e) { name = (e as Error).name; }
+  assertEqual(name, 'DeviceLostError');
+});
+
+test('deferred submission: ops encode without submitting until readback', async () => {
+  const d = await E.getDevice();
+  await d.sync();
+  const before = d.submitCount;
+  let x = E.Tensor.from([1, 2, 3]);
+  for (let i = 0; i < 20; i++) x = E.add(x, 1);
+  assertEqual(d.submitCount, before, 'no submit while encoding');
+  assertClose(await x.toArray(), [21, 22, 23]);
+  assert(d.submitCount > before);
+});
+
+test('pooled memory: dispose returns buffers, reuse keeps live bytes flat, trim empties the pool', async () => {
+  const d = await E.getDevice();
+  const base = d.memory().liveBytes;
+  const a = E.zeros([1000]);
+  assert(d.memory().liveBytes > base);
+  a.dispose();
+  assertEqual(d.memory().liveBytes, base);
+  const pooled = d.memory().pooledBuffers;
+  const b = E.zeros([1000]);
+  assertEqual(d.memory().pooledBuffers, pooled - 1, 'the freed buffer is reused');
+  b.dispose();
+  d.trimPool();
+  assertEqual(d.memory().pooledBytes, 0);
+});
+
+void fileURLToPath;
