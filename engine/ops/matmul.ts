@@ -138,7 +138,7 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
     if (vecB) y = keep(unsqueeze(y, 1));
     let out = matmul2(x, y);
     if (vecB) { const s = squeeze(out, -1); out.dispose(); out = s; }
-    if (vecA) { const s = squeeze(out, -2); out.dispose(); out = s; }
+    if (vecA) { const s = squeeze(out, vecB ? -1 : -2); out.dispose(); out = s; }
     return out;
   } finally {
     for (const t of owned) t.dispose();

@@ -1,0 +1,141 @@
+// Batched matrix multiply C[b] = A[b] · B[b] with A and B read through arbitrary strides (so transposed
+// and broadcast views need no copy), inputs of any float dtype widened to f32 on load, f32 accumulation,
+// and a contiguous f32 output [batch, M, N]. Two variants:
+//  - 'tiled': a BM x BN output tile per workgroup, staged through workgroup memory BK deep, each thread
+//    owning a TM x TN block (vec4 accumulators). Correct for any M, N, K (edges are zero-padded on load).
+//  - 'naive': one invocation per output element, the peer that benchmarks compare against.
+import type { DType } from '../engine/dtype.js';
+import { PARAMS_DECL, LINEAR_WG, type KernelSource } from './kernel.js';
+import { bufferDecl, loadExpr, DTYPE_HELPERS } from './wgsl.js';
+
+export type MatmulVariant = 'tiled' | 'naive';
+
+export interface MatmulConfig {
+  variant: MatmulVariant;
+  /** Number of broadcast batch dims the kernel unravels (>= 1). */
+  batchRank: number;
+  aDtype: DType;
+  bDtype: DType;
+}
+
+/** Tile geometry of the tiled variant (fixed: 16 x 16 threads, 4 x 4 outputs each, BK = 16). */
+export const TILE = { BM: 64, BN: 64, BK: 16, TM: 4, TN: 4, THREADS: 256 } as const;
+export const NAIVE_WORKGROUP = 64;
+
+/**
+ * Parameter block: [M, N, K, tilesN, tilesM, nBatch, offA, offB, sAm, sAk, sBk, sBn,
+ *   batchShape(R), batchStridesA(R), batchStridesB(R)] (R = batchRank). For 'naive', tilesN/tilesM are unused.
+ */
+export const MATMUL_PARAMS_FIXED = 12;
+
+function common(cfg: MatmulConfig): string {
+  const R = cfg.batchRank;
+  const P0 = MATMUL_PARAMS_FIXED;
+  return `
+${PARAMS_DECL}
+${bufferDecl(1, 'A', cfg.aDtype, 'read')}
+${bufferDecl(2, 'B', cfg.bDtype, 'read')}
+@group(0) @binding(3) var<storage, read_write> C: array<f32>;
+${DTYPE_HELPERS}
+${LINEAR_WG}
+fn ldA(e: u32) -> f32 { return ${loadExpr('A', cfg.aDtype, 'e')}; }
+fn ldB(e: u32) -> f32 { return ${loadExpr('B', cfg.bDtype, 'e')}; }
+// Element offsets of batch b's matrices in A and B (broadcast dims have stride 0).
+fn batchOffsets(b0: u32) -> vec2<u32> {
+  var b = b0;
+  var o = vec2<u32>(P[6], P[7]);
+  for (var d = ${R - 1}; d >= 0; d--) {
+    let s = P[${P0}u + u32(d)];
+    let i = b % s;
+    b = b / s;
+    o += i * vec2<u32>(P[${P0 + R}u + u32(d)], P[${P0 + 2 * R}u + u32(d)]);
+  }
+  return o;
+}`;
+}
+
+function tiledKernel(cfg: MatmulConfig): string {
+  const { BM, BN, BK, TM, TN, THREADS } = TILE;
+  // The load mappings below assume this geometry.
+  if (BM / TM !== 16 || BN / TN !== 16 || BK !== 16 || TM !== 4 || TN !== 4) throw new Error('matmul: unsupported tile');
+  // A tile: thread (k = lid % 16, m4 = lid / 16) loads rows 4*m4..4*m4+3 of column k.
+  // B tile: thread (n4 = lid % 16, k = lid / 16) loads columns 4*n4..4*n4+3 of row k.
+  const loadA = [0, 1, 2, 3].map((i) => `select(0.0, ldA(aBase + (gm + ${i}u) * sAm), gm + ${i}u < M && kin)`).join(',\n      ');
+  const loadB = [0, 1, 2, 3].map((j) => `select(0.0, ldB(bBase + (gn + ${j}u) * sBn), gn + ${j}u < N && kin)`).join(',\n      ');
+  const fmas = [0, 1, 2, 3].map((i) => `acc${i} = fma(vec4<f32>(a[${i}]), b, acc${i});`).join('\n      ');
+  const stores = [0, 1, 2, 3].map((i) => `
+  if (row + ${i}u < M) {
+    let o = cBase + (row + ${i}u) * N + col;
+    for (var j = 0u; j < 4u; j++) { if (col + j < N) { C[o + j] = acc${i}[j]; } }
+  }`).join('');
+  return `${common(cfg)}
+var<workgroup> As: array<vec4<f32>, ${(BK * BM) / 4}>; // [k][m / 4]
+var<workgroup> Bs: array<vec4<f32>, ${(BK * BN) / 4}>; // [k][n / 4]
+@compute @workgroup_size(${THREADS})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let M = P[0]; let N = P[1]; let K = P[2];
+  let tilesN = P[3]; let tilesM = P[4];
+  let w = linearWorkgroup(wid, nwg);
+  let perBatch = tilesN * tilesM;
+  let batch = w / perBatch;
+  if (batch >= P[5]) { return; }
+  let t = w % perBatch;
+  let row0 = (t / tilesN) * ${BM}u;
+  let col0 = (t % tilesN) * ${BN}u;
+  let offs = batchOffsets(batch);
+  let sAm = P[8]; let sAk = P[9]; let sBk = P[10]; let sBn = P[11];
+  let tx = lid % 16u; let ty = lid / 16u;
+  var acc0 = vec4<f32>(0.0); var acc1 = vec4<f32>(0.0); var acc2 = vec4<f32>(0.0); var acc3 = vec4<f32>(0.0);
+  for (var k0 = 0u; k0 < K; k0 += ${BK}u) {
+    {
+      let gk = k0 + tx; let kin = gk < K;
+      let gm = row0 + ty * 4u;
+      let aBase = offs.x + gk * sAk;
+      As[tx * 16u + ty] = vec4<f32>(
+      ${loadA});
+    }
+    {
+      let gk = k0 + ty; let kin = gk < K;
+      let gn = col0 + tx * 4u;
+      let bBase = offs.y + gk * sBk;
+      Bs[ty * 16u + tx] = vec4<f32>(
+      ${loadB});
+    }
+    workgroupBarrier();
+    for (var k = 0u; k < ${BK}u; k++) {
+      let a = As[k * 16u + ty];
+      let b = Bs[k * 16u + tx];
+      ${fmas}
+    }
+    workgroupBarrier();
+  }
+  let row = row0 + ty * 4u;
+  let col = col0 + tx * 4u;
+  let cBase = batch * M * N;${stores}
+}`;
+}
+
+function naiveKernel(cfg: MatmulConfig): string {
+  return `${common(cfg)}
+@compute @workgroup_size(${NAIVE_WORKGROUP})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let M = P[0]; let N = P[1]; let K = P[2];
+  let e = linearWorkgroup(wid, nwg) * ${NAIVE_WORKGROUP}u + lid;
+  if (e >= P[5] * M * N) { return; }
+  let batch = e / (M * N);
+  let i = (e / N) % M;
+  let j = e % N;
+  let offs = batchOffsets(batch);
+  let sAm = P[8]; let sAk = P[9]; let sBk = P[10]; let sBn = P[11];
+  var acc = 0.0;
+  for (var k = 0u; k < K; k++) { acc = fma(ldA(offs.x + i * sAm + k * sAk), ldB(offs.y + k * sBk + j * sBn), acc); }
+  C[e] = acc;
+}`;
+}
+
+export function matmulKernel(cfg: MatmulConfig): KernelSource {
+  const code = cfg.variant === 'tiled' ? tiledKernel(cfg) : naiveKernel(cfg);
+  return { label: `matmul_${cfg.variant}_${cfg.aDtype}_${cfg.bDtype}_b${cfg.batchRank}`, code };
+}
