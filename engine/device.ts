@@ -254,8 +254,9 @@ export class Device {
       vendor: String(info.vendor ?? ''), architecture: String(info.architecture ?? ''),
       device: String(info.device ?? ''), description: String(info.description ?? ''),
       driver: String((info as Record<string, unknown>).driverDescription ?? info.description ?? ''),
-      backend: String((info as Record<string, unknown>).backendType ?? this.options.backend ?? ''),
-      adapterType: String((info as Record<string, unknown>).adapterType ?? ''),
+      // Dawn's Node bindings do not report the backend; it is the one asked for, else the platform's default.
+      backend: this.options.backend ?? ({ linux: 'vulkan', darwin: 'metal', win32: 'd3d12' } as Record<string, string>)[process.platform] ?? 'unknown',
+      adapterType: info.isFallbackAdapter ? 'cpu (software fallback)' : 'gpu',
       features: [...this.features].sort(),
       subgroupMinSize: info.subgroupMinSize as number | undefined,
       subgroupMaxSize: info.subgroupMaxSize as number | undefined,
