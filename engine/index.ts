@@ -11,4 +11,7 @@ export * from './ops/elementwise.js';
 export * from './ops/reduce.js';
 export * from './ops/creation.js';
 export * from './ops/softmax.js';
+export * from './ops/shape.js';
+export * from './ops/indexing.js';
 export * from './ops/matmul.js';
+export * from './ops/conv.js';

@@ -36,3 +36,86 @@ export function logSoftmax(a: NDArray, axis = -1): NDArray {
     return l.map((v) => v - lse);
   });
 }
+
+// ---- indexing ----
+
+export function gather(src: NDArray, axis: number, index: NDArray): NDArray {
+  const ax = normAx(axis, src.rank);
+  return NDArray.fill(index.shape, (idx) => {
+    const t = index.at(idx);
+    if (t < 0 || t >= src.shape[ax]) return 0;
+    const j = [...idx]; j[ax] = t;
+    return src.at(j);
+  });
+}
+
+export function indexSelect(src: NDArray, axis: number, index: NDArray): NDArray {
+  const ax = normAx(axis, src.rank);
+  const shape = [...src.shape]; shape[ax] = index.size;
+  return NDArray.fill(shape, (idx) => {
+    const t = index.data[idx[ax]];
+    if (t < 0 || t >= src.shape[ax]) return 0;
+    const j = [...idx]; j[ax] = t;
+    return src.at(j);
+  });
+}
+
+export function embedding(weight: NDArray, ids: NDArray): NDArray {
+  const D = weight.shape[1];
+  return NDArray.fill([...ids.shape, D], (idx) => {
+    const t = ids.at(idx.slice(0, -1));
+    return t < 0 || t >= weight.shape[0] ? 0 : weight.at([t, idx[idx.length - 1]]);
+  });
+}
+
+export function scatterAdd(base: NDArray, axis: number, index: NDArray, src: NDArray): NDArray {
+  const ax = normAx(axis, base.rank);
+  const out = base.clone();
+  for (let i = 0; i < index.size; i++) {
+    const idx = unravel(i, index.shape);
+    const t = index.data[i];
+    if (t < 0 || t >= base.shape[ax]) continue;
+    const j = [...idx]; j[ax] = t;
+    out.data[ravel(j, base.shape)] += src.at(idx);
+  }
+  return out;
+}
+
+// ---- shape ----
+
+export function concat(arrays: NDArray[], axis: number): NDArray {
+  const ax = normAx(axis, arrays[0].rank);
+  const shape = [...arrays[0].shape];
+  shape[ax] = arrays.reduce((p, a) => p + a.shape[ax], 0);
+  return NDArray.fill(shape, (idx) => {
+    let i = idx[ax];
+    for (const a of arrays) {
+      if (i < a.shape[ax]) { const j = [...idx]; j[ax] = i; return a.at(j); }
+      i -= a.shape[ax];
+    }
+    throw new Error('ref concat: out of range');
+  });
+}
+
+export function stack(arrays: NDArray[], axis: number): NDArray {
+  const ax = normAx(axis, arrays[0].rank + 1);
+  const shape = [...arrays[0].shape]; shape.splice(ax, 0, arrays.length);
+  return NDArray.fill(shape, (idx) => { const j = [...idx]; const [k] = j.splice(ax, 1); return arrays[k].at(j); });
+}
+
+/** torch F.pad, constant mode: pads = [before, after] of the last axis, then the previous one, ... */
+export function pad(a: NDArray, pads: number[], value = 0): NDArray {
+  const shape = [...a.shape];
+  for (let k = 0; k < pads.length / 2; k++) shape[a.rank - 1 - k] += pads[2 * k] + pads[2 * k + 1];
+  return NDArray.fill(shape, (idx) => {
+    const j = [...idx];
+    for (let k = 0; k < pads.length / 2; k++) {
+      const d = a.rank - 1 - k;
+      j[d] = idx[d] - pads[2 * k];
+      if (j[d] < 0 || j[d] >= a.shape[d]) return value;
+    }
+    return a.at(j);
+  });
+}
+
+export { size };
