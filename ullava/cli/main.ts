@@ -3,8 +3,15 @@
 import type { CliCommand } from './command.js';
 import { UsageError } from './command.js';
 import { doctor } from './doctor.js';
+import { tokenize } from './tokenize.js';
+import { convert } from './convert.js';
+import { inspect } from './inspect.js';
 
-const commands: CliCommand[] = [doctor];
+const commands: CliCommand[] = [doctor,
+  tokenize,
+  convert,
+  inspect,
+];
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -106,6 +106,7 @@ export class LlamaTokenizer {
   }
 
   isControl(id: number): boolean { return id < this.sp.vocabSize && this.sp.isControl(id); }
+  isAdded(id: number): boolean { return this.byId.has(id) && !this.isControl(id); }
 
   decode(ids: readonly number[], { skipSpecial = false } = {}): string {
     const d = this.streamDecoder();

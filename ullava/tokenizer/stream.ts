@@ -7,6 +7,8 @@ export interface TokenBytes {
   tokenBytes(id: number, atStart: boolean): Uint8Array;
   /** Control tokens (<s>, </s>) produce no text and leave the decoder "at start". */
   isControl(id: number): boolean;
+  /** Added tokens: the text after them was encoded with its own dummy prefix, which decoding drops again. */
+  isAdded?(id: number): boolean;
 }
 
 export class StreamDecoder {
@@ -17,7 +19,8 @@ export class StreamDecoder {
   /** Text completed by this token ('' while a multi-byte character is still incomplete). */
   push(id: number): string {
     const b = this.tok.tokenBytes(id, this.atStart);
-    if (!this.tok.isControl(id)) this.atStart = false;
+    if (this.tok.isAdded?.(id)) this.atStart = true;
+    else if (!this.tok.isControl(id)) this.atStart = false;
     return this.dec.decode(b, { stream: true });
   }
 
