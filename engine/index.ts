@@ -14,3 +14,4 @@ export * from './ops/softmax.js';
 export * from './ops/shape.js';
 export * from './ops/indexing.js';
 export * from './ops/matmul.js';
+export * from './ops/conv.js';

@@ -1,0 +1,180 @@
+// 2-D convolution and transposed convolution as unfold (im2col) / fold (col2im) plus matmul.
+// unfold and fold are map kernels and each other's backward; fold gathers (each output pixel sums the
+// column entries that land on it), so it is deterministic and needs no atomics. Groups become a batch
+// axis of the matmul. conv_transpose2d = (wᵀ · x) folded onto the output grid.
+import { Tensor } from '../tensor.js';
+import { record } from '../autograd.js';
+import { runMap } from './launch.js';
+import { reshape } from './views.js';
+import { add } from './elementwise.js';
+import { matmul } from './matmul.js';
+import { ShapeError } from '../errors.js';
+import { isFloat } from '../dtype.js';
+
+type Pair = number | [number, number];
+const pair = (v: Pair | undefined, d: number): [number, number] => (v === undefined ? [d, d] : typeof v === 'number' ? [v, v] : [v[0], v[1]]);
+
+export interface UnfoldOptions { kernelSize: Pair; stride?: Pair; padding?: Pair; dilation?: Pair }
+
+interface Geometry { kh: number; kw: number; sh: number; sw: number; ph: number; pw: number; dh: number; dw: number }
+
+function geometry(o: UnfoldOptions, op: string): Geometry {
+  const [kh, kw] = pair(o.kernelSize, 1), [sh, sw] = pair(o.stride, 1), [ph, pw] = pair(o.padding, 0), [dh, dw] = pair(o.dilation, 1);
+  const ok = (v: number, min: number) => Number.isInteger(v) && v >= min;
+  if (![kh, kw, sh, sw, dh, dw].every((v) => ok(v, 1)) || !ok(ph, 0) || !ok(pw, 0)) {
+    throw new ShapeError(`${op}: invalid kernel ${kh}x${kw}, stride ${sh},${sw}, padding ${ph},${pw}, dilation ${dh},${dw}`);
+  }
+  return { kh, kw, sh, sw, ph, pw, dh, dw };
+}
+
+/** Number of sliding positions along one axis. */
+function blocks(size: number, k: number, s: number, p: number, d: number): number {
+  return Math.floor((size + 2 * p - d * (k - 1) - 1) / s) + 1;
+}
+
+function geoScalars(g: Geometry): number[] { return [g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw]; }
+
+// Scalars 0..7: kh, kw, sh, sw, ph, pw, dh, dw (shared by both bodies).
+const UNFOLD_BODY = `
+  let kh = sc_u(0); let kw = sc_u(1);
+  let kk = kh * kw;
+  let c = idx[1] / kk; let r = idx[1] % kk;
+  let ki = r / kw; let kj = r % kw;
+  let Wo = sc_u(8);
+  let oh = idx[2] / Wo; let ow = idx[2] % Wo;
+  let ih = i32(oh * sc_u(2) + ki * sc_u(6)) - sc_i(4);
+  let iw = i32(ow * sc_u(3) + kj * sc_u(7)) - sc_i(5);
+  if (ih < 0 || iw < 0 || ih >= sc_i(9) || iw >= sc_i(10)) { return 0.0; }
+  return at_x(off_x(idx) + c * sc_u(11) + u32(ih) * sc_u(12) + u32(iw) * sc_u(13));`;
+
+const FOLD_BODY = `
+  let kh = sc_u(0); let kw = sc_u(1);
+  let Ho = sc_u(8); let Wo = sc_u(9);
+  let base = off_c(idx) + idx[1] * kh * kw * sc_u(10);
+  var s = 0.0;
+  for (var ki = 0u; ki < kh; ki++) {
+    let th = i32(idx[2]) + sc_i(4) - i32(ki * sc_u(6));
+    if (th < 0 || th % sc_i(2) != 0) { continue; }
+    let oh = u32(th) / sc_u(2);
+    if (oh >= Ho) { continue; }
+    for (var kj = 0u; kj < kw; kj++) {
+      let tw = i32(idx[3]) + sc_i(5) - i32(kj * sc_u(7));
+      if (tw < 0 || tw % sc_i(3) != 0) { continue; }
+      let ow = u32(tw) / sc_u(3);
+      if (ow >= Wo) { continue; }
+      s += at_c(base + (ki * kw + kj) * sc_u(10) + (oh * Wo + ow) * sc_u(11));
+    }
+  }
+  return s;`;
+
+function unfoldRaw(x: Tensor, g: Geometry, Ho: number, Wo: number): Tensor {
+  const [N, C, H, W] = x.shape;
+  return runMap({ label: 'unfold2d', body: UNFOLD_BODY, outShape: [N, C * g.kh * g.kw, Ho * Wo], outDtype: x.dtype,
+    inputs: [{ name: 'x', tensor: x, strides: [x.strides[0], 0, 0] }],
+    scalars: [...geoScalars(g), Wo, H, W, x.strides[1], x.strides[2], x.strides[3]] });
+}
+
+function foldRaw(cols: Tensor, C: number, H: number, W: number, g: Geometry, Ho: number, Wo: number): Tensor {
+  const N = cols.shape[0];
+  return runMap({ label: 'fold2d', body: FOLD_BODY, outShape: [N, C, H, W], outDtype: cols.dtype,
+    inputs: [{ name: 'c', tensor: cols, strides: [cols.strides[0], 0, 0, 0] }],
+    scalars: [...geoScalars(g), Ho, Wo, cols.strides[1], cols.strides[2]] });
+}
+
+/** torch.nn.functional.unfold: x [N, C, H, W] -> [N, C·kh·kw, L] (L sliding positions, row-major). */
+export function unfold(x: Tensor, opts: UnfoldOptions): Tensor {
+  x.assertAlive('unfold');
+  if (x.rank !== 4) throw new ShapeError(`unfold: input must be [N, C, H, W], got [${x.shape}]`);
+  const g = geometry(opts, 'unfold');
+  const [, C, H, W] = x.shape;
+  const Ho = blocks(H, g.kh, g.sh, g.ph, g.dh), Wo = blocks(W, g.kw, g.sw, g.pw, g.dw);
+  if (Ho < 1 || Wo < 1) throw new ShapeError(`unfold: input [${x.shape}] is smaller than the (dilated) kernel ${g.kh}x${g.kw}`);
+  const out = unfoldRaw(x, g, Ho, Wo);
+  return record('unfold', out, [x], (gr) => [foldRaw(gr, C, H, W, g, Ho, Wo)]);
+}
+
+/** torch.nn.functional.fold: cols [N, C·kh·kw, L] -> [N, C, H, W], summing overlapping entries. */
+export function fold(cols: Tensor, outputSize: [number, number], opts: UnfoldOptions): Tensor {
+  cols.assertAlive('fold');
+  const g = geometry(opts, 'fold');
+  const [H, W] = outputSize;
+  const kk = g.kh * g.kw;
+  const Ho = blocks(H, g.kh, g.sh, g.ph, g.dh), Wo = blocks(W, g.kw, g.sw, g.pw, g.dw);
+  if (cols.rank !== 3 || cols.shape[1] % kk !== 0 || cols.shape[2] !== Ho * Wo || Ho < 1 || Wo < 1) {
+    throw new ShapeError(`fold: input [${cols.shape}] does not match output ${H}x${W} with kernel ${g.kh}x${g.kw} (${Ho}x${Wo} blocks)`);
+  }
+  const C = cols.shape[1] / kk;
+  const out = foldRaw(cols, C, H, W, g, Ho, Wo);
+  return record('fold', out, [cols], (gr) => [unfoldRaw(gr, g, Ho, Wo)]);
+}
+
+export interface Conv2dOptions { stride?: Pair; padding?: Pair; dilation?: Pair; groups?: number }
+export interface ConvTranspose2dOptions extends Conv2dOptions { outputPadding?: Pair }
+
+function checkConvInputs(op: string, x: Tensor, w: Tensor, bias: Tensor | null | undefined, groups: number): void {
+  x.assertAlive(op); w.assertAlive(op); bias?.assertAlive(op);
+  if (!isFloat(x.dtype) || !isFloat(w.dtype)) throw new TypeError(`${op}: needs floating tensors, got ${x.dtype} and ${w.dtype}`);
+  if (x.rank !== 4) throw new ShapeError(`${op}: input must be [N, C, H, W], got [${x.shape}]`);
+  if (w.rank !== 4) throw new ShapeError(`${op}: weight must be 4-D, got [${w.shape}]`);
+  if (!Number.isInteger(groups) || groups < 1) throw new ShapeError(`${op}: groups must be a positive integer, got ${groups}`);
+}
+
+function addBias(y: Tensor, bias: Tensor | null | undefined, O: number, op: string): Tensor {
+  if (!bias) return y;
+  if (bias.rank !== 1 || bias.shape[0] !== O) throw new ShapeError(`${op}: bias must be [${O}], got [${bias.shape}]`);
+  const b = reshape(bias, [O, 1, 1]);
+  const r = add(y, b);
+  b.dispose(); y.dispose();
+  return r;
+}
+
+/** torch.nn.functional.conv2d: x [N, C, H, W], w [O, C/groups, kh, kw], bias [O]. */
+export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts: Conv2dOptions = {}): Tensor {
+  const G = opts.groups ?? 1;
+  checkConvInputs('conv2d', x, w, bias, G);
+  const [N, C, H, W] = x.shape;
+  const [O, Cg, kh, kw] = w.shape;
+  if (C !== Cg * G || O % G !== 0) {
+    throw new ShapeError(`conv2d: input [${x.shape}] and weight [${w.shape}] do not agree with groups=${G}`);
+  }
+  const g = geometry({ kernelSize: [kh, kw], stride: opts.stride, padding: opts.padding, dilation: opts.dilation }, 'conv2d');
+  const Ho = blocks(H, kh, g.sh, g.ph, g.dh), Wo = blocks(W, kw, g.sw, g.pw, g.dw);
+  if (Ho < 1 || Wo < 1) throw new ShapeError(`conv2d: input [${x.shape}] is smaller than the (dilated) kernel ${kh}x${kw}`);
+  const pointwise = kh === 1 && kw === 1 && g.sh === 1 && g.sw === 1 && g.ph === 0 && g.pw === 0;
+  // A 1x1 stride-1 convolution is a plain matmul over the pixels: no unfold needed.
+  const cols = pointwise ? reshape(x, [N, C, H * W]) : unfold(x, { kernelSize: [kh, kw], stride: [g.sh, g.sw], padding: [g.ph, g.pw], dilation: [g.dh, g.dw] });
+  const colsG = reshape(cols, [N, G, Cg * kh * kw, Ho * Wo]);
+  const wG = reshape(w, [G, O / G, Cg * kh * kw]);
+  const y = matmul(wG, colsG);
+  const y4 = reshape(y, [N, O, Ho, Wo]);
+  for (const t of [cols, colsG, wG, y]) t.dispose();
+  return addBias(y4, bias, O, 'conv2d');
+}
+
+/** torch.nn.functional.conv_transpose2d: x [N, C, H, W], w [C, O/groups, kh, kw], bias [O]. */
+export function convTranspose2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts: ConvTranspose2dOptions = {}): Tensor {
+  const G = opts.groups ?? 1;
+  checkConvInputs('conv_transpose2d', x, w, bias, G);
+  const [N, C, H, W] = x.shape;
+  const [Cw, Og, kh, kw] = w.shape;
+  if (C !== Cw || C % G !== 0) {
+    throw new ShapeError(`conv_transpose2d: input [${x.shape}] and weight [${w.shape}] do not agree with groups=${G}`);
+  }
+  const O = Og * G;
+  const g = geometry({ kernelSize: [kh, kw], stride: opts.stride, padding: opts.padding, dilation: opts.dilation }, 'conv_transpose2d');
+  const [oph, opw] = pair(opts.outputPadding, 0);
+  // (PyTorch also accepts outputPadding < dilation when >= stride; the fold formulation does not.)
+  if (!(oph >= 0 && oph < g.sh) || !(opw >= 0 && opw < g.sw)) {
+    throw new ShapeError(`conv_transpose2d: output padding ${oph},${opw} must be smaller than the stride ${g.sh},${g.sw}`);
+  }
+  const Hout = (H - 1) * g.sh - 2 * g.ph + g.dh * (kh - 1) + oph + 1;
+  const Wout = (W - 1) * g.sw - 2 * g.pw + g.dw * (kw - 1) + opw + 1;
+  if (Hout < 1 || Wout < 1) throw new ShapeError(`conv_transpose2d: output size ${Hout}x${Wout} is empty for input [${x.shape}]`);
+  const xG = reshape(x, [N, G, C / G, H * W]);
+  const wG = reshape(w, [G, C / G, Og * kh * kw]);
+  const cols = matmul(wG, xG, { transA: true }); // [N, G, Og·kh·kw, H·W]
+  const cols3 = reshape(cols, [N, O * kh * kw, H * W]);
+  const y = fold(cols3, [Hout, Wout], { kernelSize: [kh, kw], stride: [g.sh, g.sw], padding: [g.ph, g.pw], dilation: [g.dh, g.dw] });
+  for (const t of [xG, wG, cols, cols3]) t.dispose();
+  return addBias(y, bias, O, 'conv_transpose2d');
+}
