@@ -13,5 +13,6 @@ export * from './ops/creation.js';
 export * from './ops/softmax.js';
 export * from './ops/shape.js';
 export * from './ops/indexing.js';
+export * from './ops/norm.js';
 export * from './ops/matmul.js';
 export * from './ops/conv.js';

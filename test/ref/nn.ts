@@ -119,3 +119,31 @@ export function pad(a: NDArray, pads: number[], value = 0): NDArray {
 }
 
 export { size };
+
+// ---- normalisation ----
+
+/** Layer norm over the last `k` axes (biased variance), then weight and bias (flattened over those axes). */
+export function layerNorm(x: NDArray, k: number, weight: NDArray | null, bias: NDArray | null, eps: number): NDArray {
+  const D = size(x.shape.slice(x.rank - k));
+  const out = NDArray.zeros(x.shape);
+  for (let r = 0; r < x.size / D; r++) {
+    const row = Array.from(x.data.subarray(r * D, (r + 1) * D));
+    const mu = row.reduce((p, c) => p + c, 0) / D;
+    const v = row.reduce((p, c) => p + (c - mu) ** 2, 0) / D;
+    row.forEach((c, i) => {
+      out.data[r * D + i] = ((c - mu) / Math.sqrt(v + eps)) * (weight ? weight.data[i] : 1) + (bias ? bias.data[i] : 0);
+    });
+  }
+  return out;
+}
+
+export function rmsNorm(x: NDArray, weight: NDArray | null, eps: number): NDArray {
+  const D = x.shape[x.rank - 1];
+  const out = NDArray.zeros(x.shape);
+  for (let r = 0; r < x.size / D; r++) {
+    const row = x.data.subarray(r * D, (r + 1) * D);
+    const ms = row.reduce((p, c) => p + c * c, 0) / D;
+    row.forEach((c, i) => { out.data[r * D + i] = (c / Math.sqrt(ms + eps)) * (weight ? weight.data[i] : 1); });
+  }
+  return out;
+}

@@ -1,0 +1,37 @@
+import { test, assertEqual, assertClose } from '../framework.js';
+import { checkOp } from '../harness/opcheck.js';
+import * as E from '../../engine/index.js';
+import * as R from '../ref/nn.js';
+import type { NDArray } from '../ref/ndarray.js';
+
+test('layerNorm with weight and bias (gradients of x, weight, bias)', () => checkOp({ name: 'layerNorm',
+  shapes: [[[3, 5], [5], [5]], [[2, 3, 7], [7], [7]], [[1, 33], [33], [33]]],
+  gpu: (x, w, b) => E.layerNorm(x, undefined, { weight: w, bias: b }),
+  ref: (x: NDArray, w: NDArray, b: NDArray) => R.layerNorm(x, 1, w, b, 1e-5) }));
+
+test('layerNorm without affine, over two trailing axes, large eps', () => checkOp({ name: 'layerNorm 2 axes',
+  shapes: [[[2, 3, 4]], [[5, 2]]],
+  gpu: (x) => E.layerNorm(x, x.shape.slice(-2), { eps: 0.1 }),
+  ref: (x: NDArray) => R.layerNorm(x, 2, null, null, 0.1) }));
+
+test('layerNorm over two axes with weight and bias of that shape', () => checkOp({ name: 'layerNorm 2 axes affine',
+  shapes: [[[3, 2, 3], [2, 3], [2, 3]]], gpu: (x, w, b) => E.layerNorm(x, [2, 3], { weight: w, bias: b }),
+  ref: (x: NDArray, w: NDArray, b: NDArray) => R.layerNorm(x, 2, w, b, 1e-5) }));
+
+test('rmsNorm with and without weight', async () => {
+  await checkOp({ name: 'rmsNorm', shapes: [[[3, 5], [5]], [[2, 2, 9], [9]], [[1, 65], [65]]],
+    gpu: (x, w) => E.rmsNorm(x, w), ref: (x: NDArray, w: NDArray) => R.rmsNorm(x, w, 1e-6) });
+  await checkOp({ name: 'rmsNorm no weight', shapes: [[[4, 6]]], gpu: (x) => E.rmsNorm(x, null, 1e-2),
+    ref: (x: NDArray) => R.rmsNorm(x, null, 1e-2) });
+});
+
+test('norms keep the dtype; bf16 input with f32 weight gives f32 (promotion)', async () => {
+  await E.getDevice();
+  const x = E.Tensor.from([1, 2, 3, 4], [2, 2], 'bf16');
+  assertEqual(E.layerNorm(x).dtype, 'bf16');
+  assertEqual(E.rmsNorm(x).dtype, 'bf16');
+  const y = E.rmsNorm(x, E.Tensor.from([2, 1], [2], 'f32'));
+  assertEqual(y.dtype, 'f32');
+  const r = (a: number, b: number) => 1 / Math.sqrt((a * a + b * b) / 2 + 1e-6);
+  assertClose(await y.toArray(), [2 * r(1, 2), 2 * r(1, 2), 6 * r(3, 4), 4 * r(3, 4)], { rtol: 1e-2 });
+});
