@@ -16,3 +16,4 @@ export * from './ops/indexing.js';
 export * from './ops/norm.js';
 export * from './ops/matmul.js';
 export * from './ops/conv.js';
+export * from './ops/interpolate.js';
