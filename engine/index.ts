@@ -14,6 +14,7 @@ export * from './ops/softmax.js';
 export * from './ops/shape.js';
 export * from './ops/indexing.js';
 export * from './ops/norm.js';
+export * from './ops/losses.js';
 export * from './ops/matmul.js';
 export * from './ops/conv.js';
 export * from './ops/interpolate.js';

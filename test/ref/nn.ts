@@ -147,3 +147,33 @@ export function rmsNorm(x: NDArray, weight: NDArray | null, eps: number): NDArra
   }
   return out;
 }
+
+// ---- losses ----
+
+export function crossEntropy(logits: NDArray, targets: NDArray, ignoreIndex: number, reduction: 'mean' | 'sum' | 'none'): NDArray {
+  const lsm = logSoftmax(logits, -1);
+  const C = logits.shape[logits.rank - 1];
+  const losses = NDArray.zeros(targets.shape);
+  let count = 0;
+  for (let i = 0; i < targets.size; i++) {
+    const t = targets.data[i];
+    if (t === ignoreIndex) continue;
+    count++;
+    losses.data[i] = -lsm.data[i * C + t];
+  }
+  if (reduction === 'none') return losses;
+  const s = losses.data.reduce((p, c) => p + c, 0);
+  return NDArray.from([], [reduction === 'sum' ? s : s / count]);
+}
+
+export function bceWithLogits(x: NDArray, y: NDArray, reduction: 'mean' | 'sum' | 'none'): NDArray {
+  // The plain definition: -(y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))).
+  const l = NDArray.fill(x.shape, (idx) => {
+    const v = x.at(idx), t = y.at(idx.slice(idx.length - y.rank));
+    const p = 1 / (1 + Math.exp(-v));
+    return -(t * Math.log(p) + (1 - t) * Math.log(1 - p));
+  });
+  if (reduction === 'none') return l;
+  const s = l.data.reduce((p, c) => p + c, 0);
+  return NDArray.from([], [reduction === 'sum' ? s : s / l.size]);
+}

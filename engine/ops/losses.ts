@@ -1,0 +1,93 @@
+// Losses as compositions of recorded ops (numerically stable forms; fused kernels come later).
+import { Tensor } from '../tensor.js';
+import { record } from '../autograd.js';
+import { isFloat } from '../dtype.js';
+import { unsqueeze, squeeze, cast } from './views.js';
+import { sum, mean, sumToShape } from './reduce.js';
+import { ne, neg, div, where, fusedMap, promote } from './elementwise.js';
+import { broadcastShapes } from './launch.js';
+import { logSoftmax } from './softmax.js';
+import { gather } from './indexing.js';
+import { ShapeError } from '../errors.js';
+
+export type Reduction = 'mean' | 'sum' | 'none';
+
+export interface CrossEntropyOptions {
+  /** Targets equal to this are skipped (loss 0, no gradient, not counted by 'mean'). Default -100. */
+  ignoreIndex?: number;
+  reduction?: Reduction;
+}
+
+/** Disposes the registered temporaries once fn returns (the graph keeps what backward needs). */
+function withTemps<T>(fn: (tmp: (t: Tensor) => Tensor) => T): T {
+  const temps: Tensor[] = [];
+  try { return fn((t) => { temps.push(t); return t; }); } finally { for (const t of temps) t.dispose(); }
+}
+
+function castTo(t: Tensor, dtype: Tensor['dtype']): Tensor {
+  if (t.dtype === dtype) return t;
+  const c = cast(t, dtype);
+  t.dispose();
+  return c;
+}
+
+/**
+ * torch.nn.functional.cross_entropy with class indices: logits [..., C] (classes on the last axis),
+ * targets i32 [...]. 'mean' divides by the number of non-ignored targets (NaN when all are ignored, as
+ * PyTorch). Targets outside [0, C) other than ignoreIndex cannot raise on the GPU: they contribute 0 (use
+ * checkIndices to validate them on the host). The result has the logits' dtype; sums run in f32.
+ */
+export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropyOptions = {}): Tensor {
+  logits.assertAlive('crossEntropy'); targets.assertAlive('crossEntropy');
+  if (!isFloat(logits.dtype)) throw new TypeError(`crossEntropy: logits must be floating, got ${logits.dtype}`);
+  if (targets.dtype !== 'i32') throw new TypeError(`crossEntropy: targets must be i32 class indices, got ${targets.dtype}`);
+  if (logits.rank < 1 || targets.shape.join() !== logits.shape.slice(0, -1).join()) {
+    throw new ShapeError(`crossEntropy: targets [${targets.shape}] must be logits [${logits.shape}] without the class axis`);
+  }
+  const ignore = opts.ignoreIndex ?? -100;
+  const reduction = opts.reduction ?? 'mean';
+  return withTemps((tmp) => {
+    const lsm = tmp(logSoftmax(logits, -1));
+    const t = tmp(unsqueeze(targets, -1));
+    const picked = tmp(squeeze(tmp(gather(lsm, -1, t)), -1));
+    const p32 = picked.dtype === 'f32' ? picked : tmp(cast(picked, 'f32'));
+    const valid = tmp(ne(targets, ignore));
+    const nll = where(valid, tmp(neg(p32)), 0);
+    if (reduction === 'none') return castTo(nll, logits.dtype);
+    tmp(nll);
+    const total = sum(nll);
+    if (reduction === 'sum') return castTo(total, logits.dtype);
+    tmp(total);
+    const count = tmp(sum(tmp(cast(valid, 'f32'))));
+    return castTo(div(total, count), logits.dtype);
+  });
+}
+
+export interface BCEOptions { reduction?: Reduction }
+
+/**
+ * torch.nn.functional.binary_cross_entropy_with_logits, in the stable form
+ * max(x, 0) - x * y + log1p(exp(-|x|)); targets y broadcast to x. Gradients: dx = sigmoid(x) - y, dy = -x.
+ */
+export function binaryCrossEntropyWithLogits(x: Tensor, y: Tensor, opts: BCEOptions = {}): Tensor {
+  x.assertAlive('binaryCrossEntropyWithLogits'); y.assertAlive('binaryCrossEntropyWithLogits');
+  if (!isFloat(x.dtype) || !isFloat(y.dtype)) throw new TypeError(`binaryCrossEntropyWithLogits: needs floating tensors, got ${x.dtype} and ${y.dtype}`);
+  const shape = broadcastShapes('binaryCrossEntropyWithLogits', x.shape, y.shape);
+  const dt = promote(x.dtype, y.dtype);
+  const elem = fusedMap('bce_logits', 'max(x, 0.0) - x * y + log1p_(exp(-abs(x)))', { x, y }, shape, dt);
+  const loss = record('bce_with_logits', elem, [x, y], (g, [xs, ys]) => {
+    const grads: (Tensor | null)[] = [null, null];
+    if (x.requiresGrad) {
+      const full = fusedMap('dbce_dx', 'g * (sigmoid_(x) - y)', { g, x: xs, y: ys }, g.shape, xs.dtype);
+      grads[0] = sumToShape(full, xs.shape); full.dispose();
+    }
+    if (y.requiresGrad) {
+      const full = fusedMap('dbce_dy', '-g * x', { g, x: xs }, g.shape, ys.dtype);
+      grads[1] = sumToShape(full, ys.shape); full.dispose();
+    }
+    return grads;
+  }, [x, y]);
+  const reduction = opts.reduction ?? 'mean';
+  if (reduction === 'none') return loss;
+  try { return reduction === 'sum' ? sum(loss) : mean(loss); } finally { loss.dispose(); }
+}

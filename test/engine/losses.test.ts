@@ -1,0 +1,46 @@
+import { test, assert, assertClose, assertEqual } from '../framework.js';
+import { checkOp } from '../harness/opcheck.js';
+import * as E from '../../engine/index.js';
+import * as R from '../ref/nn.js';
+import type { NDArray } from '../ref/ndarray.js';
+
+const ceShapes = [[[4, 5], [4]], [[7, 3], [7]], [[2, 3, 6], [2, 3]]];
+
+for (const reduction of ['mean', 'sum', 'none'] as const) {
+  test(`crossEntropy reduction ${reduction} with ignored targets`, () => checkOp({ name: `crossEntropy ${reduction}`,
+    shapes: reduction === 'mean' ? ceShapes : ceShapes.slice(0, 2),
+    // Targets in [-1, 3): -1 is the ignore index here.
+    inputs: [{ init: 'uniform', range: [-3, 3] }, { init: 'int', range: [-1, 3], dtype: 'i32' }],
+    gpu: (x, t) => E.crossEntropy(x, t, { ignoreIndex: -1, reduction }),
+    ref: (x: NDArray, t: NDArray) => R.crossEntropy(x, t, -1, reduction) }));
+}
+
+test('crossEntropy: default ignoreIndex -100, all ignored gives NaN (mean), stable for large logits', async () => {
+  await E.getDevice();
+  const x = E.Tensor.from([1000, 0, -1000, 2, 1, 0], [2, 3]).requireGrad();
+  const l = E.crossEntropy(x, E.Tensor.from([1, -100], [2], 'i32'));
+  assertClose(await l.toArray(), [1000], { rtol: 1e-6 });
+  E.backward(l);
+  assertClose(await x.grad!.toArray(), [1, -1, 0, 0, 0, 0], { atol: 1e-6 });
+  const none = E.crossEntropy(x, E.Tensor.from([-100, -100], [2], 'i32'));
+  assert(Number.isNaN(await none.item()), 'all ignored: mean is NaN');
+  const s = E.crossEntropy(x, E.Tensor.from([-100, -100], [2], 'i32'), { reduction: 'sum' });
+  assertEqual(await s.item(), 0);
+  const bf = E.crossEntropy(E.Tensor.from([0, 0], [1, 2], 'bf16'), E.Tensor.from([0], [1], 'i32'));
+  assertEqual(bf.dtype, 'bf16');
+  assertClose(await bf.toArray(), [Math.LN2], { rtol: 1e-2 });
+});
+
+for (const reduction of ['mean', 'sum', 'none'] as const) {
+  test(`binaryCrossEntropyWithLogits reduction ${reduction} (gradients of logits and targets)`, () => checkOp({
+    name: `bce ${reduction}`, shapes: [[[3, 5], [3, 5]], [[2, 7], [7]], [[9], [9]]],
+    inputs: [{ init: 'uniform', range: [-4, 4] }, { init: 'uniform', range: [0, 1] }],
+    gpu: (x, y) => E.binaryCrossEntropyWithLogits(x, y, { reduction }),
+    ref: (x: NDArray, y: NDArray) => R.bceWithLogits(x, y, reduction) }));
+}
+
+test('binaryCrossEntropyWithLogits is stable for large |x|', async () => {
+  await E.getDevice();
+  const l = E.binaryCrossEntropyWithLogits(E.Tensor.from([100, -100, 100, 0]), E.Tensor.from([1, 0, 0, 1]), { reduction: 'none' });
+  assertClose(await l.toArray(), [0, 0, 100, Math.LN2], { atol: 1e-6 });
+});
