@@ -18,8 +18,8 @@ export interface MatmulConfig {
   bDtype: DType;
 }
 
-/** Tile geometry of the tiled variant (fixed: 16 x 16 threads, 4 x 4 outputs each, BK = 16). */
-export const TILE = { BM: 64, BN: 64, BK: 16, TM: 4, TN: 4, THREADS: 256 } as const;
+/** Tile geometry of the tiled variant (fixed: 8 x 8 threads, 8 x 8 outputs each, BK = 16). */
+export const TILE = { BM: 64, BN: 64, BK: 16, TM: 8, TN: 8, THREADS: 64 } as const;
 export const NAIVE_WORKGROUP = 64;
 
 /**
@@ -56,21 +56,32 @@ fn batchOffsets(b0: u32) -> vec2<u32> {
 
 function tiledKernel(cfg: MatmulConfig): string {
   const { BM, BN, BK, TM, TN, THREADS } = TILE;
-  // The load mappings below assume this geometry.
-  if (BM / TM !== 16 || BN / TN !== 16 || BK !== 16 || TM !== 4 || TN !== 4) throw new Error('matmul: unsupported tile');
-  // A tile: thread (k = lid % 16, m4 = lid / 16) loads rows 4*m4..4*m4+3 of column k.
-  // B tile: thread (n4 = lid % 16, k = lid / 16) loads columns 4*n4..4*n4+3 of row k.
-  const loadA = [0, 1, 2, 3].map((i) => `select(0.0, ldA(aBase + (gm + ${i}u) * sAm), gm + ${i}u < M && kin)`).join(',\n      ');
-  const loadB = [0, 1, 2, 3].map((j) => `select(0.0, ldB(bBase + (gn + ${j}u) * sBn), gn + ${j}u < N && kin)`).join(',\n      ');
-  const fmas = [0, 1, 2, 3].map((i) => `acc${i} = fma(vec4<f32>(a[${i}]), b, acc${i});`).join('\n      ');
-  const stores = [0, 1, 2, 3].map((i) => `
+  // The load mappings below assume this geometry: 8 x 8 threads, each owning 8 rows x 8 columns (two vec4
+  // per row), workgroup memory holding the A tile as [k][m / 4] and the B tile as [k][n / 4].
+  if (BM !== 64 || BN !== 64 || BK !== 16 || TM !== 8 || TN !== 8 || THREADS !== 64) throw new Error('matmul: unsupported tile');
+  const Q = [0, 1, 2, 3];
+  // A: thread (k = lid % 16, q = lid / 16) loads, for r < 4, rows 4 * (q + 4r) .. +3 of column k.
+  // B: thread (n4 = lid % 16, q = lid / 16) loads, for r < 4, columns 4 * n4 .. +3 of row q + 4r.
+  const loadA = Q.map((r) => `{
+      let gm = row0 + (q + ${4 * r}u) * 4u;
+      As[k * 16u + q + ${4 * r}u] = vec4<f32>(${Q.map((i) => `select(0.0, ldA(aBase + (gm + ${i}u) * sAm), kin && gm + ${i}u < M)`).join(', ')});
+    }`).join('\n    ');
+  const loadB = Q.map((r) => `{
+      let gk = k0 + q + ${4 * r}u;
+      let bBase = offs.y + gk * sBk;
+      Bs[(q + ${4 * r}u) * 16u + n4] = vec4<f32>(${Q.map((j) => `select(0.0, ldB(bBase + (gn + ${j}u) * sBn), gk < K && gn + ${j}u < N)`).join(', ')});
+    }`).join('\n    ');
+  const rows = [0, 1, 2, 3, 4, 5, 6, 7];
+  const decl = rows.map((i) => `var c${i}0 = vec4<f32>(0.0); var c${i}1 = vec4<f32>(0.0);`).join('\n  ');
+  const fmas = rows.map((i) => `c${i}0 = fma(vec4<f32>(a${i >> 2}[${i & 3}]), b0, c${i}0); c${i}1 = fma(vec4<f32>(a${i >> 2}[${i & 3}]), b1, c${i}1);`).join('\n      ');
+  const stores = rows.map((i) => `
   if (row + ${i}u < M) {
     let o = cBase + (row + ${i}u) * N + col;
-    for (var j = 0u; j < 4u; j++) { if (col + j < N) { C[o + j] = acc${i}[j]; } }
+    for (var j = 0u; j < 4u; j++) { if (col + j < N) { C[o + j] = c${i}0[j]; } if (col + 4u + j < N) { C[o + 4u + j] = c${i}1[j]; } }
   }`).join('');
   return `${common(cfg)}
-var<workgroup> As: array<vec4<f32>, ${(BK * BM) / 4}>; // [k][m / 4]
-var<workgroup> Bs: array<vec4<f32>, ${(BK * BN) / 4}>; // [k][n / 4]
+var<workgroup> As: array<vec4<f32>, ${(BK * BM) / 4}>;
+var<workgroup> Bs: array<vec4<f32>, ${(BK * BN) / 4}>;
 @compute @workgroup_size(${THREADS})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
@@ -85,33 +96,27 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let col0 = (t % tilesN) * ${BN}u;
   let offs = batchOffsets(batch);
   let sAm = P[8]; let sAk = P[9]; let sBk = P[10]; let sBn = P[11];
-  let tx = lid % 16u; let ty = lid / 16u;
-  var acc0 = vec4<f32>(0.0); var acc1 = vec4<f32>(0.0); var acc2 = vec4<f32>(0.0); var acc3 = vec4<f32>(0.0);
+  let tx = lid % 8u; let ty = lid / 8u;
+  let q = lid / 16u; let k = lid % 16u; let n4 = lid % 16u;
+  let gn = col0 + n4 * 4u;
+  ${decl}
   for (var k0 = 0u; k0 < K; k0 += ${BK}u) {
-    {
-      let gk = k0 + tx; let kin = gk < K;
-      let gm = row0 + ty * 4u;
-      let aBase = offs.x + gk * sAk;
-      As[tx * 16u + ty] = vec4<f32>(
-      ${loadA});
-    }
-    {
-      let gk = k0 + ty; let kin = gk < K;
-      let gn = col0 + tx * 4u;
-      let bBase = offs.y + gk * sBk;
-      Bs[ty * 16u + tx] = vec4<f32>(
-      ${loadB});
-    }
+    let kin = k0 + k < K;
+    let aBase = offs.x + (k0 + k) * sAk;
+    ${loadA}
+    ${loadB}
     workgroupBarrier();
-    for (var k = 0u; k < ${BK}u; k++) {
-      let a = As[k * 16u + ty];
-      let b = Bs[k * 16u + tx];
+    for (var kk = 0u; kk < ${BK}u; kk++) {
+      let a0 = As[kk * 16u + ty * 2u];
+      let a1 = As[kk * 16u + ty * 2u + 1u];
+      let b0 = Bs[kk * 16u + tx * 2u];
+      let b1 = Bs[kk * 16u + tx * 2u + 1u];
       ${fmas}
     }
     workgroupBarrier();
   }
-  let row = row0 + ty * 4u;
-  let col = col0 + tx * 4u;
+  let row = row0 + ty * 8u;
+  let col = col0 + tx * 8u;
   let cBase = batch * M * N;${stores}
 }`;
 }
