@@ -64,3 +64,26 @@ test('conv2d shape errors', async () => {
   await assertRejects(() => E.conv2d(E.zeros([1, 3, 2, 2]), E.zeros([4, 3, 3, 3])), /smaller than/);
   await assertRejects(() => E.convTranspose2d(E.zeros([1, 3, 2, 2]), E.zeros([3, 1, 3, 3]), null, { outputPadding: 1 }), /output padding/);
 });
+
+test('conv2d + conv_transpose2d forward and backward leak nothing', async () => {
+  const dev = await E.getDevice();
+  const x = E.randn([1, 4, 6, 6]).requireGrad();
+  const w = E.randn([4, 2, 3, 3]).requireGrad();
+  const wt = E.randn([4, 2, 2, 2]).requireGrad();
+  const b = E.randn([4]).requireGrad();
+  const run = () => {
+    E.scope(() => {
+      const y = E.conv2d(x, w, b, { stride: 2, padding: 1, groups: 2 });
+      const z = E.convTranspose2d(y, wt, null, { stride: 2, groups: 2 });
+      const r = E.interpolateBilinear(z, [5, 7]);
+      E.backward(E.sum(E.linear(E.reshape(r, [4, 35]), E.randn([3, 35]))));
+    });
+    for (const t of [x, w, wt, b]) { t.grad?.dispose(); t.grad = null; }
+  };
+  run();
+  await dev.sync();
+  const before = dev.memory().liveBytes;
+  run();
+  await dev.sync();
+  assertEqual(dev.memory().liveBytes, before, 'live bytes after a second forward/backward');
+});
