@@ -44,3 +44,28 @@ test('binaryCrossEntropyWithLogits is stable for large |x|', async () => {
   const l = E.binaryCrossEntropyWithLogits(E.Tensor.from([100, -100, 100, 0]), E.Tensor.from([1, 0, 0, 1]), { reduction: 'none' });
   assertClose(await l.toArray(), [0, 0, 100, Math.LN2], { atol: 1e-6 });
 });
+
+test('the nn ops free every intermediate (no scope): forward + backward leaves live memory flat', async () => {
+  const dev = await E.getDevice();
+  await dev.sync();
+  const base = dev.memory().liveBytes;
+  const made: E.Tensor[] = [];
+  const m = <T extends E.Tensor | E.Tensor[]>(t: T): T => { made.push(...(Array.isArray(t) ? t : [t])); return t; };
+  const x = m(E.randn([4, 6], 0, 1, { seed: 3 }).requireGrad());
+  const w = m(E.ones([6]).requireGrad());
+  const b = m(E.zeros([6], 'bf16').requireGrad());
+  const emb = m(E.randn([5, 6], 0, 1, { seed: 4, dtype: 'bf16' }).requireGrad());
+  const ids = m(E.Tensor.from([0, 4, 4, 2], [4], 'i32'));
+  const tgt = m(E.Tensor.from([1, -100, 5, 0], [4], 'i32'));
+  const h = m([E.rmsNorm(x, w), E.layerNorm(x, 6, { weight: w, bias: b }), E.embedding(emb, ids), E.softmax(x, 0)]);
+  const cat = m(E.concat([m(E.pad(h[0], [1, -1])), m(E.concat(m(E.split(h[1], 4, 1)), 1)), h[2], h[3]], 0));
+  const parts = m([E.crossEntropy(cat, m(E.concat([tgt, tgt, tgt, tgt]))),
+    E.binaryCrossEntropyWithLogits(m(E.logSoftmax(x)), m(E.sigmoid(x)), { reduction: 'sum' }),
+    E.sum(m(E.scatterAdd(x, 0, m(E.Tensor.from([3, 1, 0, 0, 1, 1], [1, 6], 'i32')), m(E.mul(x, 2)))))]);
+  const loss = m(E.add(m(E.add(parts[0], parts[1])), parts[2]));
+  E.backward(loss);
+  for (const t of [x, w, b, emb]) assert(t.grad !== null, 'every leaf got a gradient');
+  await dev.sync();
+  E.noGrad(() => { for (const t of made) t.dispose(); });
+  assertEqual(dev.memory().liveBytes, base, 'live bytes after forward, backward and dispose');
+});
