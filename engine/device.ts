@@ -80,7 +80,7 @@ export class Device {
     this.features = new Set([...gpu.features].map(String));
     this.limits = gpu.limits;
     this.dispatchesPerSubmit = options.dispatchesPerSubmit ?? 256;
-    this.pool = new BufferPool(gpu, gpu.limits.maxBufferSize);
+    this.pool = new BufferPool(gpu, Math.min(gpu.limits.maxBufferSize, gpu.limits.maxStorageBufferBindingSize));
     this.arena = gpu.createBuffer({ size: ARENA_BYTES, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
     gpu.addEventListener('uncapturederror', (ev) => {
       const e = (ev as GPUUncapturedErrorEvent).error;

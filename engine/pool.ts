@@ -32,13 +32,15 @@ export class BufferPool {
   private pooledCount = 0;
   private peak = 0;
 
-  constructor(private readonly gpu: GPUDevice, private readonly maxBufferSize: number) {}
+  /** maxBytes: the largest buffer a kernel can bind (min of maxBufferSize and maxStorageBufferBindingSize). */
+  constructor(private readonly gpu: GPUDevice, private readonly maxBytes: number) {}
 
   acquire(bytes: number): GPUBuffer {
-    const size = bucketSize(bytes);
-    if (size > this.maxBufferSize) {
-      throw new RangeError(`buffer of ${bytes} bytes exceeds the device's maxBufferSize (${this.maxBufferSize})`);
+    if (bytes > this.maxBytes) {
+      throw new RangeError(`a tensor of ${bytes.toLocaleString('en-US')} bytes exceeds this device's largest bindable buffer ` +
+        `(${this.maxBytes.toLocaleString('en-US')} bytes, maxStorageBufferBindingSize): split it, or use a 16-bit dtype or a GPU with larger limits`);
     }
+    const size = Math.min(bucketSize(bytes), Math.floor(this.maxBytes / 4) * 4);
     const list = this.free.get(size);
     let buf = list?.pop();
     if (buf) {
