@@ -17,25 +17,24 @@ function withTemps<T>(fn: (tmp: (t: Tensor) => Tensor) => T): T {
 /** x in f32: x itself (keeping its autograd history) or a recorded cast, registered as a temporary. */
 function f32Of(x: Tensor, tmp: (t: Tensor) => Tensor): Tensor { return x.dtype === 'f32' ? x : tmp(cast(x, 'f32')); }
 
-export interface LayerNormOptions { weight?: Tensor | null; bias?: Tensor | null; eps?: number }
-
 /**
  * torch.nn.functional.layer_norm: (x - mean) / sqrt(var + eps) * weight + bias over the trailing axes
  * given by `normalizedShape` (default: the last axis), biased variance. weight and bias have the shape
  * `normalizedShape`. The result has x's dtype.
+ * Called as layerNorm(x, null, weight, bias, eps) for the default (last axis) normalized shape.
  */
-export function layerNorm(x: Tensor, normalizedShape?: readonly number[] | number, opts: LayerNormOptions = {}): Tensor {
+export function layerNorm(x: Tensor, normalizedShape?: readonly number[] | number | null, weight?: Tensor | null,
+  bias?: Tensor | null, eps = 1e-5): Tensor {
   x.assertAlive('layerNorm');
   if (!isFloat(x.dtype)) throw new TypeError(`layerNorm: needs a floating tensor, got ${x.dtype}`);
-  const ns = normalizedShape === undefined ? [x.shape[x.rank - 1]] : typeof normalizedShape === 'number' ? [normalizedShape] : [...normalizedShape];
+  const ns = normalizedShape === undefined || normalizedShape === null ? [x.shape[x.rank - 1]] : typeof normalizedShape === 'number' ? [normalizedShape] : [...normalizedShape];
   const k = ns.length;
   if (k === 0 || k > x.rank || ns.some((d, i) => d !== x.shape[x.rank - k + i])) {
     throw new ShapeError(`layerNorm: normalized shape [${ns}] is not the trailing shape of x [${x.shape}]`);
   }
-  for (const [name, p] of [['weight', opts.weight], ['bias', opts.bias]] as const) {
+  for (const [name, p] of [['weight', weight], ['bias', bias]] as const) {
     if (p && p.shape.join() !== ns.join()) throw new ShapeError(`layerNorm: ${name} [${p.shape}] must have the normalized shape [${ns}]`);
   }
-  const eps = opts.eps ?? 1e-5;
   const axes = Array.from({ length: k }, (_, i) => x.rank - k + i);
   return withTemps((tmp) => {
     const xf = f32Of(x, tmp);
@@ -44,8 +43,8 @@ export function layerNorm(x: Tensor, normalizedShape?: readonly number[] | numbe
     const v = tmp(mean(tmp(mul(xc, xc)), axes, { keepDims: true }));
     const r = tmp(rsqrt(tmp(add(v, eps))));
     let y = mul(xc, r);
-    if (opts.weight) { const w = f32Of(opts.weight, tmp); const t = mul(y, w); y.dispose(); y = t; }
-    if (opts.bias) { const b = f32Of(opts.bias, tmp); const t = add(y, b); y.dispose(); y = t; }
+    if (weight) { const w = f32Of(weight, tmp); const t = mul(y, w); y.dispose(); y = t; }
+    if (bias) { const b = f32Of(bias, tmp); const t = add(y, b); y.dispose(); y = t; }
     if (x.dtype === 'f32') return y;
     const out = cast(y, x.dtype);
     y.dispose();

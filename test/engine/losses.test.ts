@@ -57,7 +57,7 @@ test('the nn ops free every intermediate (no scope): forward + backward leaves l
   const emb = m(E.randn([5, 6], 0, 1, { seed: 4, dtype: 'bf16' }).requireGrad());
   const ids = m(E.Tensor.from([0, 4, 4, 2], [4], 'i32'));
   const tgt = m(E.Tensor.from([1, -100, 5, 0], [4], 'i32'));
-  const h = m([E.rmsNorm(x, w), E.layerNorm(x, 6, { weight: w, bias: b }), E.embedding(emb, ids), E.softmax(x, 0)]);
+  const h = m([E.rmsNorm(x, w), E.layerNorm(x, 6, w, b), E.embedding(emb, ids), E.softmax(x, 0)]);
   const cat = m(E.concat([m(E.pad(h[0], [1, -1])), m(E.concat(m(E.split(h[1], 4, 1)), 1)), h[2], h[3]], 0));
   const parts = m([E.crossEntropy(cat, m(E.concat([tgt, tgt, tgt, tgt]))),
     E.binaryCrossEntropyWithLogits(m(E.logSoftmax(x)), m(E.sigmoid(x)), { reduction: 'sum' }),

@@ -6,16 +6,16 @@ import type { NDArray } from '../ref/ndarray.js';
 
 test('layerNorm with weight and bias (gradients of x, weight, bias)', () => checkOp({ name: 'layerNorm',
   shapes: [[[3, 5], [5], [5]], [[2, 3, 7], [7], [7]], [[1, 33], [33], [33]]],
-  gpu: (x, w, b) => E.layerNorm(x, undefined, { weight: w, bias: b }),
+  gpu: (x, w, b) => E.layerNorm(x, null, w, b),
   ref: (x: NDArray, w: NDArray, b: NDArray) => R.layerNorm(x, 1, w, b, 1e-5) }));
 
 test('layerNorm without affine, over two trailing axes, large eps', () => checkOp({ name: 'layerNorm 2 axes',
   shapes: [[[2, 3, 4]], [[5, 2]]],
-  gpu: (x) => E.layerNorm(x, x.shape.slice(-2), { eps: 0.1 }),
+  gpu: (x) => E.layerNorm(x, x.shape.slice(-2), null, null, 0.1),
   ref: (x: NDArray) => R.layerNorm(x, 2, null, null, 0.1) }));
 
 test('layerNorm over two axes with weight and bias of that shape', () => checkOp({ name: 'layerNorm 2 axes affine',
-  shapes: [[[3, 2, 3], [2, 3], [2, 3]]], gpu: (x, w, b) => E.layerNorm(x, [2, 3], { weight: w, bias: b }),
+  shapes: [[[3, 2, 3], [2, 3], [2, 3]]], gpu: (x, w, b) => E.layerNorm(x, [2, 3], w, b),
   ref: (x: NDArray, w: NDArray, b: NDArray) => R.layerNorm(x, 2, w, b, 1e-5) }));
 
 test('rmsNorm with and without weight', async () => {
