@@ -1,4 +1,4 @@
-import { test, assertEqual, assertClose } from '../framework.js';
+import { test, assertEqual, assertClose, assertRejects } from '../framework.js';
 import { checkOp } from '../harness/opcheck.js';
 import * as E from '../../engine/index.js';
 import * as R from '../ref/nn.js';
@@ -34,4 +34,20 @@ test('norms keep the dtype; bf16 input with f32 weight gives f32 (promotion)', a
   assertEqual(y.dtype, 'f32');
   const r = (a: number, b: number) => 1 / Math.sqrt((a * a + b * b) / 2 + 1e-6);
   assertClose(await y.toArray(), [2 * r(1, 2), 2 * r(1, 2), 6 * r(3, 4), 4 * r(3, 4)], { rtol: 1e-2 });
+});
+
+test('shape and dtype errors are thrown up front and name the op', async () => {
+  const dev = await E.getDevice();
+  const x = E.zeros([2, 3]), w2 = E.zeros([2]), t3 = E.zeros([3], 'i32'), i2 = E.zeros([2], 'i32');
+  const i33 = E.zeros([3, 3], 'i32');
+  const dispatches = dev.dispatchCount;
+  await assertRejects(() => E.layerNorm(x, [2]), /layerNorm: normalized shape \[2\]/);
+  await assertRejects(() => E.rmsNorm(x, w2), /rmsNorm: weight \[2\] must be \[3\]/);
+  await assertRejects(() => E.crossEntropy(x, t3), /crossEntropy: targets \[3\]/);
+  await assertRejects(() => E.crossEntropy(x, w2), /targets must be i32/);
+  await assertRejects(() => E.gather(x, 0, i2), /gather: index \[2\] must have the rank/);
+  await assertRejects(() => E.scatterAdd(x, 1, i33, x), /scatterAdd: index \[3,3\] must fit/);
+  await assertRejects(() => E.softmax(i2), /softmax: needs a floating tensor/);
+  await assertRejects(() => E.pad(x, [1]), /pad: pads \[1\]/);
+  assertEqual(dev.dispatchCount, dispatches, 'nothing was encoded');
 });
