@@ -44,6 +44,7 @@ const KEY_LIMITS = ['maxBufferSize', 'maxStorageBufferBindingSize', 'maxComputeW
 
 const PARAM_ALIGN = 256;
 const ARENA_BYTES = 1 << 18;
+const STAGING_FLUSH_BYTES = 256 << 20;
 
 interface Pipeline { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }
 
@@ -62,6 +63,7 @@ export class Device {
   private readonly arenaHost = new Uint32Array(ARENA_BYTES / 4);
   private arenaUsed = 0;
   private readonly afterSubmit: GPUBuffer[] = [];
+  private stagingBytes = 0;
   /** Pipeline-creation checks still in flight; readback waits for them so a bad kernel never yields data. */
   private readonly pendingChecks = new Set<Promise<void>>();
   private error: Error | null = null;
@@ -185,6 +187,9 @@ export class Device {
     staging.unmap();
     this.copy(staging, 0, dst, dstOffset, bytes);
     this.afterSubmit.push(staging);
+    // Staging buffers are freed at submit; bound them so loading a large checkpoint stays near one tensor.
+    this.stagingBytes += bytes;
+    if (this.stagingBytes > STAGING_FLUSH_BYTES) this.flush();
   }
 
   /** Submits everything encoded so far. */
@@ -201,6 +206,7 @@ export class Device {
     this.pending = 0;
     for (const b of this.afterSubmit) b.destroy();
     this.afterSubmit.length = 0;
+    this.stagingBytes = 0;
   }
 
   /** Reads `bytes` from `src` at `offset` (both multiples of 4), submitting pending work first. */
