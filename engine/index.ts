@@ -18,3 +18,4 @@ export * from './ops/losses.js';
 export * from './ops/matmul.js';
 export * from './ops/conv.js';
 export * from './ops/interpolate.js';
+export * from './ops/dropout.js';

@@ -179,9 +179,13 @@ export class Tensor {
     return this;
   }
 
-  /** Replaces this tensor's contents by src's (same shape and dtype), e.g. an optimizer update. */
-  assign(src: Tensor): this {
+  /**
+   * Replaces this tensor's contents by src's (same shape and dtype), e.g. an optimizer update.
+   * `changeDtype` lets the tensor take src's dtype too (a module converting its parameters).
+   */
+  assign(src: Tensor, changeDtype = false): this {
     this.assertAlive('assign'); src.assertAlive('assign');
+    if (changeDtype) this.dtype = src.dtype;
     if (src.dtype !== this.dtype || src.shape.join() !== this.shape.join()) {
       throw new ShapeError(`assign: source [${src.shape}] ${src.dtype} does not match target [${this.shape}] ${this.dtype}`);
     }

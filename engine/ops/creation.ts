@@ -47,6 +47,9 @@ let counter = 0;
 /** Sets the seed of the default random stream (each draw advances it). */
 export function manualSeed(seed: number): void { globalSeed = seed >>> 0; counter = 0; }
 
+/** The next seed of the default stream (for ops that draw random numbers, e.g. dropout). */
+export function nextRandomSeed(): number { return nextSeed(); }
+
 function nextSeed(seed?: number): number {
   if (seed !== undefined) return seed >>> 0;
   counter++;
