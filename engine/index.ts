@@ -19,3 +19,4 @@ export * from './ops/matmul.js';
 export * from './ops/conv.js';
 export * from './ops/interpolate.js';
 export * from './ops/dropout.js';
+export * from './ops/attention.js';

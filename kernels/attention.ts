@@ -1,0 +1,393 @@
+// Flash attention (FlashAttention-2 schedule) in WGSL: forward with online softmax, a split-KV decode
+// forward plus its combine, and the two backward kernels (dQ over KV tiles; dK/dV over query tiles).
+//
+// Every kernel is "one invocation per row": an invocation owns one query row (forward, dQ) or one key
+// row (dK/dV) and keeps that row's vectors and accumulators in registers (private arrays of D floats),
+// while the whole workgroup walks the other side's rows in the same order. The walked rows are then
+// uniform across the workgroup: on a CPU driver (llvmpipe: one workgroup per thread, lanes in SIMD
+// chunks) their loads are scalar broadcasts and there are no barriers at all. On GPUs (`staged`) the
+// walked rows are copied tile by tile into workgroup memory by all invocations together, so each element
+// is read from global memory once per workgroup. Nothing of size Sq x Skv is ever written, except the
+// bias gradient (the caller's bias already has that size).
+//
+// Parameter block (u32 words):
+//   0 B, 1 H, 2 Hkv, 3 Sq, 4 Skv, 5 scale (f32 bits), 6 shift = Skv - Sq (i32: causal query i sees keys
+//   j <= i + shift), 7 nPart (split), 8 keys per part (split), 9 rows (combine),
+//   then 5 words per strided operand (element offset, strides of b, h, s, d) in SLOT order.
+import type { DType } from '../engine/dtype.js';
+import { PARAMS_DECL, type KernelSource } from './kernel.js';
+import { bufferDecl, computeType, loadExpr, DTYPE_HELPERS } from './wgsl.js';
+
+export type AttentionMode = 'fwd' | 'split' | 'combine' | 'dq' | 'dkv';
+
+/** Operands read through strides, and their slot in the parameter block. Mask uses (offset, b, -, j, -). */
+export const SLOT = { q: 0, k: 1, v: 2, o: 3, do: 4, bias: 5, mask: 6 } as const;
+export const ATTN_PARAMS = 10 + 5 * 7;
+
+export interface AttentionSpec {
+  mode: AttentionMode;
+  /** Head dim (static: registers are private arrays of D floats). */
+  D: number;
+  q: DType; k: DType; v: DType;
+  /** Storage dtype of the output O (fwd/split-combine write it; dq reads it) and of dO (dq, dkv). */
+  o: DType; do?: DType;
+  causal: boolean;
+  mask?: DType;
+  bias?: DType;
+  /** dq: also write dS into a dense f32 [B,H,Sq,Skv] buffer (the bias gradient before broadcasting). */
+  biasGrad?: boolean;
+  /** Stage the walked rows in workgroup memory (GPUs). */
+  staged: boolean;
+  /** Invocations per workgroup (= rows per workgroup). */
+  W: number;
+  /** Walked rows per tile (also the online-softmax block). */
+  T: number;
+}
+
+const f = (dt: DType, arr: string, e: string) => {
+  const x = loadExpr(arr, dt, e);
+  return computeType(dt) === 'f32' ? x : `f32(${x})`;
+};
+
+function operand(name: string, slot: number, dt: DType): string {
+  const b = 10 + 5 * slot;
+  return `
+fn base_${name}(b: u32, h: u32, s: u32) -> u32 { return P[${b}u] + b * P[${b + 1}u] + h * P[${b + 2}u] + s * P[${b + 3}u]; }
+fn ld_${name}(e: u32) -> f32 { return ${f(dt, `X_${name}`, 'e')}; }`;
+}
+
+/** Statements storing private array `src` (D floats, already final) as row `row` of the contiguous O. */
+function storeRow(dt: DType, D: number, row: string, src: string): string {
+  if (dt === 'f32') return `for (var d = 0u; d < ${D}u; d++) { O[${row} * ${D}u + d] = ${src}[d]; }`;
+  const cvt = dt === 'bf16' ? 'f32_to_bf16' : 'f32_to_f16';
+  if (D % 2 !== 0) throw new Error('attention: 16-bit rows need an even head dim (the op writes f32 and casts otherwise)');
+  return `for (var d = 0u; d < ${D / 2}u; d++) { O[${row} * ${D / 2}u + d] = ${cvt}(${src}[2u * d]) | (${cvt}(${src}[2u * d + 1u]) << 16u); }`;
+}
+
+/** The dtype the forward kernels write O in: the storage dtype, or f32 (cast afterwards) for odd 16-bit rows. */
+export function outDtype(o: DType, D: number): DType { return o === 'f32' || D % 2 === 0 ? o : 'f32'; }
+
+export function attentionKernel(s: AttentionSpec): KernelSource {
+  const { D, W, T, mode } = s;
+  const label = `attn_${mode}_D${D}_${s.q}${s.k}${s.v}_o${s.o}${s.do ? `_do${s.do}` : ''}${s.causal ? '_causal' : ''}` +
+    `${s.mask ? `_m${s.mask}` : ''}${s.bias ? `_b${s.bias}` : ''}${s.biasGrad ? '_dbias' : ''}${s.staged ? '_staged' : ''}_W${W}_T${T}`;
+  if (mode === 'combine') return { label, code: combineCode(s) };
+  const decls: string[] = [];
+  let binding = 1;
+  const ro = (name: string, dt: DType) => decls.push(bufferDecl(binding++, name, dt, 'read'));
+  const rw = (name: string, dt: DType) => decls.push(bufferDecl(binding++, name, dt, 'read_write'));
+  ro('X_q', s.q); ro('X_k', s.k); ro('X_v', s.v);
+  if (s.mask) ro('X_mask', s.mask);
+  if (s.bias) ro('X_bias', s.bias);
+  const ops = [operand('q', SLOT.q, s.q), operand('k', SLOT.k, s.k), operand('v', SLOT.v, s.v)];
+  if (s.bias) ops.push(operand('bias', SLOT.bias, s.bias));
+  if (mode === 'fwd') { rw('O', outDtype(s.o, D)); rw('LSE', 'f32'); }
+  if (mode === 'split') rw('PART', 'f32');
+  if (mode === 'dq') {
+    ro('X_o', s.o); ro('X_do', s.do!); ro('LSE', 'f32'); rw('DQ', 'f32'); rw('DVEC', 'f32');
+    if (s.biasGrad) rw('DB', 'f32');
+    ops.push(operand('o', SLOT.o, s.o), operand('do', SLOT.do, s.do!));
+  }
+  if (mode === 'dkv') {
+    ro('X_do', s.do!); ro('LSE', 'f32'); ro('DVEC', 'f32'); rw('DK', 'f32'); rw('DV', 'f32');
+    ops.push(operand('do', SLOT.do, s.do!));
+  }
+  const mb = 10 + 5 * SLOT.mask;
+  const maskZero = s.mask ? (computeType(s.mask) === 'f32' ? '0.0' : computeType(s.mask) === 'i32' ? '0' : '0u') : '';
+  const keep = s.mask ? `fn keep(b: u32, j: u32) -> bool { return ${loadExpr('X_mask', s.mask, `P[${mb}u] + b * P[${mb + 1}u] + j * P[${mb + 3}u]`)} != ${maskZero}; }` : '';
+  const biasAt = s.bias ? `fn biasAt(b: u32, h: u32, i: u32, j: u32) -> f32 { return ld_bias(base_bias(b, h, i) + j * P[${10 + 5 * SLOT.bias + 4}u]); }` : '';
+  const header = `
+${PARAMS_DECL}
+${decls.join('\n')}
+${DTYPE_HELPERS}
+${ops.join('\n')}
+${keep}
+${biasAt}
+fn scale() -> f32 { return bitcast<f32>(P[5]); }
+fn shift() -> i32 { return bitcast<i32>(P[6]); }
+`;
+  const body = mode === 'fwd' ? fwdBody(s) : mode === 'split' ? splitBody(s) : mode === 'dq' ? dqBody(s) : dkvBody(s);
+  return { label, code: header + body };
+}
+
+/** Tile staging of two walked operands (A, B) into workgroup memory, and their element accessors. */
+function tiles(s: AttentionSpec, a: string, b: string) {
+  const { D, T, W } = s;
+  const decl = s.staged ? `var<workgroup> tA: array<f32, ${T * D}>;\nvar<workgroup> tB: array<f32, ${T * D}>;` : '';
+  // c0: first walked row of the tile, n: walked rows in all, bb/hh: the walked operand's batch and head.
+  const stage = (c0: string, n: string, bb: string, hh: string) => s.staged ? `
+    for (var e = lid; e < ${T * D}u; e += ${W}u) {
+      let c = min(${c0} + e / ${D}u, ${n} - 1u); let d = e % ${D}u;
+      tA[e] = ld_${a}(base_${a}(${bb}, ${hh}, c) + d * sd_${a});
+      tB[e] = ld_${b}(base_${b}(${bb}, ${hh}, c) + d * sd_${b});
+    }
+    workgroupBarrier();` : '';
+  const after = s.staged ? 'workgroupBarrier();' : '';
+  const colBase = (c: string, bb: string, hh: string) => s.staged ? '' : `let cbA = base_${a}(${bb}, ${hh}, ${c}); let cbB = base_${b}(${bb}, ${hh}, ${c});`;
+  const A = (d: string) => (s.staged ? `tA[t * ${D}u + ${d}]` : `ld_${a}(cbA + ${d} * sd_${a})`);
+  const B = (d: string) => (s.staged ? `tB[t * ${D}u + ${d}]` : `ld_${b}(cbB + ${d} * sd_${b})`);
+  return { decl, stage, after, colBase, A, B };
+}
+
+const strideD = (name: string) => `let sd_${name} = P[${10 + 5 * SLOT[name as keyof typeof SLOT] + 4}u];`;
+
+function fwdBody(s: AttentionSpec): string {
+  const { D, W, T } = s;
+  const tl = tiles(s, 'k', 'v');
+  const bias = s.bias ? ' + biasAt(b, h, iq, j)' : '';
+  const ok = [s.mask ? 'keep(b, j)' : '', s.causal ? 'i32(j) <= i32(iq) + shift()' : ''].filter(Boolean).join(' && ') || 'true';
+  return `
+${tl.decl}
+@compute @workgroup_size(${W})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let H = P[1]; let Sq = P[3]; let Skv = P[4];
+  let b = wid.y / H; let h = wid.y % H; let hk = h / (H / P[2]);
+  let i = wid.x * ${W}u + lid;
+  let iq = min(i, Sq - 1u);
+  ${strideD('q')} ${strideD('k')} ${strideD('v')}
+  // Keys the workgroup's last row may see (causal), so the loop bound stays uniform.
+  var jEnd = Skv;
+  if (${s.causal}) { jEnd = u32(clamp(i32(min(wid.x * ${W}u + ${W - 1}u, Sq - 1u)) + shift() + 1, 0, i32(Skv))); }
+  var qr: array<f32, ${D}>;
+  var o: array<f32, ${D}>;
+  let qb = base_q(b, h, iq);
+  let sc0 = scale();
+  for (var d = 0u; d < ${D}u; d++) { qr[d] = ld_q(qb + d * sd_q); o[d] = 0.0; }
+  var m = -inf_();
+  var l = 0.0;
+  var sc: array<f32, ${T}>;
+  for (var j0 = 0u; j0 < jEnd; j0 += ${T}u) {
+    ${tl.stage('j0', 'Skv', 'b', 'hk')}
+    var bm = -inf_();
+    for (var t = 0u; t < ${T}u; t++) {
+      let j = j0 + t;
+      var x = -inf_();
+      if (j < jEnd) {
+        ${tl.colBase('j', 'b', 'hk')}
+        if (${ok}) {
+          var a = 0.0;
+          for (var d = 0u; d < ${D}u; d++) { a += qr[d] * ${tl.A('d')}; }
+          x = a * sc0${bias};
+        }
+      }
+      sc[t] = x;
+      bm = max(bm, x);
+    }
+    let mn = max(m, bm);
+    if (mn != -inf_()) {
+      let alpha = exp(m - mn);
+      l *= alpha;
+      for (var d = 0u; d < ${D}u; d++) { o[d] *= alpha; }
+      for (var t = 0u; t < ${T}u; t++) {
+        let j = j0 + t;
+        if (j < jEnd) {
+          let p = exp(sc[t] - mn);
+          l += p;
+          ${tl.colBase('j', 'b', 'hk')}
+          for (var d = 0u; d < ${D}u; d++) { o[d] += p * ${tl.B('d')}; }
+        }
+      }
+      m = mn;
+    }
+    ${tl.after}
+  }
+  if (i >= Sq) { return; }
+  // A row with no visible key (all masked) outputs 0; its logsumexp is +inf so the backward's P is 0.
+  let inv = select(0.0, 1.0 / l, l > 0.0);
+  for (var d = 0u; d < ${D}u; d++) { o[d] *= inv; }
+  let row = wid.y * Sq + i;
+  ${storeRow(outDtype(s.o, D), D, 'row', 'o')}
+  LSE[row] = select(inf_(), m + log(l), l > 0.0);
+}`;
+}
+
+/** Split-KV forward: rows = (b, h, i) on grid y; invocation p of the row handles keys [p*kpl, (p+1)*kpl). */
+function splitBody(s: AttentionSpec): string {
+  const { D, W } = s;
+  const bias = s.bias ? ' + biasAt(b, h, i, j)' : '';
+  const ok = s.mask ? 'keep(b, j)' : 'true';
+  return `
+@compute @workgroup_size(${W})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let H = P[1]; let Sq = P[3]; let Skv = P[4]; let nPart = P[7]; let kpl = P[8];
+  let row = wid.y + wid.z * 65535u;
+  let i = row % Sq; let bh = row / Sq; let b = bh / H; let h = bh % H; let hk = h / (H / P[2]);
+  let p = wid.x * ${W}u + lid;
+  if (p >= nPart) { return; }
+  ${strideD('q')} ${strideD('k')} ${strideD('v')}
+  var jEnd = min(Skv, (p + 1u) * kpl);
+  if (${s.causal}) { jEnd = u32(clamp(i32(i) + shift() + 1, 0, i32(jEnd))); }
+  var qr: array<f32, ${D}>;
+  var o: array<f32, ${D}>;
+  let qb = base_q(b, h, i);
+  let sc0 = scale();
+  for (var d = 0u; d < ${D}u; d++) { qr[d] = ld_q(qb + d * sd_q); o[d] = 0.0; }
+  var m = -inf_();
+  var l = 0.0;
+  for (var j = p * kpl; j < jEnd; j++) {
+    if (!(${ok})) { continue; }
+    let kb = base_k(b, hk, j);
+    var a = 0.0;
+    for (var d = 0u; d < ${D}u; d++) { a += qr[d] * ld_k(kb + d * sd_k); }
+    let x = a * sc0${bias};
+    if (x == -inf_()) { continue; }
+    let mn = max(m, x);
+    let alpha = exp(m - mn);
+    let pj = exp(x - mn);
+    l = l * alpha + pj;
+    let vb = base_v(b, hk, j);
+    for (var d = 0u; d < ${D}u; d++) { o[d] = o[d] * alpha + pj * ld_v(vb + d * sd_v); }
+    m = mn;
+  }
+  let at = (row * nPart + p) * ${D + 2}u;
+  PART[at] = m;
+  PART[at + 1u] = l;
+  for (var d = 0u; d < ${D}u; d++) { PART[at + 2u + d] = o[d]; }
+}`;
+}
+
+/** Merges the split-KV partials of each row: one invocation per row. */
+function combineCode(s: AttentionSpec): string {
+  const { D, W } = s;
+  const oType = outDtype(s.o, D);
+  return `
+${PARAMS_DECL}
+${bufferDecl(1, 'PART', 'f32', 'read')}
+${bufferDecl(2, 'O', oType, 'read_write')}
+${bufferDecl(3, 'LSE', 'f32', 'read_write')}
+${DTYPE_HELPERS}
+@compute @workgroup_size(${W})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let row = wid.x * ${W}u + lid;
+  if (row >= P[9]) { return; }
+  let nPart = P[7];
+  var M = -inf_();
+  for (var p = 0u; p < nPart; p++) { M = max(M, PART[(row * nPart + p) * ${D + 2}u]); }
+  var o: array<f32, ${D}>;
+  for (var d = 0u; d < ${D}u; d++) { o[d] = 0.0; }
+  var L = 0.0;
+  if (M != -inf_()) {
+    for (var p = 0u; p < nPart; p++) {
+      let at = (row * nPart + p) * ${D + 2}u;
+      let w = exp(PART[at] - M);
+      L += w * PART[at + 1u];
+      for (var d = 0u; d < ${D}u; d++) { o[d] += w * PART[at + 2u + d]; }
+    }
+  }
+  let inv = select(0.0, 1.0 / L, L > 0.0);
+  for (var d = 0u; d < ${D}u; d++) { o[d] *= inv; }
+  ${storeRow(oType, D, 'row', 'o')}
+  LSE[row] = select(inf_(), M + log(L), L > 0.0);
+}`;
+}
+
+function dqBody(s: AttentionSpec): string {
+  const { D, W, T } = s;
+  const tl = tiles(s, 'k', 'v');
+  const bias = s.bias ? ' + biasAt(b, h, iq, j)' : '';
+  const ok = [s.mask ? 'keep(b, j)' : '', s.causal ? 'i32(j) <= i32(iq) + shift()' : ''].filter(Boolean).join(' && ') || 'true';
+  return `
+${tl.decl}
+@compute @workgroup_size(${W})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let H = P[1]; let Sq = P[3]; let Skv = P[4];
+  let b = wid.y / H; let h = wid.y % H; let hk = h / (H / P[2]);
+  let i = wid.x * ${W}u + lid;
+  let iq = min(i, Sq - 1u);
+  let row = wid.y * Sq + iq;
+  ${strideD('q')} ${strideD('k')} ${strideD('v')} ${strideD('o')} ${strideD('do')}
+  var jEnd = Skv;
+  if (${s.causal && !s.biasGrad}) { jEnd = u32(clamp(i32(min(wid.x * ${W}u + ${W - 1}u, Sq - 1u)) + shift() + 1, 0, i32(Skv))); }
+  var qr: array<f32, ${D}>;
+  var dor: array<f32, ${D}>;
+  var dq: array<f32, ${D}>;
+  let qb = base_q(b, h, iq); let ob = base_o(b, h, iq); let gb = base_do(b, h, iq);
+  var Di = 0.0;
+  for (var d = 0u; d < ${D}u; d++) {
+    qr[d] = ld_q(qb + d * sd_q);
+    dor[d] = ld_do(gb + d * sd_do);
+    Di += dor[d] * ld_o(ob + d * sd_o);
+    dq[d] = 0.0;
+  }
+  let lse = LSE[row];
+  let sc0 = scale();
+  for (var j0 = 0u; j0 < jEnd; j0 += ${T}u) {
+    ${tl.stage('j0', 'Skv', 'b', 'hk')}
+    for (var t = 0u; t < ${T}u; t++) {
+      let j = j0 + t;
+      if (j < jEnd) {
+        ${tl.colBase('j', 'b', 'hk')}
+        var ds = 0.0;
+        if (${ok}) {
+          var a = 0.0;
+          var dp = 0.0;
+          for (var d = 0u; d < ${D}u; d++) { a += qr[d] * ${tl.A('d')}; dp += dor[d] * ${tl.B('d')}; }
+          let pr = exp(a * sc0${bias} - lse);
+          ds = pr * (dp - Di);
+          for (var d = 0u; d < ${D}u; d++) { dq[d] += ds * ${tl.A('d')}; }
+        }
+        ${s.biasGrad ? 'if (i < Sq) { DB[row * Skv + j] = ds; }' : ''}
+      }
+    }
+    ${tl.after}
+  }
+  if (i >= Sq) { return; }
+  DVEC[row] = Di;
+  for (var d = 0u; d < ${D}u; d++) { DQ[row * ${D}u + d] = dq[d] * sc0; }
+}`;
+}
+
+/** dK/dV: an invocation owns key row j of KV head hk and walks every query row of the heads sharing it (GQA). */
+function dkvBody(s: AttentionSpec): string {
+  const { D, W, T } = s;
+  const tl = tiles(s, 'q', 'do');
+  const bias = s.bias ? ' + biasAt(b, h, ic, jk)' : '';
+  const ok = ['kok', s.causal ? 'i32(jk) <= i32(ic) + shift()' : ''].filter(Boolean).join(' && ');
+  return `
+${tl.decl}
+@compute @workgroup_size(${W})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let H = P[1]; let Hkv = P[2]; let Sq = P[3]; let Skv = P[4];
+  let G = H / Hkv;
+  let b = wid.y / Hkv; let hk = wid.y % Hkv;
+  let j = wid.x * ${W}u + lid;
+  let jk = min(j, Skv - 1u);
+  ${strideD('q')} ${strideD('k')} ${strideD('v')} ${strideD('do')}
+  let kok = j < Skv${s.mask ? ' && keep(b, jk)' : ''};
+  // Queries that may see the workgroup's first key (causal): i >= j - shift.
+  var iStart = 0u;
+  if (${s.causal}) { iStart = u32(clamp(i32(wid.x * ${W}u) - shift(), 0, i32(Sq))); }
+  var kr: array<f32, ${D}>;
+  var vr: array<f32, ${D}>;
+  var dk: array<f32, ${D}>;
+  var dv: array<f32, ${D}>;
+  let kb = base_k(b, hk, jk); let vb = base_v(b, hk, jk);
+  for (var d = 0u; d < ${D}u; d++) { kr[d] = ld_k(kb + d * sd_k); vr[d] = ld_v(vb + d * sd_v); dk[d] = 0.0; dv[d] = 0.0; }
+  let sc0 = scale();
+  for (var hh = 0u; hh < G; hh++) {
+    let h = hk * G + hh;
+    let rb = (b * H + h) * Sq;
+    for (var i0 = iStart; i0 < Sq; i0 += ${T}u) {
+      ${tl.stage('i0', 'Sq', 'b', 'h')}
+      for (var t = 0u; t < ${T}u; t++) {
+        let ic = i0 + t;
+        if (ic < Sq) {
+          ${tl.colBase('ic', 'b', 'h')}
+          if (${ok}) {
+            var a = 0.0;
+            var dp = 0.0;
+            for (var d = 0u; d < ${D}u; d++) { a += kr[d] * ${tl.A('d')}; dp += vr[d] * ${tl.B('d')}; }
+            let pr = exp(a * sc0${bias} - LSE[rb + ic]);
+            let ds = pr * (dp - DVEC[rb + ic]);
+            for (var d = 0u; d < ${D}u; d++) { dv[d] += pr * ${tl.B('d')}; dk[d] += ds * ${tl.A('d')}; }
+          }
+        }
+      }
+      ${tl.after}
+    }
+  }
+  if (j >= Skv) { return; }
+  let row = wid.y * Skv + j;
+  for (var d = 0u; d < ${D}u; d++) { DK[row * ${D}u + d] = dk[d] * sc0; DV[row * ${D}u + d] = dv[d]; }
+}`;
+}
