@@ -1,12 +1,20 @@
 // Layer normalisation and RMS normalisation over the trailing axes, computed in f32 whatever the storage
-// dtype. Written as compositions of recorded ops, so autograd derives the gradients of x, weight and
-// bias; a fused single-pass kernel (forward and backward) is a later optimisation with these as reference.
+// dtype. layerNorm / rmsNorm run the fused single-pass kernels of kernels/norm.ts (forward and backward);
+// layerNormComposed / rmsNormComposed are the same math as compositions of recorded ops, kept as the
+// reference the fused kernels are tested and benchmarked against.
 import { Tensor } from '../tensor.js';
 import { isFloat } from '../dtype.js';
-import { cast } from './views.js';
+import { cast, reshape, slice } from './views.js';
 import { mean } from './reduce.js';
 import { add, sub, mul, rsqrt } from './elementwise.js';
 import { ShapeError } from '../errors.js';
+import { record, noGrad } from '../autograd.js';
+import { contiguous } from './views.js';
+import { promote } from './elementwise.js';
+import { numel } from '../tensor.js';
+import { normForwardKernel, normBackwardDxKernel, normBackwardDwKernel, type NormKind } from '../../kernels/norm.js';
+import { grid, type KernelSource } from '../../kernels/kernel.js';
+import { f32Bits } from './launch.js';
 
 /** Runs fn, disposing every temporary it registered through `tmp` (they stay alive in the graph). */
 function withTemps<T>(fn: (tmp: (t: Tensor) => Tensor) => T): T {
@@ -23,7 +31,7 @@ function f32Of(x: Tensor, tmp: (t: Tensor) => Tensor): Tensor { return x.dtype =
  * `normalizedShape`. The result has x's dtype.
  * Called as layerNorm(x, null, weight, bias, eps) for the default (last axis) normalized shape.
  */
-export function layerNorm(x: Tensor, normalizedShape?: readonly number[] | number | null, weight?: Tensor | null,
+export function layerNormComposed(x: Tensor, normalizedShape?: readonly number[] | number | null, weight?: Tensor | null,
   bias?: Tensor | null, eps = 1e-5): Tensor {
   x.assertAlive('layerNorm');
   if (!isFloat(x.dtype)) throw new TypeError(`layerNorm: needs a floating tensor, got ${x.dtype}`);
@@ -57,7 +65,7 @@ export function layerNorm(x: Tensor, normalizedShape?: readonly number[] | numbe
  * x's dtype, then times weight (shape [D]). The result's dtype is x's (or f32 when weight is f32 and x not,
  * as PyTorch's promotion).
  */
-export function rmsNorm(x: Tensor, weight?: Tensor | null, eps = 1e-6): Tensor {
+export function rmsNormComposed(x: Tensor, weight?: Tensor | null, eps = 1e-6): Tensor {
   x.assertAlive('rmsNorm');
   if (!isFloat(x.dtype)) throw new TypeError(`rmsNorm: needs a floating tensor, got ${x.dtype}`);
   if (x.rank === 0) throw new ShapeError('rmsNorm: needs at least one axis');
@@ -74,4 +82,110 @@ export function rmsNorm(x: Tensor, weight?: Tensor | null, eps = 1e-6): Tensor {
     y.dispose();
     return out;
   });
+}
+
+const cache = new Map<string, KernelSource>();
+function cached(key: string, make: () => KernelSource): KernelSource {
+  let k = cache.get(key);
+  if (!k) { k = make(); cache.set(key, k); }
+  return k;
+}
+
+function toDtype(t: Tensor, dtype: Tensor['dtype']): Tensor {
+  if (t.dtype === dtype) return t;
+  const c = cast(t, dtype);
+  t.dispose();
+  return c;
+}
+
+/**
+ * The fused kernels on x seen as [rows, D] (D = product of the normalised axes). Returns the output in
+ * `outDtype` with autograd for x, weight and bias.
+ */
+function fusedNorm(kind: NormKind, x: Tensor, D: number, weight: Tensor | null, bias: Tensor | null, eps: number, outDtype: Tensor['dtype']): Tensor {
+  const device = x.device;
+  const rows = D === 0 ? 0 : numel(x.shape) / D;
+  const wdt = weight?.dtype ?? bias?.dtype ?? 'f32';
+  const [xc, wc, bc] = noGrad(() => [contiguous(x), weight ? contiguous(weight) : null, bias ? contiguous(bias) : null]);
+  const y32 = Tensor.empty(x.shape, 'f32', device);
+  const stats = Tensor.empty([rows, 2], 'f32', device);
+  if (rows > 0 && D > 0) {
+    const k = cached(`f|${kind}|${xc.dtype}|${wdt}`, () => normForwardKernel(kind, xc.dtype, wdt));
+    const dummy = { buffer: xc.storage.buffer };
+    device.dispatch(k, Uint32Array.from([rows, D, f32Bits(eps), wc ? 1 : 0, bc ? 1 : 0]),
+      [{ buffer: xc.storage.buffer }, wc ? { buffer: wc.storage.buffer } : dummy, bc ? { buffer: bc.storage.buffer } : dummy,
+        { buffer: y32.storage.buffer }, { buffer: stats.storage.buffer }], grid(rows));
+  }
+  const out = noGrad(() => toDtype(y32, outDtype));
+  const inputs = [x, ...(weight ? [weight] : []), ...(bias ? [bias] : [])];
+  const result = record(`${kind}Norm`, out, inputs, (g, [xs, st, ws]) => {
+    const gc = contiguous(g);
+    const grads: (Tensor | null)[] = [];
+    if (x.requiresGrad) {
+      const dx = Tensor.empty(xs.shape, 'f32', device);
+      if (rows > 0 && D > 0) {
+        const k = cached(`dx|${kind}|${xs.dtype}|${gc.dtype}|${wdt}`, () => normBackwardDxKernel(kind, xs.dtype, gc.dtype, wdt));
+        device.dispatch(k, Uint32Array.from([rows, D, 0, ws ? 1 : 0]), [{ buffer: xs.storage.buffer }, { buffer: gc.storage.buffer },
+          { buffer: (ws ?? xs).storage.buffer }, { buffer: st.storage.buffer }, { buffer: dx.storage.buffer }], grid(rows));
+      }
+      grads.push(toDtype(dx, x.dtype));
+    } else grads.push(null);
+    if ((weight && weight.requiresGrad) || (bias && bias.requiresGrad)) {
+      const dwb = Tensor.empty([2, D], 'f32', device);
+      if (D > 0) {
+        const k = cached(`dw|${kind}|${xs.dtype}|${gc.dtype}`, () => normBackwardDwKernel(kind, xs.dtype, gc.dtype));
+        device.dispatch(k, Uint32Array.from([rows, D]), [{ buffer: xs.storage.buffer }, { buffer: gc.storage.buffer },
+          { buffer: st.storage.buffer }, { buffer: dwb.storage.buffer }], grid(Math.ceil(D / 64)));
+      }
+      if (weight) grads.push(weight.requiresGrad ? toDtype(reshape(slice(dwb, 0, 0, 1), weight.shape), weight.dtype) : null);
+      if (bias) grads.push(bias.requiresGrad ? toDtype(reshape(slice(dwb, 0, 1, 2), bias.shape), bias.dtype) : null);
+      dwb.dispose();
+    } else {
+      if (weight) grads.push(null);
+      if (bias) grads.push(null);
+    }
+    gc.dispose();
+    return grads;
+  }, [xc, stats, ...(wc ? [wc] : [])]);
+  noGrad(() => { xc.dispose(); stats.dispose(); wc?.dispose(); bc?.dispose(); });
+  return result;
+}
+
+/**
+ * torch.nn.functional.layer_norm over the trailing axes given by `normalizedShape` (default: the last
+ * axis), biased variance; weight and bias have the normalized shape; the result has x's dtype.
+ * Called as layerNorm(x, null, weight, bias, eps) for the default normalized shape.
+ */
+export function layerNorm(x: Tensor, normalizedShape?: readonly number[] | number | null, weight?: Tensor | null,
+  bias?: Tensor | null, eps = 1e-5): Tensor {
+  x.assertAlive('layerNorm');
+  if (!isFloat(x.dtype)) throw new TypeError(`layerNorm: needs a floating tensor, got ${x.dtype}`);
+  const ns = normalizedShape === undefined || normalizedShape === null ? [x.shape[x.rank - 1]] : typeof normalizedShape === 'number' ? [normalizedShape] : [...normalizedShape];
+  const k = ns.length;
+  if (k === 0 || k > x.rank || ns.some((d, i) => d !== x.shape[x.rank - k + i])) {
+    throw new ShapeError(`layerNorm: normalized shape [${ns}] is not the trailing shape of x [${x.shape}]`);
+  }
+  for (const [name, p] of [['weight', weight], ['bias', bias]] as const) {
+    if (p && p.shape.join() !== ns.join()) throw new ShapeError(`layerNorm: ${name} [${p.shape}] must have the normalized shape [${ns}]`);
+    if (p && !isFloat(p.dtype)) throw new TypeError(`layerNorm: ${name} must be floating, got ${p.dtype}`);
+  }
+  if (weight && bias && weight.dtype !== bias.dtype) {
+    // The kernel reads weight and bias with one dtype; mixed ones take the composed path.
+    return layerNormComposed(x, ns, weight, bias, eps);
+  }
+  return fusedNorm('layer', x, numel(ns), weight ?? null, bias ?? null, eps, x.dtype);
+}
+
+/**
+ * RMSNorm as LLaMA (HF LlamaRMSNorm): x * rsqrt(mean(x^2, last axis) + eps) computed in f32, cast back to
+ * x's dtype, then times weight [D]. The result's dtype is x's (or the promotion with weight's, as PyTorch).
+ */
+export function rmsNorm(x: Tensor, weight?: Tensor | null, eps = 1e-6): Tensor {
+  x.assertAlive('rmsNorm');
+  if (!isFloat(x.dtype)) throw new TypeError(`rmsNorm: needs a floating tensor, got ${x.dtype}`);
+  if (x.rank === 0) throw new ShapeError('rmsNorm: needs at least one axis');
+  const D = x.shape[x.rank - 1];
+  if (weight && (weight.rank !== 1 || weight.shape[0] !== D)) throw new ShapeError(`rmsNorm: weight [${weight.shape}] must be [${D}] for x [${x.shape}]`);
+  if (weight && !isFloat(weight.dtype)) throw new TypeError(`rmsNorm: weight must be floating, got ${weight.dtype}`);
+  return fusedNorm('rms', x, D, weight ?? null, null, eps, weight ? promote(x.dtype, weight.dtype) : x.dtype);
 }
