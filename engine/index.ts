@@ -20,3 +20,4 @@ export * from './ops/conv.js';
 export * from './ops/interpolate.js';
 export * from './ops/dropout.js';
 export * from './ops/attention.js';
+export * from './ops/inplace.js';
