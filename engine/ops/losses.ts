@@ -1,8 +1,13 @@
-// Losses as compositions of recorded ops (numerically stable forms; fused kernels come later).
+// Losses. Cross-entropy runs a fused row kernel (kernels/xent.ts) that never materialises the
+// log-probabilities (a [tokens, vocab] tensor for an LLM); crossEntropyComposed is the same math from
+// recorded ops, kept as the reference. BCE with logits is one fused elementwise kernel.
 import { Tensor } from '../tensor.js';
-import { record } from '../autograd.js';
+import { record, noGrad } from '../autograd.js';
+import { xentForwardKernel, xentBackwardKernel } from '../../kernels/xent.js';
+import { grid, type KernelSource } from '../../kernels/kernel.js';
+import { i32Bits } from './launch.js';
 import { isFloat } from '../dtype.js';
-import { unsqueeze, squeeze, cast } from './views.js';
+import { unsqueeze, squeeze, cast, contiguous, reshape } from './views.js';
 import { sum, mean, sumToShape } from './reduce.js';
 import { ne, neg, div, where, fusedMap, promote } from './elementwise.js';
 import { broadcastShapes } from './launch.js';
@@ -37,7 +42,7 @@ function castTo(t: Tensor, dtype: Tensor['dtype']): Tensor {
  * PyTorch). Targets outside [0, C) other than ignoreIndex cannot raise on the GPU: they contribute 0 (use
  * checkIndices to validate them on the host). The result has the logits' dtype; sums run in f32.
  */
-export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropyOptions = {}): Tensor {
+export function crossEntropyComposed(logits: Tensor, targets: Tensor, opts: CrossEntropyOptions = {}): Tensor {
   logits.assertAlive('crossEntropy'); targets.assertAlive('crossEntropy');
   if (!isFloat(logits.dtype)) throw new TypeError(`crossEntropy: logits must be floating, got ${logits.dtype}`);
   if (targets.dtype !== 'i32') throw new TypeError(`crossEntropy: targets must be i32 class indices, got ${targets.dtype}`);
@@ -59,6 +64,70 @@ export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropy
     if (reduction === 'sum') return castTo(total, logits.dtype);
     tmp(total);
     const count = tmp(sum(tmp(cast(valid, 'f32'))));
+    return castTo(div(total, count), logits.dtype);
+  });
+}
+
+const xentCache = new Map<string, KernelSource>();
+function xentKernel(kind: 'f' | 'b', dtype: Tensor['dtype']): KernelSource {
+  const key = `${kind}|${dtype}`;
+  let k = xentCache.get(key);
+  if (!k) { k = kind === 'f' ? xentForwardKernel(dtype) : xentBackwardKernel(dtype); xentCache.set(key, k); }
+  return k;
+}
+
+/** Per-row negative log-likelihood (f32 [rows]) of logits [rows, C] (contiguous), with autograd. */
+function rowNll(logits: Tensor, targets: Tensor, ignore: number): Tensor {
+  const device = logits.device;
+  const C = logits.shape[logits.rank - 1];
+  const rows = C === 0 ? 0 : logits.size / C;
+  const [x, t] = noGrad(() => [contiguous(logits), contiguous(targets)]);
+  const nll = Tensor.empty([rows], 'f32', device);
+  const lse = Tensor.empty([rows], 'f32', device);
+  const params = Uint32Array.from([rows, C, i32Bits(ignore)]);
+  if (rows > 0) {
+    device.dispatch(xentKernel('f', x.dtype), params, [{ buffer: x.storage.buffer }, { buffer: t.storage.buffer },
+      { buffer: nll.storage.buffer }, { buffer: lse.storage.buffer }], grid(rows));
+  }
+  const out = record('crossEntropy', nll, [logits], (g, [xs, ts, ls]) => {
+    const gc = cast(g, 'f32');
+    const dx = Tensor.empty(xs.shape, 'f32', device);
+    if (rows > 0) {
+      device.dispatch(xentKernel('b', xs.dtype), params, [{ buffer: xs.storage.buffer }, { buffer: ts.storage.buffer },
+        { buffer: ls.storage.buffer }, { buffer: gc.storage.buffer }, { buffer: dx.storage.buffer }], grid(Math.ceil((rows * C) / 256)));
+    }
+    gc.dispose();
+    const shaped = reshape(dx, logits.shape);
+    dx.dispose();
+    return [castTo(shaped, logits.dtype)];
+  }, [x, t, lse]);
+  noGrad(() => { x.dispose(); t.dispose(); lse.dispose(); });
+  return out;
+}
+
+/**
+ * torch.nn.functional.cross_entropy with class indices: logits [..., C] (classes on the last axis),
+ * targets i32 [...]. 'mean' divides by the number of non-ignored targets (NaN when all are ignored, as
+ * PyTorch). Targets outside [0, C) other than ignoreIndex cannot raise on the GPU: they contribute 0 (use
+ * checkIndices to validate them on the host). The result has the logits' dtype; sums run in f32.
+ */
+export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropyOptions = {}): Tensor {
+  logits.assertAlive('crossEntropy'); targets.assertAlive('crossEntropy');
+  if (!isFloat(logits.dtype)) throw new TypeError(`crossEntropy: logits must be floating, got ${logits.dtype}`);
+  if (targets.dtype !== 'i32') throw new TypeError(`crossEntropy: targets must be i32 class indices, got ${targets.dtype}`);
+  if (logits.rank < 1 || targets.shape.join() !== logits.shape.slice(0, -1).join()) {
+    throw new ShapeError(`crossEntropy: targets [${targets.shape}] must be logits [${logits.shape}] without the class axis`);
+  }
+  const ignore = opts.ignoreIndex ?? -100;
+  const reduction = opts.reduction ?? 'mean';
+  return withTemps((tmp) => {
+    const flat = tmp(rowNll(logits, targets, ignore));
+    const nll = reshape(flat, targets.shape);
+    if (reduction === 'none') return castTo(nll, logits.dtype);
+    const total = sum(tmp(nll));
+    if (reduction === 'sum') return castTo(total, logits.dtype);
+    tmp(total);
+    const count = tmp(sum(tmp(cast(tmp(ne(targets, ignore)), 'f32'))));
     return castTo(div(total, count), logits.dtype);
   });
 }

@@ -137,8 +137,9 @@ function fusedNorm(kind: NormKind, x: Tensor, D: number, weight: Tensor | null, 
         device.dispatch(k, Uint32Array.from([rows, D]), [{ buffer: xs.storage.buffer }, { buffer: gc.storage.buffer },
           { buffer: st.storage.buffer }, { buffer: dwb.storage.buffer }], grid(Math.ceil(D / 64)));
       }
-      if (weight) grads.push(weight.requiresGrad ? toDtype(reshape(slice(dwb, 0, 0, 1), weight.shape), weight.dtype) : null);
-      if (bias) grads.push(bias.requiresGrad ? toDtype(reshape(slice(dwb, 0, 1, 2), bias.shape), bias.dtype) : null);
+      const row = (i: number, p: Tensor) => { const s = slice(dwb, 0, i, i + 1); const r = reshape(s, p.shape); s.dispose(); return toDtype(r, p.dtype); };
+      if (weight) grads.push(weight.requiresGrad ? row(0, weight) : null);
+      if (bias) grads.push(bias.requiresGrad ? row(1, bias) : null);
       dwb.dispose();
     } else {
       if (weight) grads.push(null);
