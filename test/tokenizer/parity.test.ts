@@ -2,19 +2,10 @@
 import { createHash } from 'node:crypto';
 import { test, assert, assertEqual } from '../framework.js';
 import { SentencePieceProcessor } from '../../ullava/tokenizer/sentencepiece.js';
-import { LlamaTokenizer, ullavaAddedTokens, pyLstrip, pyRstrip, type AddedToken } from '../../ullava/tokenizer/llama.js';
+import { LlamaTokenizer, ullavaAddedTokens, pyLstrip, pyRstrip } from '../../ullava/tokenizer/llama.js';
 import { plainCorpus, specialCorpus, ULLAVA_SPECIALS } from './corpus.js';
-import { loadReference, LLAMA_MD5 } from './reference.js';
+import { loadReference, LLAMA_MD5, ullavaTokenizer } from './reference.js';
 
-export function ullavaTokenizer(sp: SentencePieceProcessor): LlamaTokenizer {
-  const added: AddedToken[] = [
-    { content: '<unk>', id: 0, lstrip: false, rstrip: false, special: true },
-    { content: '<s>', id: 1, lstrip: false, rstrip: false, special: true },
-    { content: '</s>', id: 2, lstrip: false, rstrip: false, special: true },
-    ...Object.entries(ullavaAddedTokens()).map(([content, id]) => ({ content, id, lstrip: true, rstrip: true, special: false })),
-  ];
-  return new LlamaTokenizer(sp, added);
-}
 
 test('tokenizer parity: the model is LLaMA\'s (md5) and parses to 32000 pieces with byte fallback', async () => {
   const { model } = await loadReference();
