@@ -5,6 +5,7 @@
 import type { DType } from '../engine/dtype.js';
 import { PARAMS_DECL, LINEAR_WG, type KernelSource } from './kernel.js';
 import { bufferDecl, computeType, loadExpr, DTYPE_HELPERS } from './wgsl.js';
+import { workgroupReduceWGSL } from './workgroup-reduce.js';
 
 export const NORM_WORKGROUP = 64;
 
@@ -19,14 +20,6 @@ function roundThrough(dtype: DType, v: string): string {
   return v;
 }
 
-const TREE = (W: number) => `
-fn treeSum(lid: u32) {
-  for (var s = ${W / 2}u; s > 0u; s = s >> 1u) {
-    workgroupBarrier();
-    if (lid < s) { sv[lid] += sv[lid + s]; }
-  }
-  workgroupBarrier();
-}`;
 
 /**
  * Forward. Params: [rows, D, eps(f32 bits), hasWeight, hasBias]. Bindings: X, W (wdtype), B (wdtype),
@@ -43,8 +36,7 @@ ${bufferDecl(3, 'BS', w, 'read')}
 @group(0) @binding(5) var<storage, read_write> STATS: array<f32>;
 ${DTYPE_HELPERS}
 ${LINEAR_WG}
-var<workgroup> sv: array<f32, ${W}>;
-${TREE(W)}
+${workgroupReduceWGSL(W)}
 @compute @workgroup_size(${W})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
@@ -55,13 +47,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let base = r * D;
   var acc = 0.0;
   ${kind === 'layer' ? `for (var c = lid; c < D; c += ${W}u) { acc += ${ld('X', x, 'base + c')}; }
-  sv[lid] = acc; treeSum(lid);
-  let mu = workgroupUniformLoad(&sv[0]) / f32(D);
+  let mu = wgSum(acc, lid) / f32(D);
   acc = 0.0;
   for (var c = lid; c < D; c += ${W}u) { let d = ${ld('X', x, 'base + c')} - mu; acc += d * d; }` : `let mu = 0.0;
   for (var c = lid; c < D; c += ${W}u) { let v = ${ld('X', x, 'base + c')}; acc += v * v; }`}
-  sv[lid] = acc; treeSum(lid);
-  let rstd = inverseSqrt(workgroupUniformLoad(&sv[0]) / f32(D) + eps);
+  let rstd = inverseSqrt(wgSum(acc, lid) / f32(D) + eps);
   for (var c = lid; c < D; c += ${W}u) {
     var v = ${kind === 'rms' ? roundThrough(x, `${ld('X', x, 'base + c')} * rstd`) : `(${ld('X', x, 'base + c')} - mu) * rstd`};
     if (P[3] == 1u) { v = v * ${ld('WT', w, 'c')}; }
@@ -89,8 +79,7 @@ ${bufferDecl(3, 'WT', w, 'read')}
 @group(0) @binding(5) var<storage, read_write> DX: array<f32>;
 ${DTYPE_HELPERS}
 ${LINEAR_WG}
-var<workgroup> sv: array<f32, ${W}>;
-${TREE(W)}
+${workgroupReduceWGSL(W)}
 fn dxh(base: u32, c: u32) -> f32 {
   var v = ${ld('G', g, 'base + c')};
   if (P[3] == 1u) { v = v * ${ld('WT', w, 'c')}; }
@@ -107,12 +96,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let rstd = STATS[2u * r + 1u];
   var a = 0.0;
   for (var c = lid; c < D; c += ${W}u) { a += dxh(base, c) * (${ld('X', x, 'base + c')} - mu) * rstd; }
-  sv[lid] = a; treeSum(lid);
-  let meanDxhXh = workgroupUniformLoad(&sv[0]) / f32(D);
+  let meanDxhXh = wgSum(a, lid) / f32(D);
   ${kind === 'layer' ? `var b = 0.0;
   for (var c = lid; c < D; c += ${W}u) { b += dxh(base, c); }
-  sv[lid] = b; treeSum(lid);
-  let meanDxh = workgroupUniformLoad(&sv[0]) / f32(D);` : 'let meanDxh = 0.0;'}
+  let meanDxh = wgSum(b, lid) / f32(D);` : 'let meanDxh = 0.0;'}
   for (var c = lid; c < D; c += ${W}u) {
     let xh = (${ld('X', x, 'base + c')} - mu) * rstd;
     DX[base + c] = rstd * (dxh(base, c) - meanDxh - xh * meanDxhXh);

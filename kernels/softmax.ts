@@ -6,6 +6,7 @@
 import type { DType } from '../engine/dtype.js';
 import { PARAMS_DECL, LINEAR_WG, type KernelSource } from './kernel.js';
 import { bufferDecl, computeType, loadExpr, DTYPE_HELPERS } from './wgsl.js';
+import { workgroupReduceWGSL } from './workgroup-reduce.js';
 
 export type SoftmaxMode = 'softmax' | 'log_softmax' | 'softmax_backward' | 'log_softmax_backward';
 export const SOFTMAX_WORKGROUP = 64;
@@ -21,25 +22,16 @@ export function softmaxKernel(mode: SoftmaxMode, dtype: DType, gdtype: DType = d
   const decls = backward
     ? [bufferDecl(1, 'Y', dtype, 'read'), bufferDecl(2, 'G', gdtype, 'read'), bufferDecl(3, 'DX', 'f32', 'read_write')]
     : [bufferDecl(1, 'X', dtype, 'read'), bufferDecl(2, 'Y', 'f32', 'read_write')];
-  const tree = (op: string) => `
-  for (var s = ${W / 2}u; s > 0u; s = s >> 1u) {
-    workgroupBarrier();
-    if (lid < s) { sv[lid] = ${op}; }
-  }
-  workgroupBarrier();`;
   let body: string;
   if (!backward) {
     body = `
   var m = -inf_();
   for (var c = lid; c < C; c += ${W}u) { m = max(m, ${ld('X', dtype, 'at(c)')}); }
-  sv[lid] = m;${tree('max(sv[lid], sv[lid + s])')}
-  m = sv[0];
-  workgroupBarrier();
+  m = wgMax(m, lid);
   // A row of -inf (fully masked) has no finite max: softmax gives NaN as in PyTorch.
   var acc = 0.0;
   for (var c = lid; c < C; c += ${W}u) { acc += exp(${ld('X', dtype, 'at(c)')} - m); }
-  sv[lid] = acc;${tree('sv[lid] + sv[lid + s]')}
-  let total = sv[0];
+  let total = wgSum(acc, lid);
   ${mode === 'softmax'
     ? `let inv = 1.0 / total;
   for (var c = lid; c < C; c += ${W}u) { Y[at(c)] = exp(${ld('X', dtype, 'at(c)')} - m) * inv; }`
@@ -54,8 +46,7 @@ export function softmaxKernel(mode: SoftmaxMode, dtype: DType, gdtype: DType = d
     body = `
   var acc = 0.0;
   for (var c = lid; c < C; c += ${W}u) { acc += ${term}; }
-  sv[lid] = acc;${tree('sv[lid] + sv[lid + s]')}
-  let total = sv[0];
+  let total = wgSum(acc, lid);
   for (var c = lid; c < C; c += ${W}u) { DX[at(c)] = ${out}; }`;
   }
   const code = `
@@ -63,7 +54,7 @@ ${PARAMS_DECL}
 ${decls.join('\n')}
 ${DTYPE_HELPERS}
 ${LINEAR_WG}
-var<workgroup> sv: array<f32, ${W}>;
+${workgroupReduceWGSL(W)}
 var<private> rowBase: u32;
 var<private> inner: u32;
 fn at(c: u32) -> u32 { return rowBase + c * inner; }

@@ -3,6 +3,7 @@
 import type { DType } from '../engine/dtype.js';
 import { PARAMS_DECL, LINEAR_WG, type KernelSource } from './kernel.js';
 import { bufferDecl, computeType, loadExpr, DTYPE_HELPERS } from './wgsl.js';
+import { workgroupReduceWGSL } from './workgroup-reduce.js';
 
 export const XENT_WORKGROUP = 64;
 const ld = (arr: string, dt: DType, e: string) => (computeType(dt) === 'f32' ? loadExpr(arr, dt, e) : `f32(${loadExpr(arr, dt, e)})`);
@@ -21,7 +22,7 @@ ${bufferDecl(1, 'X', dtype, 'read')}
 @group(0) @binding(4) var<storage, read_write> LSE: array<f32>;
 ${DTYPE_HELPERS}
 ${LINEAR_WG}
-var<workgroup> sv: array<f32, ${W}>;
+${workgroupReduceWGSL(W)}
 @compute @workgroup_size(${W})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
@@ -31,14 +32,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let base = r * C;
   var m = -inf_();
   for (var c = lid; c < C; c += ${W}u) { m = max(m, ${ld('X', dtype, 'base + c')}); }
-  sv[lid] = m;
-  for (var s = ${W / 2}u; s > 0u; s = s >> 1u) { workgroupBarrier(); if (lid < s) { sv[lid] = max(sv[lid], sv[lid + s]); } }
-  let mx = workgroupUniformLoad(&sv[0]);
+  let mx = wgMax(m, lid);
   var acc = 0.0;
   for (var c = lid; c < C; c += ${W}u) { acc += exp(${ld('X', dtype, 'base + c')} - mx); }
-  sv[lid] = acc;
-  for (var s = ${W / 2}u; s > 0u; s = s >> 1u) { workgroupBarrier(); if (lid < s) { sv[lid] += sv[lid + s]; } }
-  let total = workgroupUniformLoad(&sv[0]);
+  let total = wgSum(acc, lid);
   if (lid == 0u) {
     let lse = mx + log(total);
     LSE[r] = lse;

@@ -29,6 +29,17 @@ function withTemps<T>(fn: (tmp: (t: Tensor) => Tensor) => T): T {
   try { return fn((t) => { temps.push(t); return t; }); } finally { for (const t of temps) t.dispose(); }
 }
 
+/** Validates crossEntropy's arguments before anything is encoded. */
+function checkCrossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropyOptions): { ignore: number; reduction: Reduction } {
+  logits.assertAlive('crossEntropy'); targets.assertAlive('crossEntropy');
+  if (!isFloat(logits.dtype)) throw new TypeError(`crossEntropy: logits must be floating, got ${logits.dtype}`);
+  if (targets.dtype !== 'i32') throw new TypeError(`crossEntropy: targets must be i32 class indices, got ${targets.dtype}`);
+  if (logits.rank < 1 || targets.shape.join() !== logits.shape.slice(0, -1).join()) {
+    throw new ShapeError(`crossEntropy: targets [${targets.shape}] must be logits [${logits.shape}] without the class axis`);
+  }
+  return { ignore: opts.ignoreIndex ?? -100, reduction: opts.reduction ?? 'mean' };
+}
+
 function castTo(t: Tensor, dtype: Tensor['dtype']): Tensor {
   if (t.dtype === dtype) return t;
   const c = cast(t, dtype);
@@ -43,14 +54,7 @@ function castTo(t: Tensor, dtype: Tensor['dtype']): Tensor {
  * checkIndices to validate them on the host). The result has the logits' dtype; sums run in f32.
  */
 export function crossEntropyComposed(logits: Tensor, targets: Tensor, opts: CrossEntropyOptions = {}): Tensor {
-  logits.assertAlive('crossEntropy'); targets.assertAlive('crossEntropy');
-  if (!isFloat(logits.dtype)) throw new TypeError(`crossEntropy: logits must be floating, got ${logits.dtype}`);
-  if (targets.dtype !== 'i32') throw new TypeError(`crossEntropy: targets must be i32 class indices, got ${targets.dtype}`);
-  if (logits.rank < 1 || targets.shape.join() !== logits.shape.slice(0, -1).join()) {
-    throw new ShapeError(`crossEntropy: targets [${targets.shape}] must be logits [${logits.shape}] without the class axis`);
-  }
-  const ignore = opts.ignoreIndex ?? -100;
-  const reduction = opts.reduction ?? 'mean';
+  const { ignore, reduction } = checkCrossEntropy(logits, targets, opts);
   return withTemps((tmp) => {
     const lsm = tmp(logSoftmax(logits, -1));
     const t = tmp(unsqueeze(targets, -1));
@@ -112,14 +116,7 @@ function rowNll(logits: Tensor, targets: Tensor, ignore: number): Tensor {
  * checkIndices to validate them on the host). The result has the logits' dtype; sums run in f32.
  */
 export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropyOptions = {}): Tensor {
-  logits.assertAlive('crossEntropy'); targets.assertAlive('crossEntropy');
-  if (!isFloat(logits.dtype)) throw new TypeError(`crossEntropy: logits must be floating, got ${logits.dtype}`);
-  if (targets.dtype !== 'i32') throw new TypeError(`crossEntropy: targets must be i32 class indices, got ${targets.dtype}`);
-  if (logits.rank < 1 || targets.shape.join() !== logits.shape.slice(0, -1).join()) {
-    throw new ShapeError(`crossEntropy: targets [${targets.shape}] must be logits [${logits.shape}] without the class axis`);
-  }
-  const ignore = opts.ignoreIndex ?? -100;
-  const reduction = opts.reduction ?? 'mean';
+  const { ignore, reduction } = checkCrossEntropy(logits, targets, opts);
   return withTemps((tmp) => {
     const flat = tmp(rowNll(logits, targets, ignore));
     const nll = reshape(flat, targets.shape);

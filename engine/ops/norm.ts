@@ -22,6 +22,33 @@ function withTemps<T>(fn: (tmp: (t: Tensor) => Tensor) => T): T {
   try { return fn((t) => { temps.push(t); return t; }); } finally { for (const t of temps) t.dispose(); }
 }
 
+/** Validates layerNorm's arguments (before anything is encoded); returns the normalized shape. */
+function checkLayerNorm(x: Tensor, normalizedShape: readonly number[] | number | null | undefined, weight?: Tensor | null, bias?: Tensor | null): number[] {
+  x.assertAlive('layerNorm');
+  if (!isFloat(x.dtype)) throw new TypeError(`layerNorm: needs a floating tensor, got ${x.dtype}`);
+  const ns = normalizedShape === undefined || normalizedShape === null ? [x.shape[x.rank - 1]] : typeof normalizedShape === 'number' ? [normalizedShape] : [...normalizedShape];
+  const k = ns.length;
+  if (k === 0 || k > x.rank || ns.some((d, i) => d !== x.shape[x.rank - k + i])) {
+    throw new ShapeError(`layerNorm: normalized shape [${ns}] is not the trailing shape of x [${x.shape}]`);
+  }
+  for (const [name, p] of [['weight', weight], ['bias', bias]] as const) {
+    if (p && p.shape.join() !== ns.join()) throw new ShapeError(`layerNorm: ${name} [${p.shape}] must have the normalized shape [${ns}]`);
+    if (p && !isFloat(p.dtype)) throw new TypeError(`layerNorm: ${name} must be floating, got ${p.dtype}`);
+  }
+  return ns;
+}
+
+/** Validates rmsNorm's arguments; returns the normalized size D. */
+function checkRmsNorm(x: Tensor, weight?: Tensor | null): number {
+  x.assertAlive('rmsNorm');
+  if (!isFloat(x.dtype)) throw new TypeError(`rmsNorm: needs a floating tensor, got ${x.dtype}`);
+  if (x.rank === 0) throw new ShapeError('rmsNorm: needs at least one axis');
+  const D = x.shape[x.rank - 1];
+  if (weight && (weight.rank !== 1 || weight.shape[0] !== D)) throw new ShapeError(`rmsNorm: weight [${weight.shape}] must be [${D}] for x [${x.shape}]`);
+  if (weight && !isFloat(weight.dtype)) throw new TypeError(`rmsNorm: weight must be floating, got ${weight.dtype}`);
+  return D;
+}
+
 /** x in f32: x itself (keeping its autograd history) or a recorded cast, registered as a temporary. */
 function f32Of(x: Tensor, tmp: (t: Tensor) => Tensor): Tensor { return x.dtype === 'f32' ? x : tmp(cast(x, 'f32')); }
 
@@ -33,16 +60,8 @@ function f32Of(x: Tensor, tmp: (t: Tensor) => Tensor): Tensor { return x.dtype =
  */
 export function layerNormComposed(x: Tensor, normalizedShape?: readonly number[] | number | null, weight?: Tensor | null,
   bias?: Tensor | null, eps = 1e-5): Tensor {
-  x.assertAlive('layerNorm');
-  if (!isFloat(x.dtype)) throw new TypeError(`layerNorm: needs a floating tensor, got ${x.dtype}`);
-  const ns = normalizedShape === undefined || normalizedShape === null ? [x.shape[x.rank - 1]] : typeof normalizedShape === 'number' ? [normalizedShape] : [...normalizedShape];
+  const ns = checkLayerNorm(x, normalizedShape, weight, bias);
   const k = ns.length;
-  if (k === 0 || k > x.rank || ns.some((d, i) => d !== x.shape[x.rank - k + i])) {
-    throw new ShapeError(`layerNorm: normalized shape [${ns}] is not the trailing shape of x [${x.shape}]`);
-  }
-  for (const [name, p] of [['weight', weight], ['bias', bias]] as const) {
-    if (p && p.shape.join() !== ns.join()) throw new ShapeError(`layerNorm: ${name} [${p.shape}] must have the normalized shape [${ns}]`);
-  }
   const axes = Array.from({ length: k }, (_, i) => x.rank - k + i);
   return withTemps((tmp) => {
     const xf = f32Of(x, tmp);
@@ -66,11 +85,7 @@ export function layerNormComposed(x: Tensor, normalizedShape?: readonly number[]
  * as PyTorch's promotion).
  */
 export function rmsNormComposed(x: Tensor, weight?: Tensor | null, eps = 1e-6): Tensor {
-  x.assertAlive('rmsNorm');
-  if (!isFloat(x.dtype)) throw new TypeError(`rmsNorm: needs a floating tensor, got ${x.dtype}`);
-  if (x.rank === 0) throw new ShapeError('rmsNorm: needs at least one axis');
-  const D = x.shape[x.rank - 1];
-  if (weight && (weight.rank !== 1 || weight.shape[0] !== D)) throw new ShapeError(`rmsNorm: weight [${weight.shape}] must be [${D}] for x [${x.shape}]`);
+  const D = checkRmsNorm(x, weight);
   return withTemps((tmp) => {
     const xf = f32Of(x, tmp);
     const ms = tmp(mean(tmp(mul(xf, xf)), -1, { keepDims: true }));
@@ -159,17 +174,7 @@ function fusedNorm(kind: NormKind, x: Tensor, D: number, weight: Tensor | null, 
  */
 export function layerNorm(x: Tensor, normalizedShape?: readonly number[] | number | null, weight?: Tensor | null,
   bias?: Tensor | null, eps = 1e-5): Tensor {
-  x.assertAlive('layerNorm');
-  if (!isFloat(x.dtype)) throw new TypeError(`layerNorm: needs a floating tensor, got ${x.dtype}`);
-  const ns = normalizedShape === undefined || normalizedShape === null ? [x.shape[x.rank - 1]] : typeof normalizedShape === 'number' ? [normalizedShape] : [...normalizedShape];
-  const k = ns.length;
-  if (k === 0 || k > x.rank || ns.some((d, i) => d !== x.shape[x.rank - k + i])) {
-    throw new ShapeError(`layerNorm: normalized shape [${ns}] is not the trailing shape of x [${x.shape}]`);
-  }
-  for (const [name, p] of [['weight', weight], ['bias', bias]] as const) {
-    if (p && p.shape.join() !== ns.join()) throw new ShapeError(`layerNorm: ${name} [${p.shape}] must have the normalized shape [${ns}]`);
-    if (p && !isFloat(p.dtype)) throw new TypeError(`layerNorm: ${name} must be floating, got ${p.dtype}`);
-  }
+  const ns = checkLayerNorm(x, normalizedShape, weight, bias);
   if (weight && bias && weight.dtype !== bias.dtype) {
     // The kernel reads weight and bias with one dtype; mixed ones take the composed path.
     return layerNormComposed(x, ns, weight, bias, eps);
@@ -182,11 +187,6 @@ export function layerNorm(x: Tensor, normalizedShape?: readonly number[] | numbe
  * x's dtype, then times weight [D]. The result's dtype is x's (or the promotion with weight's, as PyTorch).
  */
 export function rmsNorm(x: Tensor, weight?: Tensor | null, eps = 1e-6): Tensor {
-  x.assertAlive('rmsNorm');
-  if (!isFloat(x.dtype)) throw new TypeError(`rmsNorm: needs a floating tensor, got ${x.dtype}`);
-  if (x.rank === 0) throw new ShapeError('rmsNorm: needs at least one axis');
-  const D = x.shape[x.rank - 1];
-  if (weight && (weight.rank !== 1 || weight.shape[0] !== D)) throw new ShapeError(`rmsNorm: weight [${weight.shape}] must be [${D}] for x [${x.shape}]`);
-  if (weight && !isFloat(weight.dtype)) throw new TypeError(`rmsNorm: weight must be floating, got ${weight.dtype}`);
+  const D = checkRmsNorm(x, weight);
   return fusedNorm('rms', x, D, weight ?? null, null, eps, weight ? promote(x.dtype, weight.dtype) : x.dtype);
 }
