@@ -1,21 +1,28 @@
 // Batched matrix multiply C[b] = A[b] · B[b] with A and B read through arbitrary strides (so transposed
 // and broadcast views need no copy), inputs of any float dtype widened to f32 on load, f32 accumulation,
-// and a contiguous f32 output [batch, M, N]. Two variants:
+// and a contiguous output [batch, M, N] through the fused epilogue (gemm_epilogue.ts). Two variants here:
 //  - 'tiled': a BM x BN output tile per workgroup, staged through workgroup memory BK deep, each thread
 //    owning a TM x TN block (vec4 accumulators). Correct for any M, N, K (edges are zero-padded on load).
+//    The shape for real GPUs (shared memory is fast there, barriers cheap).
 //  - 'naive': one invocation per output element, the peer that benchmarks compare against.
+// The others: gemm_cpu.ts ('packed', for CPU-like adapters), gemm_gemv.ts (decode), gemm_sgmat.ts
+// (subgroup matrices / tensor cores).
 import type { DType } from '../engine/dtype.js';
 import { PARAMS_DECL, LINEAR_WG, type KernelSource } from './kernel.js';
 import { bufferDecl, loadExpr, DTYPE_HELPERS } from './wgsl.js';
+import { epilogueWgsl, epilogueKey, NO_EPILOGUE, type Epilogue } from './gemm_epilogue.js';
 
-export type MatmulVariant = 'tiled' | 'naive';
+/** Every GEMM kernel the planner can pick (engine/ops/matmul.ts planMatmul). */
+export type MatmulVariant = 'tiled' | 'naive' | 'packed' | 'gemv_k' | 'gemv_n' | 'sgmat';
 
 export interface MatmulConfig {
-  variant: MatmulVariant;
+  variant: 'tiled' | 'naive';
   /** Number of broadcast batch dims the kernel unravels (>= 1). */
   batchRank: number;
   aDtype: DType;
   bDtype: DType;
+  /** Fused epilogue (bias, activation, residual, 16-bit output); default: plain f32 output. */
+  epi?: Epilogue;
 }
 
 /** Tile geometry of the tiled variant (fixed: 8 x 8 threads, 8 x 8 outputs each, BK = 16). */
@@ -23,10 +30,11 @@ export const TILE = { BM: 64, BN: 64, BK: 16, TM: 8, TN: 8, THREADS: 64 } as con
 export const NAIVE_WORKGROUP = 64;
 
 /**
- * Parameter block: [M, N, K, tilesN, tilesM, nBatch, offA, offB, sAm, sAk, sBk, sBn,
- *   batchShape(R), batchStridesA(R), batchStridesB(R)] (R = batchRank). For 'naive', tilesN/tilesM are unused.
+ * Parameter block shared by the GEMM kernels: [M, N, K, tilesN, tilesM, nBatch, offA, offB, sAm, sAk, sBk, sBn,
+ *   biasOff, resOff, batchShape(R), batchStridesA(R), batchStridesB(R)] (R = batchRank). For 'naive',
+ *   tilesN/tilesM are unused.
  */
-export const MATMUL_PARAMS_FIXED = 12;
+export const MATMUL_PARAMS_FIXED = 14;
 
 function common(cfg: MatmulConfig): string {
   const R = cfg.batchRank;
@@ -35,8 +43,8 @@ function common(cfg: MatmulConfig): string {
 ${PARAMS_DECL}
 ${bufferDecl(1, 'A', cfg.aDtype, 'read')}
 ${bufferDecl(2, 'B', cfg.bDtype, 'read')}
-@group(0) @binding(3) var<storage, read_write> C: array<f32>;
 ${DTYPE_HELPERS}
+${epilogueWgsl(cfg.epi ?? NO_EPILOGUE)}
 ${LINEAR_WG}
 fn ldA(e: u32) -> f32 { return ${loadExpr('A', cfg.aDtype, 'e')}; }
 fn ldB(e: u32) -> f32 { return ${loadExpr('B', cfg.bDtype, 'e')}; }
@@ -74,10 +82,15 @@ function tiledKernel(cfg: MatmulConfig): string {
   const rows = [0, 1, 2, 3, 4, 5, 6, 7];
   const decl = rows.map((i) => `var c${i}0 = vec4<f32>(0.0); var c${i}1 = vec4<f32>(0.0);`).join('\n  ');
   const fmas = rows.map((i) => `c${i}0 = fma(vec4<f32>(a${i >> 2}[${i & 3}]), b0, c${i}0); c${i}1 = fma(vec4<f32>(a${i >> 2}[${i & 3}]), b1, c${i}1);`).join('\n      ');
+  const pairs = (cfg.epi ?? NO_EPILOGUE).out !== 'f32';
+  // 16-bit outputs: the thread owns 8 consecutive columns starting at an even one, so it writes whole
+  // words (the planner only asks for that when N is even).
   const stores = rows.map((i) => `
   if (row + ${i}u < M) {
     let o = cBase + (row + ${i}u) * N + col;
-    for (var j = 0u; j < 4u; j++) { if (col + j < N) { C[o + j] = c${i}0[j]; } if (col + 4u + j < N) { C[o + 4u + j] = c${i}1[j]; } }
+    ${pairs
+    ? `for (var j = 0u; j < 4u; j += 2u) { if (col + j < N) { st2(o + j, col + j, c${i}0[j], c${i}0[j + 1u]); } if (col + 4u + j < N) { st2(o + 4u + j, col + 4u + j, c${i}1[j], c${i}1[j + 1u]); } }`
+    : `for (var j = 0u; j < 4u; j++) { if (col + j < N) { st1(o + j, col + j, c${i}0[j]); } if (col + 4u + j < N) { st1(o + 4u + j, col + 4u + j, c${i}1[j]); } }`}
   }`).join('');
   return `${common(cfg)}
 var<workgroup> As: array<vec4<f32>, ${(BK * BM) / 4}>;
@@ -136,11 +149,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let sAm = P[8]; let sAk = P[9]; let sBk = P[10]; let sBn = P[11];
   var acc = 0.0;
   for (var k = 0u; k < K; k++) { acc = fma(ldA(offs.x + i * sAm + k * sAk), ldB(offs.y + k * sBk + j * sBn), acc); }
-  C[e] = acc;
+  st1(e, j, acc);
 }`;
 }
 
 export function matmulKernel(cfg: MatmulConfig): KernelSource {
+  if (cfg.variant === 'naive' && (cfg.epi ?? NO_EPILOGUE).out !== 'f32') throw new Error('matmul: the naive kernel writes f32 only');
   const code = cfg.variant === 'tiled' ? tiledKernel(cfg) : naiveKernel(cfg);
-  return { label: `matmul_${cfg.variant}_${cfg.aDtype}_${cfg.bDtype}_b${cfg.batchRank}`, code };
+  return { label: `matmul_${cfg.variant}_${cfg.aDtype}_${cfg.bDtype}_b${cfg.batchRank}_${epilogueKey(cfg.epi ?? NO_EPILOGUE)}`, code };
 }

@@ -1,0 +1,122 @@
+// GEMM on subgroup matrices (tensor cores / cooperative matrices) through Dawn's
+// `chromium-experimental-subgroup-matrix` feature: f16 inputs, f32 accumulation.
+//
+// UNVERIFIED: written from the Dawn feature description (docs/dawn/features/subgroup_matrix.md) and
+// Tint's builtin tests; the development adapter (llvmpipe) exposes no subgroup-matrix configuration,
+// so this kernel has never been compiled by a driver nor run. Its generator is covered by a test of the
+// generated text only. The planner selects it only where the adapter reports an f16 -> f32 config.
+//
+// Shape: a workgroup is one subgroup (the workgroup size is the adapter's fixed subgroup size) and owns
+// SM x SN result matrices of the config's M x N, i.e. a (SM*cm) x (SN*cn) output tile. Each step of K
+// loads SM left matrices straight from A (row-major, stride sAm) and SN right matrices from B (row-major
+// when B is contiguous along N, column-major when it is contiguous along K, as linear's weight), and
+// multiply-accumulates. The results go through workgroup memory so every lane can apply the fused
+// epilogue (bias, activation, residual, 16-bit output) and write the output with bounds checks.
+// Preconditions (checked by the planner): f16 A and B; M % (SM*cm) == 0 is NOT needed for the output
+// but A rows and B columns are read whole, so M, N multiples of the tile and K of ck; unit stride along K
+// for A and along N or K for B; element offsets as given (f16 units).
+import { PARAMS_DECL, LINEAR_WG, type KernelSource } from './kernel.js';
+import { DTYPE_HELPERS } from './wgsl.js';
+import { epilogueWgsl, epilogueKey, type Epilogue } from './gemm_epilogue.js';
+
+export interface SubgroupMatrixShape { M: number; N: number; K: number }
+
+export interface SgmatConfig {
+  /** The adapter's config (componentType f16, resultComponentType f32). */
+  shape: SubgroupMatrixShape;
+  /** Result matrices per subgroup along M and N. */
+  SM: number;
+  SN: number;
+  subgroupSize: number;
+  /** B contiguous along K (read column-major) rather than along N. */
+  bKContig: boolean;
+  batchRank: number;
+  epi: Epilogue;
+}
+
+/** Output tile of one workgroup. */
+export function sgmatTile(cfg: SgmatConfig): { TM: number; TN: number } {
+  return { TM: cfg.SM * cfg.shape.M, TN: cfg.SN * cfg.shape.N };
+}
+
+/** Parameter block: the shared GEMM layout (kernels/matmul.ts MATMUL_PARAMS_FIXED = 14, then batch dims). */
+export function sgmatKernel(cfg: SgmatConfig): KernelSource {
+  const { M: cm, N: cn, K: ck } = cfg.shape;
+  const { SM, SN, subgroupSize: SG, batchRank: R } = cfg;
+  const { TM, TN } = sgmatTile(cfg);
+  const P0 = 14;
+  const L = `subgroup_matrix_left<f16, ${ck}, ${cm}>`;
+  const Rt = `subgroup_matrix_right<f16, ${cn}, ${ck}>`;
+  const Res = `subgroup_matrix_result<f32, ${cn}, ${cm}>`;
+  const accs: string[] = [], loads: string[] = [], mmas: string[] = [], stores: string[] = [];
+  for (let i = 0; i < SM; i++) for (let j = 0; j < SN; j++) accs.push(`var acc${i}_${j} = ${Res}();`);
+  for (let i = 0; i < SM; i++) loads.push(`let a${i} = subgroupMatrixLoad<${L}>(&A, aOff + (row0 + ${i * cm}u) * sAm + k, false, sAm);`);
+  for (let j = 0; j < SN; j++) {
+    loads.push(cfg.bKContig
+      ? `let b${j} = subgroupMatrixLoad<${Rt}>(&B, bOff + (col0 + ${j * cn}u) * sBn + k, true, sBn);`
+      : `let b${j} = subgroupMatrixLoad<${Rt}>(&B, bOff + k * sBk + col0 + ${j * cn}u, false, sBk);`);
+  }
+  for (let i = 0; i < SM; i++) for (let j = 0; j < SN; j++) mmas.push(`acc${i}_${j} = subgroupMatrixMultiplyAccumulate(a${i}, b${j}, acc${i}_${j});`);
+  const pairs = cfg.epi.out !== 'f32';
+  for (let i = 0; i < SM; i++) {
+    for (let j = 0; j < SN; j++) {
+      stores.push(`subgroupMatrixStore(&tileOut, ${(i * cm) * TN + j * cn}u, acc${i}_${j}, false, ${TN}u);`);
+    }
+  }
+  const write = pairs
+    ? `for (var e = lane * 2u; e < ${TM * TN}u; e += ${2 * SG}u) {
+    let r = row0 + e / ${TN}u; let c = col0 + e % ${TN}u;
+    if (r < M && c < N) { st2(cBase + r * N + c, c, tileOut[e], tileOut[e + 1u]); }
+  }`
+    : `for (var e = lane; e < ${TM * TN}u; e += ${SG}u) {
+    let r = row0 + e / ${TN}u; let c = col0 + e % ${TN}u;
+    if (r < M && c < N) { st1(cBase + r * N + c, c, tileOut[e]); }
+  }`;
+  const code = `
+enable f16;
+enable subgroups;
+enable chromium_experimental_subgroup_matrix;
+${PARAMS_DECL}
+@group(0) @binding(1) var<storage, read> A: array<f16>;
+@group(0) @binding(2) var<storage, read> B: array<f16>;
+${DTYPE_HELPERS}
+${LINEAR_WG}
+${epilogueWgsl(cfg.epi)}
+var<workgroup> tileOut: array<f32, ${TM * TN}>;
+fn batchOffsets(b0: u32) -> vec2<u32> {
+  var b = b0;
+  var o = vec2<u32>(P[6], P[7]);
+  for (var d = ${R - 1}; d >= 0; d--) {
+    let s = P[${P0}u + u32(d)];
+    let i = b % s;
+    b = b / s;
+    o += i * vec2<u32>(P[${P0 + R}u + u32(d)], P[${P0 + 2 * R}u + u32(d)]);
+  }
+  return o;
+}
+@compute @workgroup_size(${SG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lane: u32) {
+  let M = P[0]; let N = P[1]; let K = P[2]; let tilesN = P[3]; let tilesM = P[4];
+  let w = linearWorkgroup(wid, nwg);
+  let perBatch = tilesN * tilesM;
+  let batch = w / perBatch;
+  if (batch >= P[5]) { return; }
+  let t = w % perBatch;
+  let row0 = (t / tilesN) * ${TM}u;
+  let col0 = (t % tilesN) * ${TN}u;
+  let offs = batchOffsets(batch);
+  let aOff = offs.x; let bOff = offs.y;
+  let sAm = P[8]; let sBk = P[10]; let sBn = P[11];
+  let cBase = batch * M * N;
+  ${accs.join('\n  ')}
+  for (var k = 0u; k < K; k += ${ck}u) {
+    ${loads.join('\n    ')}
+    ${mmas.join('\n    ')}
+  }
+  ${stores.join('\n  ')}
+  workgroupBarrier();
+  ${write}
+}`;
+  return { label: `gemm_sgmat_${cm}x${cn}x${ck}_${SM}x${SN}_sg${SG}_${cfg.bKContig ? 'kc' : 'nc'}_b${R}_${epilogueKey(cfg.epi)}`, code };
+}
