@@ -17,7 +17,8 @@ export async function openCheckpointFile(path: string): Promise<CheckpointReader
   try {
     if (await isZip(src)) return await TorchReader.open(src, true);
     const head = await src.read(0, Math.min(src.size, 16));
-    if (head.length >= 2 && head[0] === 0x80 && head[1] <= 5) return await TorchReader.open(src, true); // legacy: clear refusal
+    // Legacy pickles start 0x80 <protocol>, but so does a safetensors header length of 0x0?80 bytes: its JSON's '{' at byte 8 tells them apart.
+    if (head.length >= 2 && head[0] === 0x80 && head[1] <= 5 && head[8] !== 0x7b) return await TorchReader.open(src, true); // legacy: clear refusal
     return await SafetensorsReader.open(src, true);
   } catch (e) { await src.close(); throw e; }
 }
