@@ -1,0 +1,64 @@
+// LLaMA self-attention: q/k/v/o projections without bias, rotary embeddings on q and k, grouped-query
+// attention (num_key_value_heads may be fewer than the query heads), causal, through nn's single
+// attention entry point. With a KV cache the new keys/values are written into the cache and attention
+// runs over everything cached so far (causal aligns the queries to the end of the keys).
+import { Tensor, reshape, permute, scope } from '../../../engine/index.js';
+import { Module, Linear, attention, type LayerOptions } from '../../../nn/index.js';
+import { headDim, type LlamaConfig } from './config.js';
+import { applyRotary } from './rope.js';
+import type { KVCache } from './kv-cache.js';
+
+/** What a projection must offer: a Linear, or a LoRALinear wrapping one. */
+export type Projection = Module & { forward(x: Tensor): Tensor };
+
+export interface AttentionContext {
+  cos: Tensor;
+  sin: Tensor;
+  /** Additive key bias [B, 1, 1, Skv] for padding, or null. */
+  bias: Tensor | null;
+  cache?: KVCache | null;
+  layer: number;
+}
+
+export class LlamaAttention extends Module {
+  q_proj: Projection;
+  k_proj: Projection;
+  v_proj: Projection;
+  o_proj: Projection;
+  readonly numHeads: number;
+  readonly numKvHeads: number;
+  readonly headDim: number;
+
+  constructor(c: LlamaConfig, o: LayerOptions = {}) {
+    super();
+    this.numHeads = c.numAttentionHeads;
+    this.numKvHeads = c.numKeyValueHeads;
+    this.headDim = headDim(c);
+    const H = c.hiddenSize, kvOut = this.numKvHeads * this.headDim;
+    const seed = (k: number) => (o.seed === undefined ? undefined : o.seed + k);
+    this.q_proj = this.module('q_proj', new Linear(H, H, { bias: false, dtype: o.dtype, seed: seed(0) }));
+    this.k_proj = this.module('k_proj', new Linear(H, kvOut, { bias: false, dtype: o.dtype, seed: seed(1) }));
+    this.v_proj = this.module('v_proj', new Linear(H, kvOut, { bias: false, dtype: o.dtype, seed: seed(2) }));
+    this.o_proj = this.module('o_proj', new Linear(H, H, { bias: false, dtype: o.dtype, seed: seed(3) }));
+  }
+
+  /** Swaps a projection (e.g. for a LoRALinear wrapping it); the state dict keys follow the new module. */
+  replaceProjection(name: 'q_proj' | 'k_proj' | 'v_proj' | 'o_proj', m: Projection): void {
+    this[name] = this.module(name, m);
+  }
+
+  /** x [B, S, hidden] -> [B, S, hidden]. */
+  forward(x: Tensor, ctx: AttentionContext): Tensor {
+    const [B, S] = x.shape;
+    const { numHeads: H, numKvHeads: Hkv, headDim: D } = this;
+    return scope(() => {
+      const heads = (t: Tensor, n: number) => permute(reshape(t, [B, S, n, D]), [0, 2, 1, 3]);
+      const q = applyRotary(heads(this.q_proj.forward(x), H), ctx.cos, ctx.sin);
+      let k = applyRotary(heads(this.k_proj.forward(x), Hkv), ctx.cos, ctx.sin);
+      let v = heads(this.v_proj.forward(x), Hkv);
+      if (ctx.cache) ({ k, v } = ctx.cache.append(ctx.layer, k, v));
+      const o = attention(q, k, v, { causal: true, bias: ctx.bias, scale: 1 / Math.sqrt(D) });
+      return this.o_proj.forward(reshape(permute(o, [0, 2, 1, 3]), [B, S, H * D]));
+    });
+  }
+}
