@@ -229,3 +229,25 @@ test('llama: HF key names; LoRA on q/v swaps in with PEFT keys; cached forward r
   cache.dispose();
   model.dispose();
 });
+
+test('llama cached decoding without a mask, explicit position ids, and live memory flat across steps', async () => {
+  const { model, cfg } = await tinyModel({}, 23);
+  const V = cfg.vocabSize;
+  const seq = randomIds(7, V, 10);
+  const ref = await E.noGrad(() => model.forward({ inputIds: ids([seq]) })).logits.toArray();
+  const withPos = await E.noGrad(() => model.forward({ inputIds: ids([seq]), positionIds: E.reshape(E.arange(0, 7, 1, 'i32'), [1, 7]) })).logits.toArray();
+  assertClose(withPos, ref, { atol: 0, rtol: 0 });
+  const device = await E.getDevice();
+  const cache = new KVCache(cfg, { batch: 1, maxLength: 16 });
+  E.noGrad(() => model.forward({ inputIds: ids([seq.slice(0, 3)]), kvCache: cache }));
+  let live = 0;
+  for (let t = 3; t < 7; t++) {
+    if (t === 5) live = device.memory().liveBytes;
+    const out = E.scope(() => E.noGrad(() => model.forward({ inputIds: ids([[seq[t]]]), kvCache: cache, lastLogitsOnly: true })).logits);
+    assertClose(await out.toArray(), rowsOf(ref, 1, 7, V, 0, t), { atol: 2e-4, rtol: 1e-3, message: `step ${t}` });
+    out.dispose();
+  }
+  assertEqual(device.memory().liveBytes, live, 'a decoding step leaves nothing behind');
+  cache.dispose();
+  model.dispose();
+});
