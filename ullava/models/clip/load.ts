@@ -9,6 +9,7 @@ import { loadTensors } from '../../../nn/io/load.js';
 import type { TensorInfo } from '../../../nn/io/dtypes.js';
 import { type ClipVisionConfig, CLIP_VISION_DEFAULTS, clipVisionConfigFromHF, validateClipVisionConfig } from './config.js';
 import { ClipVisionModel } from './model.js';
+import { StateDictError, type LoadResult } from '../../../nn/module.js';
 
 /** Where the tower's `vision_model.*` keys sit in the checkpoints we know, most specific first. */
 export const CLIP_KEY_PREFIXES = ['llm.vision_encoder.', 'model.vision_tower.vision_tower.', ''] as const;
@@ -73,6 +74,45 @@ export function inferClipVisionConfig(infos: Iterable<Pick<TensorInfo, 'name' | 
   });
 }
 
+/**
+ * Every key of ClipVisionModel's state dict with its shape, from the configuration alone (nothing is
+ * allocated), in the order HF lists them.
+ */
+export function clipVisionParamShapes(c: ClipVisionConfig): Map<string, number[]> {
+  const D = c.hiddenSize, F = c.intermediateSize, P = c.patchSize, n = (c.imageSize / P) ** 2 + 1;
+  const m = new Map<string, number[]>([
+    ['vision_model.embeddings.class_embedding', [D]],
+    ['vision_model.embeddings.patch_embedding.weight', [D, c.numChannels, P, P]],
+    ['vision_model.embeddings.position_embedding.weight', [n, D]],
+    ['vision_model.pre_layrnorm.weight', [D]], ['vision_model.pre_layrnorm.bias', [D]],
+  ]);
+  for (let i = 0; i < c.numHiddenLayers; i++) {
+    const l = `vision_model.encoder.layers.${i}`;
+    for (const p of ['k_proj', 'v_proj', 'q_proj', 'out_proj']) { m.set(`${l}.self_attn.${p}.weight`, [D, D]); m.set(`${l}.self_attn.${p}.bias`, [D]); }
+    m.set(`${l}.layer_norm1.weight`, [D]); m.set(`${l}.layer_norm1.bias`, [D]);
+    m.set(`${l}.mlp.fc1.weight`, [F, D]); m.set(`${l}.mlp.fc1.bias`, [F]);
+    m.set(`${l}.mlp.fc2.weight`, [D, F]); m.set(`${l}.mlp.fc2.bias`, [D]);
+    m.set(`${l}.layer_norm2.weight`, [D]); m.set(`${l}.layer_norm2.bias`, [D]);
+  }
+  m.set('vision_model.post_layernorm.weight', [D]); m.set('vision_model.post_layernorm.bias', [D]);
+  return m;
+}
+
+/** Missing, unexpected and mis-shaped keys of a checkpoint's (renamed) tensors against a configuration. */
+export function checkClipTensors(c: ClipVisionConfig, infos: Iterable<Pick<TensorInfo, 'name' | 'shape'>>): LoadResult {
+  const want = clipVisionParamShapes(c);
+  const seen = new Set<string>();
+  const r: LoadResult = { missing: [], unexpected: [], mismatched: [] };
+  for (const t of infos) {
+    seen.add(t.name);
+    const s = want.get(t.name);
+    if (!s) r.unexpected.push(t.name);
+    else if (s.join() !== t.shape.join()) r.mismatched.push(`${t.name} [${t.shape}] vs model [${s}]`);
+  }
+  for (const k of want.keys()) if (!seen.has(k)) r.missing.push(k);
+  return r;
+}
+
 /** A CLIP (vision) config.json beside the checkpoint, if there is one. */
 async function readClipConfigNear(path: string): Promise<ClipVisionConfig | null> {
   const dir = await stat(path).then((s) => (s.isDirectory() ? path : dirname(path)));
@@ -101,8 +141,13 @@ export async function loadClipVisionModel(path: string, o: LoadClipOptions = {})
     const prefix = o.prefix ?? detectClipPrefix(reader.tensors.map((t) => t.name));
     if (prefix === null) throw new Error(`${path}: no CLIP vision tower ("vision_model." tensors) in this checkpoint`);
     const rename = clipKeyRenamer(prefix);
-    const config = o.config ?? await readClipConfigNear(path)
-      ?? inferClipVisionConfig(reader.tensors.flatMap((t) => { const n = rename(t.name); return n === undefined ? [] : [{ name: n, shape: t.shape }]; }));
+    const infos = reader.tensors.flatMap((t) => { const n = rename(t.name); return n === undefined ? [] : [{ name: n, shape: t.shape }]; });
+    const config = o.config ?? await readClipConfigNear(path) ?? inferClipVisionConfig(infos);
+    // Checked from the headers before reading a byte or allocating the model (ViT-L is 1.2 GB in f32).
+    const check = checkClipTensors(config, infos);
+    if (check.missing.length + check.unexpected.length + check.mismatched.length) {
+      throw new StateDictError(check, `CLIP vision tower from ${path}`);
+    }
     const dtype = o.dtype ?? 'f32';
     const tensors = await loadTensors(reader, { dtype, filter: (n) => rename(n) !== undefined, rename, onProgress: o.onProgress });
     const model = new ClipVisionModel(config, { dtype });
