@@ -33,7 +33,8 @@ function valuesFor(key: string, shape: readonly number[], r: () => number): Floa
 export interface TinySam { model: Sam; cfg: SamConfig; P: Params; host: Map<string, Float32Array> }
 
 /** A tiny SAM with random parameters, and those parameters on the host (as float64 arrays for the reference). */
-export function tinySam(seed = 1, cfg: SamConfig = samTiny()): TinySam {
+export async function tinySam(seed = 1, cfg: SamConfig = samTiny()): Promise<TinySam> {
+  await E.getDevice();
   const model = new Sam(cfg, seed);
   const r = rng(seed * 7919 + 17);
   const host = new Map<string, Float32Array>();

@@ -67,7 +67,7 @@ test('sam: get_rel_pos (with table interpolation, q != k) and the decomposed rel
 });
 
 test('sam: encoder blocks (windowed with padding, global) and the whole image encoder', async () => {
-  const { model, cfg, P } = tinySam(3);
+  const { model, cfg, P } = await tinySam(3);
   const enc = model.imageEncoder;
   const x = randomNd([1, 4, 4, cfg.encoder.embedDim], 30);
   for (const i of [0, 1]) {
@@ -87,7 +87,7 @@ test('sam: encoder blocks (windowed with padding, global) and the whole image en
 });
 
 test('sam: prompt encoder (points with padding point, box, points + box, masks, text embeddings, dense PE)', async () => {
-  const { model, cfg, P } = tinySam(4);
+  const { model, cfg, P } = await tinySam(4);
   const pe = model.promptEncoder;
   const C = 16;
   const dense = pe.getDensePe();
@@ -123,7 +123,7 @@ test('sam: prompt encoder (points with padding point, box, points + box, masks, 
 });
 
 test('sam: mask decoder end to end (text embeddings on one image, points, box; multimask on/off) and postprocess', async () => {
-  const { model, cfg, P } = tinySam(5);
+  const { model, cfg, P } = await tinySam(5);
   const image = randomNd([1, 16, 4, 4], 50);
   const imgT = up(image);
   const text = randomNd([3, 1, 16], 51);
@@ -160,7 +160,7 @@ test('sam: mask decoder end to end (text embeddings on one image, points, box; m
 });
 
 test('sam: mask-loss gradients of mask-decoder parameters match finite differences of the reference', async () => {
-  const { model, cfg, P } = tinySam(6);
+  const { model, cfg, P } = await tinySam(6);
   const image = randomNd([1, 16, 4, 4], 60);
   const text = randomNd([2, 1, 16], 61);
   const target = NDArray.from([2, 1, 16, 16], Array.from({ length: 512 }, (_, i) => ((i * 7919) % 3 === 0 ? 1 : 0)));
