@@ -88,15 +88,16 @@ export function runFfmpeg(args: string[], opts: RunOptions): Promise<FfmpegRun> 
   });
 }
 
-// Lines ffmpeg prints that never explain a failure.
-const NOISE = /^(At least one output file must be specified|Press \[q\]|frame=|video:|Conversion failed!|Exiting normally)/;
-const ERRORISH = /error|invalid|fail|could not|cannot|unable|not found|no such|unsupported|not supported|unspecified|corrupt|truncated|missing|unknown/i;
+// Lines ffmpeg prints that never explain a failure: the stream listing, hints, progress.
+const NOISE = /^(At least one output file must be specified|To ignore this|Consider increasing|Press \[q\]|frame=|video:|Conversion failed!|Exiting normally|Input #|Output #|Stream #|Stream mapping|Duration:|Metadata:|\w+\s+: )/;
+const ERRORISH = /error|invalid|fail|could not|cannot|unable|not found|no such|unsupported|not supported|unspecified|corrupt|truncated|missing|matches no|overread|no .* found/i;
 
-/** The stderr line that best explains a failure: the last error-like line, else the last line. */
-export function lastErrorLine(stderr: string): string {
-  const lines = stderr.split(/\r?\n|\r/).map((l) => l.trim()).filter((l) => l && !NOISE.test(l));
+/** The stderr line that best explains a failure: the last error-like line, else the last line (minus noise). */
+export function lastErrorLine(stderr: string, code?: number | null): string {
+  const lines = stderr.split(/\r?\n|\r/).map((l) => l.trim().replace(/ @ 0x[0-9a-f]+\]/, ']'))
+    .filter((l) => l && !NOISE.test(l));
   for (let i = lines.length - 1; i >= 0; i--) if (ERRORISH.test(lines[i])) return lines[i];
-  return lines.at(-1) ?? '(ffmpeg printed nothing)';
+  return lines.at(-1) ?? `ffmpeg printed no error${code != null ? `, exit code ${code}` : ''}`;
 }
 
 /** `ffmpeg -version`'s first line and where the binary came from, for `ullava doctor` and bug reports. */

@@ -10,7 +10,7 @@ import { lastErrorLine, runFfmpeg } from './ffmpeg.js';
 import type { RgbImage } from './image.js';
 import { PamFormatError, parsePamFrames } from './pam.js';
 import { decodePng, isPng } from './png.js';
-import { ffmpegInput, probeMedia } from './probe.js';
+import { ffmpegInputArgs, probeMedia } from './probe.js';
 import { checkSourceFile } from './source-file.js';
 
 export interface LoadImageOptions {
@@ -18,6 +18,8 @@ export interface LoadImageOptions {
   maxPixels?: number;
   /** Let ffmpeg apply rotation metadata (default false, like the reference pipeline). */
   autorotate?: boolean;
+  /** Refuse an image that ffmpeg decoded with errors, e.g. a truncated JPEG (default true). */
+  strict?: boolean;
   /** Per ffmpeg run (default 60 s). */
   timeoutMs?: number;
   /** Environment for finding ffmpeg (FFMPEG_PATH); default process.env. */
@@ -45,12 +47,16 @@ async function decodeWithFfmpeg(absPath: string, path: string, maxPixels: number
   const probe = await probeMedia(absPath, path, { timeoutMs, env });
   if (probe.width * probe.height > maxPixels) throw tooLarge(path, probe.width, probe.height, maxPixels);
   const run = await runFfmpeg([
-    '-v', 'error', ...(opts.autorotate ? [] : ['-noautorotate']), '-i', ffmpegInput(absPath),
+    '-v', 'error', ...ffmpegInputArgs(absPath, opts.autorotate),
     '-map', '0:v:0', '-frames:v', '1', '-f', 'image2pipe', '-c:v', 'pam', '-pix_fmt', 'rgb24', 'pipe:1',
   ], { path, timeoutMs, env, maxStdoutBytes: maxPixels * 3 + 4096 });
-  if (run.code !== 0 || run.stdout.length === 0) {
+  // At -v error, ffmpeg prints only real decode errors ("overread 8" is a truncated JPEG, which ffmpeg
+  // fills with grey and PIL refuses): strict mode (default) refuses them too.
+  const damaged = run.code !== 0 || run.stdout.length === 0 || ((opts.strict ?? true) && run.stderr.trim() !== '');
+  if (damaged) {
     throw new MediaError('corrupt', path, `${path}: ffmpeg found a ${probe.codec} image of ${probe.width} x ${probe.height} ` +
-      `but could not decode it (${lastErrorLine(run.stderr)}); the file may be truncated or damaged`);
+      `but could not decode it cleanly (${lastErrorLine(run.stderr, run.code)}); the file may be truncated or damaged` +
+      (run.code === 0 && run.stdout.length > 0 ? ' (strict: false accepts what ffmpeg recovered)' : ''));
   }
   let frames: RgbImage[];
   try {

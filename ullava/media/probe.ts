@@ -22,24 +22,41 @@ export interface MediaProbe {
 
 export interface ProbeOptions { countFrames?: boolean; timeoutMs?: number; env?: NodeJS.ProcessEnv }
 
-/** ffmpeg's name for a local file: the file: protocol keeps names like "a:b.mp4" from being read as URLs. */
-export function ffmpegInput(absPath: string): string { return `file:${absPath}`; }
+/**
+ * The input half of an ffmpeg command line for a local file. The file: protocol keeps names like
+ * "a:b.mp4" from being read as URLs, and the protocol whitelist keeps playlist-like inputs (HLS, concat)
+ * from opening anything but local files. Rotation metadata is ignored unless `autorotate`.
+ */
+export function ffmpegInputArgs(absPath: string, autorotate = false): string[] {
+  return [...(autorotate ? [] : ['-noautorotate']), '-protocol_whitelist', 'file', '-i', `file:${absPath}`];
+}
+
+// Decoders that render TEXT as pictures (ffmpeg's tty demuxer plays .txt/.ans files as video): a file
+// that only ffmpeg's text renderer accepts is not an image the model should see.
+const TEXT_CODECS = new Set(['ansi', 'bintext', 'xbin', 'idf']);
 
 /** Probes `absPath` (already checked to exist and be non-empty); `path` is the name used in messages. */
 export async function probeMedia(absPath: string, path: string, opts: ProbeOptions = {}): Promise<MediaProbe> {
+  const input = ffmpegInputArgs(absPath);
   const args = opts.countFrames
-    ? ['-nostats', '-progress', 'pipe:1', '-i', ffmpegInput(absPath), '-map', '0:v:0', '-c', 'copy', '-f', 'null', '-']
-    : ['-i', ffmpegInput(absPath)]; // no output: ffmpeg prints the input and exits 1, as expected
+    ? ['-nostats', '-progress', 'pipe:1', ...input, '-map', '0:v:0', '-c', 'copy', '-f', 'null', '-']
+    : input; // no output: ffmpeg prints the input and exits 1, as expected
   const run = await runFfmpeg(args, { path, timeoutMs: opts.timeoutMs ?? 60_000, env: opts.env, maxStdoutBytes: 1 << 20 });
   const info = parseStreamInfo(run.stderr);
   if (!info) {
-    throw new MediaError('not-media', path, `${path}: not an image or video that ffmpeg can read (${lastErrorLine(run.stderr)})`);
+    const streams = /^\s*Stream #\d+:\d+.*?: (Audio|Subtitle|Data|Attachment)/m.exec(run.stderr);
+    throw new MediaError('not-media', path, streams
+      ? `${path}: has no video stream (only ${streams[1].toLowerCase()}); give an image or a video file`
+      : `${path}: not an image or video that ffmpeg can read (${lastErrorLine(run.stderr, run.code)})`);
+  }
+  if (TEXT_CODECS.has(info.codec)) {
+    throw new MediaError('not-media', path, `${path}: a text file (ffmpeg would only render it as ${info.codec} text art), not an image or video`);
   }
   let frameCount: number | null = null;
   if (opts.countFrames) {
-    if (run.code !== 0) throw new MediaError('corrupt', path, `${path}: ffmpeg could not read the video stream (${lastErrorLine(run.stderr)})`);
+    if (run.code !== 0) throw new MediaError('corrupt', path, `${path}: ffmpeg could not read the video stream (${lastErrorLine(run.stderr, run.code)})`);
     const counts = [...run.stdout.toString('utf8').matchAll(/^frame=(\d+)$/gm)];
-    if (counts.length === 0) throw new MediaError('ffmpeg-failed', path, `${path}: ffmpeg reported no frame count (${lastErrorLine(run.stderr)})`);
+    if (counts.length === 0) throw new MediaError('ffmpeg-failed', path, `${path}: ffmpeg reported no frame count (${lastErrorLine(run.stderr, run.code)})`);
     frameCount = Number(counts.at(-1)![1]);
   }
   return { ...info, frameCount };
