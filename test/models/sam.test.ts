@@ -73,10 +73,14 @@ test('sam: encoder blocks (windowed with padding, global) and the whole image en
   for (const i of [0, 1]) {
     const blk = enc.blocks.at(i);
     assertEqual(blk.windowSize, i === 0 ? 3 : 0);
-    const y = blk.forward(up(x));
     const ref = R.encoderBlock(P, `image_encoder.blocks.${i}`, x, cfg.encoder, blk.windowSize);
-    assertClose(await y.toArray(), f32(ref), { ...TOL, message: `block ${i}` });
-    y.dispose();
+    // Whole attention at once, then in blocks of query rows (7 rows of 16 keys x 2 heads: blocks of 7, 7, 2).
+    for (const bytes of [Infinity, 7 * 16 * 2 * 4]) {
+      blk.attn.blockBytes = bytes;
+      const y = blk.forward(up(x));
+      assertClose(await y.toArray(), f32(ref), { ...TOL, message: `block ${i}, block bytes ${bytes}` });
+      y.dispose();
+    }
   }
   const pixels = randomNd([1, 3, 64, 64], 31);
   const emb = E.noGrad(() => model.encodeImage(up(pixels)));

@@ -3,7 +3,7 @@
 // [B, outChans, S/16, S/16]. Tokens stay channels-last [B, H, W, C] through the blocks, as in PyTorch.
 import {
   Tensor, reshape, permute, slice, pad, add, matmul, transpose, indexSelect, interpolateBilinear, scope, zeros,
-  layerNorm, linear,
+  layerNorm, linear, concat,
 } from '../../../engine/index.js';
 import { Module, ModuleList, Linear, LayerNorm, Conv2d, attention } from '../../../nn/index.js';
 import { LayerNorm2d, MLPBlock } from './common.js';
@@ -78,12 +78,12 @@ export function getRelPos(table: Tensor, qSize: number, kSize: number): Tensor {
 }
 
 /**
- * Decomposed relative-position bias (MViTv2, add_decomposed_rel_pos) as an additive attention bias:
- * bias[b, (qh, qw), (kh, kw)] = q[b, qh, qw] · Rh[qh, kh] + q[b, qh, qw] · Rw[qw, kw], for q
- * [B', qh * qw, C] (unscaled queries). Returns [B', qh * qw, kh * kw].
+ * The two terms of the decomposed relative-position bias (MViTv2, add_decomposed_rel_pos) for unscaled
+ * queries q [B', qh * qw, C]: relH[b, n, kh] = q[b, n] · Rh[qh(n), kh] and relW[b, n, kw] = q[b, n] · Rw[qw(n), kw].
+ * They are small; the full bias is their broadcast sum, built per block of query rows (relPosBiasRows).
  */
-export function decomposedRelPosBias(q: Tensor, relPosH: Tensor, relPosW: Tensor, [qh, qw]: [number, number],
-  [kh, kw]: [number, number]): Tensor {
+export function relPosTerms(q: Tensor, relPosH: Tensor, relPosW: Tensor, [qh, qw]: [number, number],
+  [kh, kw]: [number, number]): { relH: Tensor; relW: Tensor } {
   return scope(() => {
     const Rh = getRelPos(relPosH, qh, kh); // [qh, kh, C]
     const Rw = getRelPos(relPosW, qw, kw); // [qw, kw, C]
@@ -94,10 +94,34 @@ export function decomposedRelPosBias(q: Tensor, relPosH: Tensor, relPosW: Tensor
     const relH = permute(reshape(matmul(byH, Rh, { transB: true }), [qh, Bq, qw, kh]), [1, 0, 2, 3]);
     const byW = reshape(permute(rq, [2, 0, 1, 3]), [qw, Bq * qh, C]);
     const relW = permute(reshape(matmul(byW, Rw, { transB: true }), [qw, Bq, qh, kw]), [1, 2, 0, 3]);
-    const bias = add(reshape(relH, [Bq, qh, qw, kh, 1]), reshape(relW, [Bq, qh, qw, 1, kw]));
-    return reshape(bias, [Bq, qh * qw, kh * kw]);
+    return { relH: reshape(relH, [Bq, qh * qw, kh]), relW: reshape(relW, [Bq, qh * qw, kw]) };
   });
 }
+
+/** Rows [r0, r1) of the bias: [B', r1 - r0, kh * kw] with bias[b, n, (i, j)] = relH[b, n, i] + relW[b, n, j]. */
+export function relPosBiasRows(relH: Tensor, relW: Tensor, r0: number, r1: number): Tensor {
+  return scope(() => {
+    const [Bq, , kh] = relH.shape, kw = relW.shape[2], n = r1 - r0;
+    const bias = add(reshape(slice(relH, 1, r0, r1), [Bq, n, kh, 1]), reshape(slice(relW, 1, r0, r1), [Bq, n, 1, kw]));
+    return reshape(bias, [Bq, n, kh * kw]);
+  });
+}
+
+/** The whole decomposed rel-pos bias [B', qh * qw, kh * kw] for unscaled queries q [B', qh * qw, C]. */
+export function decomposedRelPosBias(q: Tensor, relPosH: Tensor, relPosW: Tensor, qSize: [number, number],
+  kSize: [number, number]): Tensor {
+  return scope(() => {
+    const { relH, relW } = relPosTerms(q, relPosH, relPosW, qSize, kSize);
+    return relPosBiasRows(relH, relW, 0, q.shape[1]);
+  });
+}
+
+/**
+ * Bytes allowed for one block of attention scores (and its bias): the unfused attention materialises
+ * [B, heads, rows, keys], which for SAM's global blocks (4096 tokens, 16 heads) is 1 GiB per tensor,
+ * more than many adapters can bind. Query rows are independent, so they are processed in blocks.
+ */
+export const ATTENTION_BLOCK_BYTES = 64 * 2 ** 20;
 
 // ---- modules ----
 
@@ -128,17 +152,26 @@ export class EncoderAttention extends Module {
       this.relPosW = this.param('rel_pos_w', zeros([2 * inputSize[1] - 1, this.headDim]));
     }
   }
+  /** Bytes per block of query rows' scores (see ATTENTION_BLOCK_BYTES; tests make it small). */
+  blockBytes = ATTENTION_BLOCK_BYTES;
   forward(x: Tensor): Tensor {
     return scope(() => {
       const [B, H, W] = x.shape;
       const N = H * W, nH = this.numHeads, D = this.headDim;
       const qkv = permute(reshape(this.qkv.forward(x), [B, N, 3, nH, D]), [2, 0, 3, 1, 4]); // [3, B, nH, N, D]
       const [q, k, v] = [0, 1, 2].map((i) => reshape(slice(qkv, 0, i, i + 1), [B, nH, N, D]));
-      let bias: Tensor | null = null;
-      if (this.relPosH && this.relPosW) {
-        bias = reshape(decomposedRelPosBias(reshape(q, [B * nH, N, D]), this.relPosH, this.relPosW, [H, W], [H, W]), [B, nH, N, N]);
+      const terms = this.relPosH && this.relPosW
+        ? relPosTerms(reshape(q, [B * nH, N, D]), this.relPosH, this.relPosW, [H, W], [H, W]) : null;
+      const limit = Math.min(this.blockBytes, x.device.limits.maxStorageBufferBindingSize / 2);
+      const rows = Math.max(1, Math.min(N, Math.floor(limit / (B * nH * N * 4))));
+      const parts: Tensor[] = [];
+      for (let r0 = 0; r0 < N; r0 += rows) {
+        const r1 = Math.min(N, r0 + rows);
+        const qr = r1 - r0 === N ? q : slice(q, 2, r0, r1);
+        const bias = terms ? reshape(relPosBiasRows(terms.relH, terms.relW, r0, r1), [B, nH, r1 - r0, N]) : null;
+        parts.push(attention(qr, k, v, { bias, scale: D ** -0.5 })); // [B, nH, rows, D]
       }
-      const o = attention(q, k, v, { bias, scale: D ** -0.5 }); // [B, nH, N, D]
+      const o = parts.length === 1 ? parts[0] : concat(parts, 2);
       return this.proj.forward(reshape(permute(o, [0, 2, 1, 3]), [B, H, W, nH * D]));
     });
   }
