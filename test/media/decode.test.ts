@@ -1,5 +1,5 @@
 // Decoding through ffmpeg: fixtures are generated RGB frames encoded by the same ffmpeg in a temp dir.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, assert, assertEqual, assertRejects } from '../framework.js';
 import { loadImage } from '../../ullava/media/load-image.js';
@@ -149,6 +149,10 @@ test('decode errors: FFMPEG_PATH pointing nowhere says how to fix it; a video wi
   const e = await assertRejects(() => loadImage(bmp, { env }), /FFMPEG_PATH=.*no-such-ffmpeg is not an executable file.*unset it/);
   assertEqual((e as MediaError).code, 'ffmpeg-unavailable');
   await assertRejects(() => loadVideoFrames(bmp, { env }), /FFMPEG_PATH/);
+  if (existsSync('/bin/true')) {
+    const t = await assertRejects(() => loadImage(bmp, { env: { ...process.env, FFMPEG_PATH: '/bin/true' } }), /printed nothing .*FFMPEG_PATH/);
+    assertEqual((t as MediaError).code, 'ffmpeg-failed');
+  }
   // PNG needs no ffmpeg at all.
   const { writePng } = await import('../../ullava/media/write-png.js');
   await writePng(join(dir, 'ok.png'), gradient);

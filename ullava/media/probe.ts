@@ -42,6 +42,11 @@ export async function probeMedia(absPath: string, path: string, opts: ProbeOptio
     ? ['-nostats', '-progress', 'pipe:1', ...input, '-map', '0:v:0', '-c', 'copy', '-f', 'null', '-']
     : input; // no output: ffmpeg prints the input and exits 1, as expected
   const run = await runFfmpeg(args, { path, timeoutMs: opts.timeoutMs ?? 60_000, env: opts.env, maxStdoutBytes: 1 << 20 });
+  if (run.stderr.trim() === '') {
+    // ffmpeg always talks when it opens a file: silence means the binary is not ffmpeg (or crashed).
+    throw new MediaError('ffmpeg-failed', path, `${path}: the ffmpeg binary printed nothing (exit code ${run.code}); ` +
+      'check that FFMPEG_PATH, if set, points at ffmpeg itself');
+  }
   const info = parseStreamInfo(run.stderr);
   if (!info) {
     const streams = /^\s*Stream #\d+:\d+.*?: (Audio|Subtitle|Data|Attachment)/m.exec(run.stderr);
