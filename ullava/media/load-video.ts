@@ -4,8 +4,9 @@
 // reference's len(VideoReader)); then one decode pass keeps only the wanted frames with the select filter
 // (`select=eq(n,i)+...`, n = decoded frame number from 0) and stops after the last of them, so the file is
 // read once and only the kept frames are converted to RGB and piped back. A still image is a one-frame
-// video (so it comes back `frames` times with the default padding). Frames keep their stored size; the
-// reference's eval loader has decord resize them to the CLIP size, which the GPU preprocessing does here.
+// video (so it comes back `frames` times with the default padding). Frames keep their stored size: the
+// reference's eval loader instead has decord resize them to image_size x image_size (aspect ratio NOT
+// kept) while reading, which a caller that wants those exact pixels must reproduce.
 import { DEFAULT_MAX_PIXELS, MediaError, tooLarge } from './errors.js';
 import { lastErrorLine, runFfmpeg } from './ffmpeg.js';
 import type { RgbImage } from './image.js';
