@@ -1,14 +1,9 @@
-// Loading LLaMA weights from a checkpoint (safetensors or PyTorch .bin, one file, a shard index or a
-// directory): names and shapes are checked against the model from the headers alone, before any byte
-// is read (strict: one error listing every missing, unexpected and mis-shaped key); then each tensor is
-// read, converted on the host to its parameter's dtype and uploaded straight into the parameter's
-// existing GPU buffer. Host memory stays near one tensor and GPU memory at the model's own size.
+// Loading LLaMA weights from a checkpoint through nn/io's strict, tensor-by-tensor module loader.
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Tensor, type DType } from '../../../engine/index.js';
-import { StateDictError, type LoadResult } from '../../../nn/index.js';
-import { openCheckpoint } from '../../../nn/io/checkpoint.js';
-import { toHostArray } from '../../../nn/io/hostconv.js';
+import { type DType } from '../../../engine/index.js';
+import { type LoadResult } from '../../../nn/index.js';
+import { loadModuleWeights } from '../../../nn/io/load-module.js';
 import { llamaConfigFromHF } from './config.js';
 import { LlamaForCausalLM } from './model.js';
 import { checkFits, llamaMemoryBytes } from './memory.js';
@@ -28,52 +23,10 @@ export function isIgnorableLlamaKey(name: string): boolean { return /(^|\.)rotar
 
 /** Loads a checkpoint into an existing model's parameters (in their dtypes). */
 export async function loadLlamaWeights(model: LlamaForCausalLM, path: string, o: LoadLlamaOptions = {}): Promise<LoadResult> {
-  const reader = await openCheckpoint(path);
-  try {
-    const own = model.stateDict();
-    const prefix = o.prefix ?? '';
-    const plan: { src: string; param: Tensor; info: (typeof reader.tensors)[number] }[] = [];
-    const result: LoadResult = { missing: [], unexpected: [], mismatched: [] };
-    const seen = new Set<string>();
-    for (const info of reader.tensors) {
-      if (!info.name.startsWith(prefix)) continue;
-      const stripped = info.name.slice(prefix.length);
-      const name = o.rename ? o.rename(stripped) : stripped;
-      if (name === undefined || isIgnorableLlamaKey(name)) continue;
-      if (name === 'lm_head.weight' && model.config.tieWordEmbeddings) continue; // tied: the embedding is the head
-      const param = own.get(name);
-      if (!param) { result.unexpected.push(info.name); continue; }
-      seen.add(name);
-      if (param.shape.join() !== info.shape.join()) { result.mismatched.push(`${info.name} [${info.shape}] vs model [${param.shape}]`); continue; }
-      plan.push({ src: info.name, param, info });
-    }
-    for (const k of own.keys()) if (!seen.has(k)) result.missing.push(k);
-    const bad = result.missing.length + result.unexpected.length + result.mismatched.length;
-    if (bad && (o.strict ?? true)) throw new StateDictError(result, path);
-    const total = plan.reduce((a, p) => a + p.info.byteLength, 0);
-    let done = 0;
-    for (const { src, param, info } of plan) {
-      const host = toHostArray(info.dtype, await reader.read(src), param.dtype, src);
-      writeInto(param, host);
-      done += info.byteLength;
-      o.onProgress?.(done, total);
-    }
-    model.model.embed_tokens.weight.device.flush();
-    return result;
-  } finally {
-    await reader.close();
-  }
-}
-
-/** Uploads host data into a parameter's own buffer (no second GPU copy); falls back to assign for views. */
-function writeInto(param: Tensor, host: ReturnType<typeof toHostArray>): void {
-  if (param.isContiguous() && param.offset === 0 && param.storage.refs === 1) {
-    param.device.upload(host, param.storage.buffer);
-    return;
-  }
-  const t = Tensor.fromHost(host, param.shape, param.dtype, param.device);
-  param.assign(t);
-  t.dispose();
+  const tied = model.config.tieWordEmbeddings;
+  return loadModuleWeights(model, path, { ...o,
+    // A tied head is the embedding: a checkpoint's lm_head.weight copy is skipped.
+    ignore: (name) => isIgnorableLlamaKey(name) || (tied && name === 'lm_head.weight') });
 }
 
 export interface LoadLlamaModelOptions extends LoadLlamaOptions {
