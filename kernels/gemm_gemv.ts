@@ -23,7 +23,7 @@ export interface GemvConfig {
   batchRank: number;
   aDtype: DType;
   bDtype: DType;
-  /** 'gemv_k' only: load 16-bit A / B two at a time (rows start on even elements). */
+  /** Load 16-bit A ('gemv_k') / B (both) two at a time (rows start on even elements; 'gemv_n': sBn = 1). */
   aPairs: boolean;
   bPairs: boolean;
   epi: Epilogue;
@@ -129,7 +129,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     return { label: `gemv_k_m${MR}_${cfg.aDtype}${cfg.aPairs ? 'p' : ''}_${cfg.bDtype}${cfg.bPairs ? 'p' : ''}_b${cfg.batchRank}_${epilogueKey(epi)}`, code };
   }
   // gemv_n
-  const body = `${Array.from({ length: NO }, (_, j) => `let b${j} = ldB(bk + cols[${j}] * sBn);`).join(' ')}
+  // With bPairs (16-bit B, rows starting on even elements) two adjacent columns come from one word.
+  const bLoads = cfg.bPairs
+    ? Array.from({ length: NO / 2 }, (_, p) => `let w${p} = ldB2(bk + ((min(n0 + ${2 * p}u, N - 1u)) & ~1u)); let b${2 * p} = w${p}.x; let b${2 * p + 1} = w${p}.y;`).join(' ')
+    : Array.from({ length: NO }, (_, j) => `let b${j} = ldB(bk + cols[${j}] * sBn);`).join(' ');
+  const body = `${bLoads}
     ${Array.from({ length: MR }, (_, m) => `{ let a = ldA(aRow${m} + k * sAk); ${Array.from({ length: NO }, (_, j) => `c${m}_${j} = fma(a, b${j}, c${m}_${j});`).join(' ')} }`).join('\n    ')}`;
   const stores: string[] = [];
   for (let m = 0; m < MR; m++) {
@@ -157,5 +161,5 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
   ${stores.join('\n  ')}
 }`;
-  return { label: `gemv_n_m${MR}_${cfg.aDtype}_${cfg.bDtype}_b${cfg.batchRank}_${epilogueKey(epi)}`, code };
+  return { label: `gemv_n_m${MR}_${cfg.aDtype}_${cfg.bDtype}${cfg.bPairs ? 'p' : ''}_b${cfg.batchRank}_${epilogueKey(epi)}`, code };
 }

@@ -154,10 +154,14 @@ export function planMatmul(device: Device, M: number, N: number, K: number, batc
   if (variant === 'sgmat') {
     plan.sgmat = { shape: t.sgmat[0], SM: SGMAT_SM, SN: SGMAT_SN, subgroupSize: t.sgMax, bKContig: !!ops && ops.sBn !== 1 };
   }
+  const even2 = (x: number) => x % 2 === 0;
   if (variant === 'gemv_k' && ops) {
     const even = (x: number) => x % 2 === 0;
     plan.aPairs = ops.aDtype !== 'f32' && even(ops.offA) && (M === 1 || even(ops.sAm));
     plan.bPairs = ops.bDtype !== 'f32' && even(ops.offB) && (N === 1 || even(ops.sBn));
+  }
+  if (variant === 'gemv_n' && ops) {
+    plan.bPairs = ops.bDtype !== 'f32' && ops.sBn === 1 && even2(ops.offB) && (K === 1 || even2(ops.sBk));
   }
   plan.workgroups = workgroupsFor(variant, M, N, batch, device, plan.sgmat);
   return plan;
@@ -306,13 +310,8 @@ function matmul2(a: Tensor, b: Tensor): Tensor {
     throw new ShapeError(`matmul: inner dimensions differ: [${a.shape}] x [${b.shape}] (${K} vs ${b.shape[b.rank - 2]})`);
   }
   broadcastShapes('matmul (batch dims)', a.shape.slice(0, -2), b.shape.slice(0, -2));
-  const out = noGrad(() => {
-    const c = matmulF32(a, b);
-    if (dt === 'f32') return c;
-    const r = cast(c, dt);
-    c.dispose();
-    return r;
-  });
+  // 16-bit results are rounded and packed by the GEMM's epilogue itself (or cast after, for odd N).
+  const out = noGrad(() => gemm(a, b, { outDtype: dt }));
   return record('matmul', out, [a, b], (g, [as, bs]) => {
     const grads: (Tensor | null)[] = [null, null];
     if (a.requiresGrad) {
