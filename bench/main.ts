@@ -4,6 +4,7 @@ import { parseBenchArgs, type BenchOptions } from './common.js';
 const benches: Record<string, () => Promise<{ run(o: BenchOptions): Promise<unknown> }>> = {
   gemm: () => import('./gemm.js'),
   tokenizer: () => import('./tokenizer.js'),
+  attention: () => import('./attention.js'),
 };
 
 async function main(): Promise<number> {

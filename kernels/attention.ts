@@ -42,6 +42,15 @@ export interface AttentionSpec {
   W: number;
   /** Walked rows per tile (also the online-softmax block). */
   T: number;
+  /** Unroll the loops over the head dim, so the row vectors live in registers (CPU drivers: their
+   * compilers keep dynamically indexed private arrays in memory). */
+  unroll?: boolean;
+}
+
+/** Rewrites every one-line `for (var d = 0u; d < Nu; d++) { ... }` as N statements with d constant. */
+function unrollD(code: string): string {
+  return code.replace(/for \(var d = 0u; d < (\d+)u; d\+\+\) \{ ([^{}]*) \}/g, (_, n: string, body: string) =>
+    Array.from({ length: Number(n) }, (_x, i) => body.replace(/\bd\b/g, `${i}u`)).join(' '));
 }
 
 const f = (dt: DType, arr: string, e: string) => {
@@ -71,7 +80,8 @@ export function attentionKernel(s: AttentionSpec): KernelSource {
   const { D, W, T, mode } = s;
   const label = `attn_${mode}_D${D}_${s.q}${s.k}${s.v}_o${s.o}${s.do ? `_do${s.do}` : ''}${s.causal ? '_causal' : ''}` +
     `${s.mask ? `_m${s.mask}` : ''}${s.bias ? `_b${s.bias}` : ''}${s.biasGrad ? '_dbias' : ''}${s.staged ? '_staged' : ''}_W${W}_T${T}`;
-  if (mode === 'combine') return { label, code: combineCode(s) };
+  const done = (code: string) => ({ label: s.unroll ? `${label}_unrolled` : label, code: s.unroll ? unrollD(code) : code });
+  if (mode === 'combine') return done(combineCode(s));
   const decls: string[] = [];
   let binding = 1;
   const ro = (name: string, dt: DType) => decls.push(bufferDecl(binding++, name, dt, 'read'));
@@ -107,7 +117,7 @@ fn scale() -> f32 { return bitcast<f32>(P[5]); }
 fn shift() -> i32 { return bitcast<i32>(P[6]); }
 `;
   const body = mode === 'fwd' ? fwdBody(s) : mode === 'split' ? splitBody(s) : mode === 'dq' ? dqBody(s) : dkvBody(s);
-  return { label, code: header + body };
+  return done(header + body);
 }
 
 /** Tile staging of two walked operands (A, B) into workgroup memory, and their element accessors. */

@@ -33,7 +33,7 @@ export interface AttentionOptions {
  * rows staged in workgroup memory tile by tile (GPUs); split: split-KV forward for few query rows. */
 export type AttentionImpl = 'rows' | 'staged' | 'split';
 
-export interface AttentionPlan { impl: AttentionImpl; W: number; T: number; nPart: number; keysPerPart: number }
+export interface AttentionPlan { impl: AttentionImpl; W: number; T: number; nPart: number; keysPerPart: number; unroll: boolean }
 
 const softwareCache = new WeakMap<Device, boolean>();
 function isSoftware(device: Device): boolean {
@@ -56,8 +56,10 @@ export function planAttention(device: Device, Sq: number, Skv: number, D: number
   // On llvmpipe a workgroup is one thread's work item: 32 rows keep the SIMD chunks full while leaving
   // enough workgroups for every core.
   const W = impl === 'split' ? 64 : software ? 32 : 64;
+  // Unrolling the head-dim loops (kernels/attention.ts `unroll`) would keep row vectors in registers on
+  // llvmpipe, but its compile did not finish in 10 minutes for D = 64 there: off until measured.
   const keysPerPart = Math.max(16, Math.ceil(Skv / 256));
-  return { impl, W, T, nPart: Math.ceil(Skv / keysPerPart), keysPerPart };
+  return { impl, W, T, nPart: Math.ceil(Skv / keysPerPart), keysPerPart, unroll: false };
 }
 
 const cache = new Map<string, KernelSource>();
@@ -117,7 +119,7 @@ function params(p: Problem, t: Partial<Record<keyof typeof SLOT, Tensor>>, extra
 
 function spec(mode: AttentionMode, p: Problem, q: Tensor, k: Tensor, v: Tensor, plan: AttentionPlan, more: Partial<AttentionSpec> = {}): AttentionSpec {
   return { mode, D: p.D, q: q.dtype, k: k.dtype, v: v.dtype, o: q.dtype, causal: p.causal, mask: p.mask?.dtype,
-    bias: p.bias?.dtype, staged: plan.impl === 'staged', W: plan.W, T: plan.T, ...more };
+    bias: p.bias?.dtype, staged: plan.impl === 'staged', W: plan.W, T: plan.T, unroll: plan.unroll, ...more };
 }
 
 const buf = (t: Tensor) => ({ buffer: t.storage.buffer });
