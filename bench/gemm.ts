@@ -1,6 +1,6 @@
 // GEMM throughput: the project's matmul against its naive kernel and TensorFlow.js's WebGPU backend on
 // the same adapter, in the same run. GFLOP/s = 2·M·N·K / time; time includes waiting for completion.
-import { getDevice, randn, cast, matmul, matmulF32, scope, transpose, planMatmul, type Tensor, type DType } from '../engine/index.js';
+import { getDevice, randn, matmul, matmulF32, scope, transpose, planMatmul, type Tensor, type DType } from '../engine/index.js';
 import { parseBenchArgs, timeGpu, printTable, makeReport, writeJson, peakGflops, type BenchOptions } from './common.js';
 import { loadTfjs } from './peers/tfjs.js';
 
@@ -47,8 +47,8 @@ export async function run(o: BenchOptions): Promise<void> {
       }
       const nt = s.layout === 'nt';
       const [a, w] = scope(() => {
-        const a32 = randn([s.M, s.K], 0, 1, { seed: 1 }), b32 = randn(nt ? [s.N, s.K] : [s.K, s.N], 0, 1, { seed: 2 });
-        return dtype === 'f32' ? [a32, b32] : [cast(a32, dtype), cast(b32, dtype)];
+        // Generated in the benchmark dtype directly: an f32 copy of a 16-bit weight may exceed the binding limit.
+        return [randn([s.M, s.K], 0, 1, { seed: 1, dtype }), randn(nt ? [s.N, s.K] : [s.K, s.N], 0, 1, { seed: 2, dtype })];
       });
       const b = nt ? transpose(w) : w;
       const variant = planMatmul(device, s.M, s.N, s.K, 1, undefined, { aDtype: dtype, bDtype: dtype, sAm: s.K, sAk: 1,
