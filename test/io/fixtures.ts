@@ -166,9 +166,12 @@ export function statePickle(storages: FixtureStorage[], tensors: FixtureTensor[]
     p.tuple(5);
     p.binpersid();
     p.int(t.offset ?? 0);
+    // TUPLE1..3 take their items from the stack; longer tuples are MARK ... TUPLE, as pickle writes them.
+    if (t.shape.length > 3) p.mark();
     for (const d of t.shape) p.int(d);
-    if (t.shape.length <= 3) p.tuple(t.shape.length); else throw new Error('fixture: rank > 3 needs MARK');
+    p.tuple(t.shape.length);
     const stride = t.stride ?? contiguousStride(t.shape);
+    if (stride.length > 3) p.mark();
     for (const d of stride) p.int(d);
     p.tuple(stride.length);
     p.bool(false);

@@ -68,6 +68,11 @@ export class Conversation {
     return this;
   }
 
+  /** Takes back the last user message (when answering it failed). */
+  popUser(): void {
+    if (this.messages.length && this.messages[this.messages.length - 1][0] === 'USER') this.messages.pop();
+  }
+
   /** The prompt to generate the next assistant message from (ends with "ASSISTANT:"). */
   prompt(): string {
     let out = this.system + this.sep;

@@ -1,0 +1,104 @@
+// u-LLaVA's config.json: the published layout (jinxu95/ullava) nests the language model's config under
+// `llm_config` (model_type ullava_core), with the CLIP config under `llm_config.vision_config`, the hidden
+// layer CLIP features come from, and the ids of the multimodal tokens (`mm_token_ids`). The segmentation
+// head's width (`out_dim`) and the [SEG]/[LOC] ids sit at the top level.
+import { readFile } from 'node:fs/promises';
+import { llamaConfigFromHF, type LlamaConfig } from '../llama/config.js';
+import { clipVisionConfigFromHF, CLIP_VIT_L14_224, type ClipVisionConfig } from '../clip/config.js';
+import { samVitH, type SamConfig } from '../sam/config.js';
+
+export interface MultimodalTokenIds {
+  imageStart: number; imageEnd: number; imagePatch: number;
+  videoStart: number; videoEnd: number; videoPatch: number;
+}
+
+export interface UllavaConfig {
+  llm: LlamaConfig;
+  vision: ClipVisionConfig;
+  /** Which CLIP hidden state feeds the projector (published: -2). */
+  visionHiddenLayer: number;
+  /** 'linear' (published: one Linear 1024 -> 4096) or 'mlp2x' (Linear-GELU-Linear, LLaVA 1.5 style). */
+  projector: 'linear' | 'mlp2x';
+  tokens: MultimodalTokenIds;
+  segTokenId: number;
+  /** Present in the newer layout (HEAD code) only; no published weights use it. */
+  locTokenId: number | null;
+  /** Width of the [SEG] embedding given to SAM (256). */
+  outDim: number;
+  /**
+   * Key layout of the heads: 'published' (text_hidden_fcs.*) or 'head' (seg_projector.*, det_projector.*,
+   * det_decoder.*: the newer code, with boxes from [LOC]).
+   */
+  layout: 'published' | 'head';
+  sam: SamConfig;
+}
+
+/** The published defaults (token ids of added_tokens.json). */
+export const ULLAVA_TOKEN_IDS: MultimodalTokenIds = {
+  imagePatch: 32001, videoPatch: 32002, imageStart: 32003, imageEnd: 32004, videoStart: 32005, videoEnd: 32006,
+};
+
+function obj(v: unknown, where: string): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new TypeError(`${where}: expected a JSON object`);
+  return v as Record<string, unknown>;
+}
+
+function int(j: Record<string, unknown>, k: string, d: number | null, where: string): number {
+  const v = j[k];
+  if (v === undefined || v === null) {
+    if (d === null) throw new RangeError(`${where}: missing "${k}"`);
+    return d;
+  }
+  if (!Number.isInteger(v)) throw new TypeError(`${where}: "${k}" must be an integer, got ${JSON.stringify(v)}`);
+  return v as number;
+}
+
+/**
+ * Parses the published config.json. `layout` is given by the caller when the checkpoint's keys tell it
+ * (seg_projector.* present => 'head'); `sam_config` is this project's extension for SAM variants other
+ * than ViT-H (the published model is always ViT-H, and its config does not say so).
+ */
+export function ullavaConfigFromJSON(json: unknown, where = 'config.json', layout: UllavaConfig['layout'] = 'published'): UllavaConfig {
+  const top = obj(json, where);
+  const llmJson = top.llm_config === undefined ? top : obj(top.llm_config, `${where}: llm_config`);
+  const llm = llamaConfigFromHF(llmJson, `${where} (llm_config)`);
+  const vision = llmJson.vision_config ? clipVisionConfigFromHF(llmJson.vision_config) : { ...CLIP_VIT_L14_224 };
+  const mm = llmJson.mm_token_ids === undefined || llmJson.mm_token_ids === null ? {} : obj(llmJson.mm_token_ids, `${where}: mm_token_ids`);
+  const w = `${where}: mm_token_ids`;
+  const tokens: MultimodalTokenIds = {
+    imageStart: int(mm, 'IMG_START', ULLAVA_TOKEN_IDS.imageStart, w),
+    imageEnd: int(mm, 'IMG_END', ULLAVA_TOKEN_IDS.imageEnd, w),
+    imagePatch: int(mm, 'IMG_PATCH', ULLAVA_TOKEN_IDS.imagePatch, w),
+    videoStart: int(mm, 'VID_START', ULLAVA_TOKEN_IDS.videoStart, w),
+    videoEnd: int(mm, 'VID_END', ULLAVA_TOKEN_IDS.videoEnd, w),
+    videoPatch: int(mm, 'VID_PATCH', ULLAVA_TOKEN_IDS.videoPatch, w),
+  };
+  for (const [k, id] of Object.entries(tokens)) {
+    if (id < 0 || id >= llm.vocabSize) throw new RangeError(`${w}: ${k} = ${id} is outside the vocabulary (${llm.vocabSize})`);
+  }
+  const proj = top.projector_type ?? llmJson.projector_type ?? 'linear';
+  if (proj !== 'linear' && proj !== 'mlp2x' && proj !== 'mlp2x_gelu') {
+    throw new RangeError(`${where}: projector_type ${JSON.stringify(proj)} is not supported (linear, mlp2x_gelu)`);
+  }
+  const sam = top.sam_config === undefined ? samVitH() : obj(top.sam_config, `${where}: sam_config`) as unknown as SamConfig;
+  const loc = top.loc_token_idx ?? null;
+  return {
+    llm, vision,
+    visionHiddenLayer: int(llmJson, 'vision_hidden_layer', -2, where),
+    projector: proj === 'linear' ? 'linear' : 'mlp2x',
+    tokens,
+    segTokenId: int(top, 'seg_token_idx', 32007, where),
+    locTokenId: loc === null ? null : int(top, 'loc_token_idx', null, where),
+    outDim: int(top, 'out_dim', 256, where),
+    layout,
+    sam,
+  };
+}
+
+export async function readUllavaConfig(path: string, layout?: UllavaConfig['layout']): Promise<UllavaConfig> {
+  let json: unknown;
+  try { json = JSON.parse(await readFile(path, 'utf8')); } catch (e) {
+    throw new Error(`${path}: cannot read the model's config.json (${(e as Error).message})`);
+  }
+  return ullavaConfigFromJSON(json, path, layout);
+}
