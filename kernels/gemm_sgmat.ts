@@ -12,9 +12,9 @@
 // when B is contiguous along N, column-major when it is contiguous along K, as linear's weight), and
 // multiply-accumulates. The results go through workgroup memory so every lane can apply the fused
 // epilogue (bias, activation, residual, 16-bit output) and write the output with bounds checks.
-// Preconditions (checked by the planner): f16 A and B; M % (SM*cm) == 0 is NOT needed for the output
-// but A rows and B columns are read whole, so M, N multiples of the tile and K of ck; unit stride along K
-// for A and along N or K for B; element offsets as given (f16 units).
+// Preconditions (checked by the planner): f16 A and B; M and N multiples of the output tile and K of the
+// config's K (whole matrices are loaded, there is no edge handling on the load side); unit stride along K
+// for A and along N or K for B; offsets and strides in f16 elements.
 import { PARAMS_DECL, LINEAR_WG, type KernelSource } from './kernel.js';
 import { DTYPE_HELPERS } from './wgsl.js';
 import { epilogueWgsl, epilogueKey, type Epilogue } from './gemm_epilogue.js';
