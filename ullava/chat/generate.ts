@@ -10,6 +10,7 @@ import type { LlamaTokenizer } from '../tokenizer/llama.js';
 import { sampleToken, makeRng, validateSampling, StopStrings, type SamplingOptions } from './sampling.js';
 
 export interface GenerateOptions extends SamplingOptions {
+  /** Tokens to generate after any forced ones (default 512). */
   maxNewTokens?: number;
   /** Text that ends an answer (not included in it); default ['</s>']. */
   stop?: string[];
@@ -63,9 +64,12 @@ export async function generate(model: UllavaForCausalLM, tokenizer: LlamaTokeniz
   const lens = prompts.map((p) => p.ids.length);
   if (lens.some((l) => l === 0)) throw new RangeError('generate: an empty prompt');
   const S = Math.max(...lens);
+  // Each sequence may generate its forced tokens plus maxNew more.
+  const limits = prompts.map((p) => (p.forced?.length ?? 0) + maxNew);
+  const steps = Math.max(...limits);
   const maxPos = model.config.llm.maxPositionEmbeddings;
-  if (S + maxNew > maxPos) {
-    throw new RangeError(`generate: a prompt of ${S} tokens plus ${maxNew} new ones exceeds the model's ${maxPos} positions; ask for fewer new tokens`);
+  if (S + steps > maxPos) {
+    throw new RangeError(`generate: a prompt of ${S} tokens plus ${steps} new ones exceeds the model's ${maxPos} positions; ask for fewer new tokens`);
   }
   const device: Device = model.lm.model.embed_tokens.weight.device;
   const eos = tokenizer.eosId;
@@ -74,7 +78,7 @@ export async function generate(model: UllavaForCausalLM, tokenizer: LlamaTokeniz
   const rng = makeRng(o.seed);
   const states: SeqState[] = prompts.map(() => ({ ids: [], text: '', shown: 0, done: null, decoder: tokenizer.streamDecoder(),
     stops: new StopStrings(o.stop ?? ['</s>']), seg: [], loc: [] }));
-  const cache = new KVCache(model.config.llm, { batch: B, maxLength: S + maxNew, dtype: o.cacheDtype ?? (model.dtype === 'f32' ? 'f32' : model.dtype), device });
+  const cache = new KVCache(model.config.llm, { batch: B, maxLength: S + steps, dtype: o.cacheDtype ?? (model.dtype === 'f32' ? 'f32' : model.dtype), device });
   try {
     // Prefill: left padding, so every sequence's last prompt token sits at position S - 1.
     const idsHost = new Int32Array(B * S).fill(pad);
@@ -93,7 +97,7 @@ export async function generate(model: UllavaForCausalLM, tokenizer: LlamaTokeniz
       return { logits: out.logits, hidden: slice(out.hidden, 1, S - 1) };
     }));
     const allPrompt = prompts.map((p) => p.ids);
-    for (let t = 0; t < maxNew; t++) {
+    for (let t = 0; t < steps; t++) {
       const logits = (await step.logits.toArray()) as Float32Array; // [B, 1, V]
       const V = logits.length / B;
       const next: number[] = [];
@@ -112,7 +116,7 @@ export async function generate(model: UllavaForCausalLM, tokenizer: LlamaTokeniz
         if (id === eos) { st.done = 'eos'; emit(st, b, st.decoder.flush(), o, true); continue; }
         st.ids.push(id);
         emit(st, b, st.decoder.push(id), o, false);
-        if (!st.done && st.ids.length >= maxNew) { st.done = 'length'; emit(st, b, st.decoder.flush(), o, true); }
+        if (!st.done && st.ids.length >= limits[b]) { st.done = 'length'; emit(st, b, st.decoder.flush(), o, true); }
       }
       step.logits.dispose(); step.hidden.dispose();
       if (states.every((s) => s.done)) { step = null as never; break; }
