@@ -255,6 +255,7 @@ test('clip: loading safetensors checkpoints (HF layout with config.json; u-LLaVA
       ...await tensorsToWrite(src, 'llm.vision_encoder.'), { name: 'visual_model.x', dtype: 'F32', shape: [1], data: new Uint8Array(4) }]);
     const b = await loadClipVisionModel(ul, { config: cfg });
     assertEqual(b.prefix, 'llm.vision_encoder.');
+    assert(b.model.parameters().every((t) => !t.requiresGrad), 'the loaded tower is frozen by default');
     assertClose(await E.noGrad(() => b.model.features(pixels)).toArray(), want, { atol: 1e-6, rtol: 0 });
     b.model.dispose();
     // Shapes alone give everything but the head count (64-dim heads assumed unless told).

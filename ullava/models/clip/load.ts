@@ -131,6 +131,8 @@ export interface LoadClipOptions {
   dtype?: DType;
   /** The key prefix before `vision_model.` (default: detected). */
   prefix?: string;
+  /** Whether the parameters require gradients (default false: u-LLaVA and LLaVA keep the tower frozen). */
+  trainable?: boolean;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -159,6 +161,7 @@ export async function loadClipVisionModel(path: string, o: LoadClipOptions = {})
     } finally {
       for (const t of tensors.values()) t.dispose();
     }
+    model.requiresGrad(o.trainable ?? false);
     return { model: model.eval(), config, prefix };
   } finally {
     await reader.close();
