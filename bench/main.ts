@@ -4,6 +4,8 @@ import { parseBenchArgs, type BenchOptions } from './common.js';
 const benches: Record<string, () => Promise<{ run(o: BenchOptions): Promise<unknown> }>> = {
   gemm: () => import('./gemm.js'),
   tokenizer: () => import('./tokenizer.js'),
+  models: () => import('./models.js'),
+  e2e: () => import('./e2e.js'),
   attention: () => import('./attention.js'),
 };
 

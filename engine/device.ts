@@ -100,6 +100,14 @@ export class Device {
 
   has(feature: string): boolean { return this.features.has(feature); }
 
+  /** A CPU implementation of WebGPU (llvmpipe / SwiftShader): kernels are chosen differently there. */
+  get isSoftwareAdapter(): boolean {
+    this.software ??= (this.adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter === true
+      || /llvmpipe|lavapipe|swiftshader/i.test(`${this.adapter.info.description} ${this.adapter.info.device}`);
+    return this.software;
+  }
+  private software: boolean | undefined;
+
   /** Throws the first uncaptured GPU error or the loss of the device, if any happened. */
   checkErrors(): void {
     if (this.lostError) throw this.lostError;

@@ -61,7 +61,8 @@ export async function loadUllava(dir: string, o: LoadUllavaOptions = {}): Promis
   const model = new UllavaForCausalLM(config, { dtype, seed: 0 });
   try {
     await loadModuleWeights(model, weights, {
-      ignore: isIgnorableLlamaKey,
+      // Old transformers saved rotary inv_freq and CLIP's position_ids buffers; they carry no weights.
+      ignore: (k) => isIgnorableLlamaKey(k) || k.endsWith('embeddings.position_ids'),
       optional: (k) => config.llm.tieWordEmbeddings && k === 'llm.lm_head.weight',
       onProgress: o.onProgress, where: `u-LLaVA weights in ${dir}`,
     });
