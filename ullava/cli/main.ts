@@ -6,11 +6,19 @@ import { doctor } from './doctor.js';
 import { tokenize } from './tokenize.js';
 import { convert } from './convert.js';
 import { inspect } from './inspect.js';
+import { chat } from './chat.js';
+import { segment } from './segment.js';
+import { ground } from './ground.js';
+import { caption } from './caption.js';
 
 const commands: CliCommand[] = [doctor,
   tokenize,
   convert,
   inspect,
+  chat,
+  segment,
+  ground,
+  caption,
 ];
 
 function help(): string {
