@@ -1,0 +1,65 @@
+import { test, assert, assertEqual } from '../framework.js';
+import { readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { decodePng } from '../../ullava/media/index.js';
+import { run, root, squarePng, describe } from './helpers.js';
+
+test('ullava segment --force-seg writes a 0/255 mask at the image size, an overlay and a JSON with one mask and its box', async () => {
+  const img = await squarePng();
+  const out = join(root, 'seg-out');
+  const r = run(['segment', '--image', img, '--prompt', 'the red square', '--force-seg', '--out', out, '--max-new-tokens', '4', '--json']);
+  assertEqual(r.status, 0, describe(r));
+  assert(/tiny RANDOM demo model/.test(r.stderr), `no demo-model notice:\n${r.stderr}`);
+  const printed = JSON.parse(r.stdout);
+  const saved = JSON.parse(readFileSync(join(out, 'square.json'), 'utf8'));
+  assertEqual(printed, saved, '--json prints the saved JSON');
+  assertEqual(saved.prompt, 'the red square');
+  assertEqual(saved.question, 'Output the segmentation mask of the red square in the image.');
+  assert(saved.answer.startsWith('Sure. Info:') && saved.answer.includes('[SEG]'), saved.answer);
+  assertEqual(saved.masks.length, 1);
+  assertEqual(saved.boxSource, 'mask');
+  const m = saved.masks[0];
+  assertEqual(m.file, join(out, 'square_mask_0.png'));
+  const mask = decodePng(readFileSync(m.file), m.file, 1e6);
+  assertEqual([mask.width, mask.height], [40, 30]);
+  let area = 0;
+  for (let i = 0; i < mask.data.length; i += 3) {
+    assert(mask.data[i] === 0 || mask.data[i] === 255, `mask value ${mask.data[i]}`);
+    if (mask.data[i] === 255) area++;
+  }
+  assertEqual(m.area, area, 'area = mask pixels');
+  if (area > 0) {
+    assert(Array.isArray(m.box) && m.box.length === 4 && m.box[0] >= 0 && m.box[2] <= 39 && m.box[3] <= 29, JSON.stringify(m.box));
+  } else assertEqual(m.box, null);
+  assertEqual(saved.boxes, [m.box]);
+  assert(existsSync(join(out, 'square_overlay.png')));
+  assert(saved.timings.answerMs > 0 && saved.timings.tokens >= 4, JSON.stringify(saved.timings));
+});
+
+test('ullava segment without [SEG] in the answer says so, exits 0 and writes masks: []', async () => {
+  const img = await squarePng();
+  const out = join(root, 'seg-none');
+  // The random model's greedy answer to this prompt has no [SEG] (it would need to pick 1 of 32010 tokens).
+  const r = run(['segment', '--image', img, '--prompt', 'the red square', '--out', out, '--max-new-tokens', '3']);
+  assertEqual(r.status, 0, describe(r));
+  assert(/no mask: the answer has no \[SEG\]/.test(r.stdout) && /--force-seg/.test(r.stdout), r.stdout);
+  const saved = JSON.parse(readFileSync(join(out, 'square.json'), 'utf8'));
+  assertEqual(saved.masks, []);
+  assert(!existsSync(join(out, 'square_mask_0.png')));
+});
+
+test('ullava ground prints pixel boxes (from the mask on the published layout), draws them and saves JSON', async () => {
+  const img = await squarePng();
+  const out = join(root, 'ground-out');
+  const r = run(['ground', '--image', img, '--prompt', 'red square', '--force-seg', '--out', out, '--max-new-tokens', '2', '--quiet']);
+  assertEqual(r.status, 0, describe(r));
+  assert(/from the masks/.test(r.stdout), r.stdout);
+  const line = /box 0: (\[[^\]]*\]|\(none: empty mask\))/.exec(r.stdout);
+  assert(line, r.stdout);
+  const saved = JSON.parse(readFileSync(join(out, 'square_ground.json'), 'utf8'));
+  assertEqual(saved.boxSource, 'mask');
+  assertEqual(saved.boxes.length, 1);
+  if (saved.boxes[0]) assertEqual(line[1], `[${saved.boxes[0].join(', ')}]`);
+  assert(existsSync(join(out, 'square_ground.png')));
+  assertEqual(r.stderr.includes('loading weights'), false, '--quiet hides the progress bar');
+});
