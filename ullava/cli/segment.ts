@@ -119,7 +119,8 @@ export async function runLocate(mode: 'segment' | 'ground', argv: string[]): Pro
 
     // Human-readable report: stdout normally, stderr under --json (stdout is then only the JSON).
     const say = (s: string) => (json ? process.stderr : process.stdout).write(s + '\n');
-    say(`answer: ${answer.text}`);
+    // Control characters (a random model writes some) would garble the terminal line.
+    say(`answer: ${answer.text.replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '\ufffd')}`);
     const what = mode === 'segment' ? answer.masks.length : answer.boxes.length;
     if (what === 0) {
       const hint = values['force-seg'] ? '' : loaded.demo
