@@ -11,6 +11,7 @@ import type { DType } from '../engine/dtype.js';
 import { PARAMS_DECL, LINEAR_WG, type KernelSource } from './kernel.js';
 import { bufferDecl, loadExpr, DTYPE_HELPERS } from './wgsl.js';
 import { epilogueWgsl, epilogueKey, NO_EPILOGUE, type Epilogue } from './gemm_epilogue.js';
+import { im2colWgsl } from './conv_im2col.js';
 
 /** Every GEMM kernel the planner can pick (engine/ops/matmul.ts planMatmul). */
 export type MatmulVariant = 'tiled' | 'naive' | 'packed' | 'gemv_k' | 'gemv_n' | 'sgmat';
@@ -23,6 +24,12 @@ export interface MatmulConfig {
   bDtype: DType;
   /** Fused epilogue (bias, activation, residual, 16-bit output); default: plain f32 output. */
   epi?: Epilogue;
+  /**
+   * 'tiled' only: B is the implicit im2col matrix of an image (kernels/conv_im2col.ts), addressed from the
+   * geometry block that follows the batch parameters (sBk, sBn unused; B's batch strides give each
+   * batch's image). For implicit-GEMM convolution.
+   */
+  bIm2col?: boolean;
 }
 
 /** Tile geometry of the tiled variant (fixed: 8 x 8 threads, 8 x 8 outputs each, BK = 16). */
@@ -48,6 +55,7 @@ ${epilogueWgsl(cfg.epi ?? NO_EPILOGUE)}
 ${LINEAR_WG}
 fn ldA(e: u32) -> f32 { return ${loadExpr('A', cfg.aDtype, 'e')}; }
 fn ldB(e: u32) -> f32 { return ${loadExpr('B', cfg.bDtype, 'e')}; }
+${cfg.bIm2col ? im2colWgsl(P0 + 3 * R, 'ldB') : ''}
 // Element offsets of batch b's matrices in A and B (broadcast dims have stride 0).
 fn batchOffsets(b0: u32) -> vec2<u32> {
   var b = b0;
@@ -74,7 +82,12 @@ function tiledKernel(cfg: MatmulConfig): string {
       let gm = row0 + (q + ${4 * r}u) * 4u;
       As[k * 16u + q + ${4 * r}u] = vec4<f32>(${Q.map((i) => `select(0.0, ldA(aBase + (gm + ${i}u) * sAm), kin && gm + ${i}u < M)`).join(', ')});
     }`).join('\n    ');
-  const loadB = Q.map((r) => `{
+  const loadB = Q.map((r) => cfg.bIm2col ? `{
+      let gk = k0 + q + ${4 * r}u;
+      var v = vec4<f32>(0.0);
+      for (var j = 0u; j < 4u; j++) { if (gk < K && gn + j < N) { v[j] = im2col(offs.y, gk, gn + j); } }
+      Bs[(q + ${4 * r}u) * 16u + n4] = v;
+    }` : `{
       let gk = k0 + q + ${4 * r}u;
       let bBase = offs.y + gk * sBk;
       Bs[(q + ${4 * r}u) * 16u + n4] = vec4<f32>(${Q.map((j) => `select(0.0, ldB(bBase + (gn + ${j}u) * sBn), gk < K && gn + ${j}u < N)`).join(', ')});
@@ -155,6 +168,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 
 export function matmulKernel(cfg: MatmulConfig): KernelSource {
   if (cfg.variant === 'naive' && (cfg.epi ?? NO_EPILOGUE).out !== 'f32') throw new Error('matmul: the naive kernel writes f32 only');
+  if (cfg.variant === 'naive' && cfg.bIm2col) throw new Error('matmul: bIm2col is a tiled-kernel option');
   const code = cfg.variant === 'tiled' ? tiledKernel(cfg) : naiveKernel(cfg);
-  return { label: `matmul_${cfg.variant}_${cfg.aDtype}_${cfg.bDtype}_b${cfg.batchRank}_${epilogueKey(cfg.epi ?? NO_EPILOGUE)}`, code };
+  return { label: `matmul_${cfg.variant}${cfg.bIm2col ? '_im2col' : ''}_${cfg.aDtype}_${cfg.bDtype}_b${cfg.batchRank}_${epilogueKey(cfg.epi ?? NO_EPILOGUE)}`, code };
 }

@@ -1,15 +1,26 @@
-// 2-D convolution and transposed convolution as unfold (im2col) / fold (col2im) plus matmul.
-// unfold and fold are map kernels and each other's backward; fold gathers (each output pixel sums the
-// column entries that land on it), so it is deterministic and needs no atomics. Groups become a batch
-// axis of the matmul. conv_transpose2d = (wᵀ · x) folded onto the output grid.
+// 2-D convolution and transposed convolution. Two implementations, chosen by planConv:
+//  - implicit GEMM ('packed' on CPU-like adapters, 'tiled' on GPUs; engine/ops/conv_igemm.ts): the
+//    im2col matrix is never materialised. conv2d's forward and weight gradient are implicit GEMMs;
+//    its input gradient is conv_transpose2d's forward, (wᵀ · dY) folded (col2im) onto the input grid.
+//    conv_transpose2d reuses the same three pieces: forward = conv2d's input gradient, input gradient =
+//    conv2d's forward, weight gradient = conv2d's weight gradient with the roles of x and dY swapped.
+//  - 'unfold': unfold (im2col) / fold (col2im) map kernels plus matmul, with autograd through those
+//    ops: the reference implementation (and the benchmarks' naive peer), used where the GEMM planner
+//    picks neither packed nor tiled (decode-sized gemv, subgroup matrices).
+// unfold and fold are each other's backward; fold gathers (each output pixel sums the column entries
+// that land on it), so it is deterministic and needs no atomics. Groups become a batch axis of the GEMM.
 import { Tensor } from '../tensor.js';
-import { record } from '../autograd.js';
+import { record, noGrad } from '../autograd.js';
+import type { Device } from '../device.js';
 import { runMap } from './launch.js';
-import { reshape } from './views.js';
+import { reshape, cast, transpose } from './views.js';
 import { add } from './elementwise.js';
-import { matmul } from './matmul.js';
+import { sum } from './reduce.js';
+import { matmul, gemm, planMatmul } from './matmul.js';
+import { convForwardIgemm, convWeightGradIgemm } from './conv_igemm.js';
 import { ShapeError } from '../errors.js';
-import { isFloat } from '../dtype.js';
+import { isFloat, type DType } from '../dtype.js';
+import { promote } from './elementwise.js';
 
 type Pair = number | [number, number];
 const pair = (v: Pair | undefined, d: number): [number, number] => (v === undefined ? [d, d] : typeof v === 'number' ? [v, v] : [v[0], v[1]]);
@@ -108,7 +119,91 @@ export function fold(cols: Tensor, outputSize: [number, number], opts: UnfoldOpt
   return record('fold', out, [cols], (gr) => [unfoldRaw(gr, g, Ho, Wo)]);
 }
 
-export interface Conv2dOptions { stride?: Pair; padding?: Pair; dilation?: Pair; groups?: number }
+/** How a convolution runs: implicit GEMM ('packed' / 'tiled') or unfold + matmul ('unfold'). */
+export type ConvImpl = 'packed' | 'tiled' | 'unfold';
+
+export interface Conv2dOptions {
+  stride?: Pair; padding?: Pair; dilation?: Pair; groups?: number;
+  /** Force an implementation (tests, benchmarks); default: planConv's choice. */
+  impl?: ConvImpl;
+}
+
+/**
+ * The one place choosing a convolution's implementation, for the GEMM y[n,g] = W[g] (M x K) · im2col
+ * (K x cols) over `batch` = N·G: implicit GEMM on the kernel family planMatmul picks for that GEMM
+ * ('packed' on CPU-like adapters, 'tiled' on GPUs), else unfold + matmul (gemv shapes, subgroup
+ * matrices: those kernels read plain strided matrices). `force` or ULLAVA_CONV=<impl> override; a
+ * forced implicit variant the adapter cannot run throws.
+ */
+export function planConv(device: Device, M: number, cols: number, K: number, batch: number, force?: ConvImpl): ConvImpl {
+  const env = process.env.ULLAVA_CONV as ConvImpl | undefined;
+  const chosen = force ?? (env && env.length ? env : undefined);
+  if (chosen === 'unfold') return 'unfold';
+  if (chosen === 'packed' || chosen === 'tiled') {
+    planMatmul(device, M, cols, K, batch, chosen); // throws when the adapter cannot run it
+    return chosen;
+  }
+  if (chosen) throw new Error(`conv: unknown implementation '${chosen}' (packed, tiled, unfold)`);
+  const v = planMatmul(device, M, cols, K, batch).variant;
+  return v === 'packed' || v === 'tiled' ? v : 'unfold';
+}
+
+const toDtype = (t: Tensor, d: DType): Tensor => { if (t.dtype === d) return t; const r = cast(t, d); t.dispose(); return r; };
+
+/**
+ * (wᵀ · x) folded onto an Hout x Wout grid, no bias, no autograd: conv_transpose2d's forward and
+ * conv2d's input gradient. x [N, C, H, W], w [C, Og, kh, kw] -> [N, Og·G, Hout, Wout].
+ */
+function transposedConvRaw(x: Tensor, w: Tensor, G: number, g: Geometry, Hout: number, Wout: number, outDtype: DType): Tensor {
+  const [N, C, H, W] = x.shape;
+  const [, Og, kh, kw] = w.shape;
+  const xG = reshape(x, [N, G, C / G, H * W]);
+  const wG = reshape(w, [G, C / G, Og * kh * kw]);
+  const wT = transpose(wG);
+  const cols = gemm(wT, xG, { outDtype }); // [N, G, Og·kh·kw, H·W]
+  const cols3 = reshape(cols, [N, G * Og * kh * kw, H * W]);
+  const y = foldRaw(cols3, Og * G, Hout, Wout, g, H, W);
+  for (const t of [xG, wG, wT, cols, cols3]) t.dispose();
+  return y;
+}
+
+function addBiasRaw(y: Tensor, bias: Tensor | null | undefined, O: number, op: string): Tensor {
+  if (!bias) return y;
+  if (bias.rank !== 1 || bias.shape[0] !== O) throw new ShapeError(`${op}: bias must be [${O}], got [${bias.shape}]`);
+  const b = reshape(bias, [O, 1, 1]);
+  const r = add(y, b);
+  b.dispose(); y.dispose();
+  return r;
+}
+
+/** conv2d / conv_transpose2d by implicit GEMM, with the backward of both (the three pieces, swapped). */
+function convImplicit(kind: 'conv2d' | 'conv_transpose2d', impl: 'packed' | 'tiled', x: Tensor, w: Tensor, bias: Tensor | null | undefined,
+  G: number, g: Geometry, Hout: number, Wout: number): Tensor {
+  const [, , H, W] = x.shape;
+  const O = kind === 'conv2d' ? w.shape[0] : w.shape[1] * G;
+  let dt = promote(x.dtype, w.dtype);
+  if (bias) {
+    if (bias.rank !== 1 || bias.shape[0] !== O) throw new ShapeError(`${kind}: bias must be [${O}], got [${bias.shape}]`);
+    dt = promote(dt, bias.dtype);
+  }
+  const out = noGrad(() => {
+    const y = kind === 'conv2d' ? convForwardIgemm(impl, x, w, G, g, Hout, Wout, dt) : transposedConvRaw(x, w, G, g, Hout, Wout, dt);
+    return toDtype(addBiasRaw(y, bias, O, kind), dt);
+  });
+  const inputs = bias ? [x, w, bias] : [x, w];
+  return record(kind, out, inputs, (gr, [xs, ws]) => {
+    const grads: (Tensor | null)[] = inputs.map(() => null);
+    if (x.requiresGrad) {
+      grads[0] = toDtype(kind === 'conv2d' ? transposedConvRaw(gr, ws, G, g, H, W, x.dtype) : convForwardIgemm(impl, gr, ws, G, g, H, W, x.dtype), x.dtype);
+    }
+    if (w.requiresGrad) {
+      grads[1] = kind === 'conv2d' ? convWeightGradIgemm(impl, gr, xs, G, g, w.dtype) : convWeightGradIgemm(impl, xs, gr, G, g, w.dtype);
+    }
+    if (bias?.requiresGrad) grads[2] = toDtype(sum(gr, [0, 2, 3]), bias.dtype);
+    return grads;
+  }, [x, w]);
+}
+
 export interface ConvTranspose2dOptions extends Conv2dOptions { outputPadding?: Pair }
 
 function checkConvInputs(op: string, x: Tensor, w: Tensor, bias: Tensor | null | undefined, groups: number): void {
@@ -140,6 +235,8 @@ export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts: Conv2dO
   const g = geometry({ kernelSize: [kh, kw], stride: opts.stride, padding: opts.padding, dilation: opts.dilation }, 'conv2d');
   const Ho = blocks(H, kh, g.sh, g.ph, g.dh), Wo = blocks(W, kw, g.sw, g.pw, g.dw);
   if (Ho < 1 || Wo < 1) throw new ShapeError(`conv2d: input [${x.shape}] is smaller than the (dilated) kernel ${kh}x${kw}`);
+  const impl = planConv(x.device, O / G, Ho * Wo, Cg * kh * kw, N * G, opts.impl);
+  if (impl !== 'unfold') return convImplicit('conv2d', impl, x, w, bias, G, g, Ho, Wo);
   const pointwise = kh === 1 && kw === 1 && g.sh === 1 && g.sw === 1 && g.ph === 0 && g.pw === 0;
   // A 1x1 stride-1 convolution is a plain matmul over the pixels: no unfold needed.
   const cols = pointwise ? reshape(x, [N, C, H * W]) : unfold(x, { kernelSize: [kh, kw], stride: [g.sh, g.sw], padding: [g.ph, g.pw], dilation: [g.dh, g.dw] });
@@ -170,6 +267,9 @@ export function convTranspose2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts
   const Hout = (H - 1) * g.sh - 2 * g.ph + g.dh * (kh - 1) + oph + 1;
   const Wout = (W - 1) * g.sw - 2 * g.pw + g.dw * (kw - 1) + opw + 1;
   if (Hout < 1 || Wout < 1) throw new ShapeError(`conv_transpose2d: output size ${Hout}x${Wout} is empty for input [${x.shape}]`);
+  // Planned on the backward's implicit GEMM (the input gradient is a conv2d: M = C/G, cols = H·W).
+  const impl = planConv(x.device, C / G, H * W, Og * kh * kw, N * G, opts.impl);
+  if (impl !== 'unfold') return convImplicit('conv_transpose2d', impl, x, w, bias, G, g, Hout, Wout);
   const xG = reshape(x, [N, G, C / G, H * W]);
   const wG = reshape(w, [G, C / G, Og * kh * kw]);
   const cols = matmul(wG, xG, { transA: true }); // [N, G, Og·kh·kw, H·W]

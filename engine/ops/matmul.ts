@@ -265,28 +265,48 @@ function finishCast(out: Tensor, dtype: DType): Tensor {
 /** Packs both operands into f32 panels (kernels/gemm_cpu.ts) and runs the packed kernel. */
 function runPacked(a: Tensor, b: Tensor, out: Tensor, M: number, N: number, K: number, batch: readonly number[],
   bShape: readonly number[], sa: number[], sb: number[], epi: Epilogue, epiParams: number[], extra: { buffer: GPUBuffer }[]): void {
-  const device = a.device;
-  const R = bShape.length;
   const nBatch = numel(batch);
-  const TM = 8 * PACKED_TILE.TMR, TN = 8 * PACKED_TILE.TN, K4 = Math.ceil(K / 4);
-  const tilesM = Math.ceil(M / TM), tilesN = Math.ceil(N / TN);
-  const pack = (x: Tensor, rows: number, blocks: number, sRow: number, sK: number, bstr: number[]): Tensor => {
-    const p = Tensor.empty([nBatch * blocks * K4 * 8 * 4], 'f32', device);
-    const kernel = cached(`pack|${x.dtype}|${R}`, () => packKernel(x.dtype, R));
-    const params = [rows, K, K4, blocks, nBatch, x.offset, sRow, sK, ...bShape, ...bstr];
-    if (params.length !== PACK_PARAMS_FIXED + 2 * R) throw new Error('matmul: pack parameter layout mismatch');
-    device.dispatch(kernel, Uint32Array.from(params), [{ buffer: x.storage.buffer }, { buffer: p.storage.buffer }],
-      grid(Math.ceil((nBatch * blocks * K4 * 8) / PACK_WORKGROUP)));
-    return p;
-  };
-  const ap = pack(a, M, tilesM * PACKED_TILE.TMR, a.strides[a.rank - 2], a.strides[a.rank - 1], sa);
-  const bp = pack(b, N, tilesN * PACKED_TILE.TN, b.strides[b.rank - 1], b.strides[b.rank - 2], sb);
-  const kernel = cached(`packed|${epi.bias}|${epi.activation}|${epi.residual}|${epi.out}`, () => packedKernel(epi));
-  const params = [M, N, K4, tilesN, tilesM, nBatch, 0, 0, 0, 0, 0, 0, ...epiParams];
-  device.dispatch(kernel, Uint32Array.from(params),
-    [{ buffer: ap.storage.buffer }, { buffer: bp.storage.buffer }, { buffer: out.storage.buffer }, ...extra], grid(nBatch * tilesM * tilesN));
+  const { tilesM, tilesN } = packedTiles(M, N);
+  const ap = packOperand(a, M, K, tilesM * PACKED_TILE.TMR, a.strides[a.rank - 2], a.strides[a.rank - 1], bShape, sa, nBatch);
+  const bp = packOperand(b, N, K, tilesN * PACKED_TILE.TN, b.strides[b.rank - 1], b.strides[b.rank - 2], bShape, sb, nBatch);
+  packedGemm(ap, bp, out, M, N, K, nBatch, epi, epiParams, extra);
   ap.dispose(); bp.dispose();
 }
+
+/** Output tiles of the packed kernel; A panels hold tilesM·TMR 8-row blocks per batch, B panels tilesN·TN. */
+export function packedTiles(M: number, N: number): { tilesM: number; tilesN: number } {
+  return { tilesM: Math.ceil(M / (8 * PACKED_TILE.TMR)), tilesN: Math.ceil(N / (8 * PACKED_TILE.TN)) };
+}
+
+/**
+ * Packs `rows` x K matrices of `x` (element (r, k) at offset + r·sRow + k·sK, batch dims `bShape` with
+ * strides `bstr`, 0 = broadcast) into f32 panels of 8 rows for the packed kernel. For implicit-GEMM callers.
+ */
+export function packOperand(x: Tensor, rows: number, K: number, blocks: number, sRow: number, sK: number,
+  bShape: readonly number[], bstr: readonly number[], nBatch: number): Tensor {
+  const device = x.device;
+  const R = bShape.length, K4 = Math.ceil(K / 4);
+  const p = Tensor.empty([nBatch * blocks * K4 * 8 * 4], 'f32', device);
+  const kernel = cached(`pack|${x.dtype}|${R}`, () => packKernel(x.dtype, R));
+  const params = [rows, K, K4, blocks, nBatch, x.offset, sRow, sK, ...bShape, ...bstr];
+  if (params.length !== PACK_PARAMS_FIXED + 2 * R) throw new Error('matmul: pack parameter layout mismatch');
+  device.dispatch(kernel, Uint32Array.from(params), [{ buffer: x.storage.buffer }, { buffer: p.storage.buffer }],
+    grid(Math.ceil((nBatch * blocks * K4 * 8) / PACK_WORKGROUP)));
+  return p;
+}
+
+/** The packed kernel on panels made by packOperand (or an equivalent packer): out [nBatch, M, N] contiguous. */
+export function packedGemm(ap: Tensor, bp: Tensor, out: Tensor, M: number, N: number, K: number, nBatch: number,
+  epi: Epilogue, epiParams: number[], extra: { buffer: GPUBuffer }[]): void {
+  const { tilesM, tilesN } = packedTiles(M, N);
+  const kernel = cached(`packed|${epi.bias}|${epi.activation}|${epi.residual}|${epi.out}`, () => packedKernel(epi));
+  const params = [M, N, Math.ceil(K / 4), tilesN, tilesM, nBatch, 0, 0, 0, 0, 0, 0, ...epiParams];
+  out.device.dispatch(kernel, Uint32Array.from(params),
+    [{ buffer: ap.storage.buffer }, { buffer: bp.storage.buffer }, { buffer: out.storage.buffer }, ...extra], grid(nBatch * tilesM * tilesN));
+}
+
+/** Kernel cache shared with implicit-GEMM callers (one compiled pipeline per generated source). */
+export function cachedKernel(key: string, make: () => KernelSource): KernelSource { return cached(key, make); }
 
 /**
  * The raw forward with a plain f32 output (no epilogue), no autograd. Exposed for benchmarks.
