@@ -7,6 +7,7 @@ const benches: Record<string, () => Promise<{ run(o: BenchOptions): Promise<unkn
   models: () => import('./models.js'),
   e2e: () => import('./e2e.js'),
   attention: () => import('./attention.js'),
+  conv: () => import('./conv.js'),
 };
 
 async function main(): Promise<number> {
