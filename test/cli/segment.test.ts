@@ -3,6 +3,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodePng } from '../../ullava/media/index.js';
 import { run, root, squarePng, describe } from './helpers.js';
+import { writeTinyUllava } from '../../ullava/models/ullava/tiny.js';
 
 test('ullava segment --force-seg writes a 0/255 mask at the image size, an overlay and a JSON with one mask and its box', async () => {
   const img = await squarePng();
@@ -62,4 +63,18 @@ test('ullava ground prints pixel boxes (from the mask on the published layout), 
   if (saved.boxes[0]) assertEqual(line[1], `[${saved.boxes[0].join(', ')}]`);
   assert(existsSync(join(out, 'square_ground.png')));
   assertEqual(r.stderr.includes('loading weights'), false, '--quiet hides the progress bar');
+});
+
+test('ullava ground on a checkpoint with the [LOC] decoder: boxes from the decoder, mask boxes from the masks', async () => {
+  const img = await squarePng();
+  const model = await writeTinyUllava(join(root, 'tiny-head'), { layout: 'head' });
+  const out = join(root, 'ground-head');
+  const r = run(['ground', '--model', model, '--image', img, '--prompt', 'red square', '--force-seg', '--out', out, '--max-new-tokens', '2', '--json', '--quiet']);
+  assertEqual(r.status, 0, describe(r));
+  const j = JSON.parse(r.stdout);
+  assert(j.answer.startsWith('Sure. Mask:') && j.answer.includes('[LOC]'), j.answer);
+  assertEqual(j.boxSource, 'loc-decoder');
+  assertEqual([j.boxes.length, j.masks.length], [1, 1]);
+  assert(j.boxes[0].every(Number.isFinite), JSON.stringify(j.boxes));
+  assert(/from the \[LOC\] decoder/.test(r.stderr), r.stderr);
 });

@@ -80,6 +80,8 @@ export const chat: CliCommand = {
 
     const rl = createInterface({ input: process.stdin, output: tty ? process.stdout : undefined, terminal: tty });
     if (tty) {
+      // Ctrl-C leaves at once, also mid-answer (readline would otherwise just pause the input).
+      rl.on('SIGINT', () => { process.stdout.write('\n'); process.exit(130); });
       const what = current ? `the ${(current as { kind: string }).kind} ${values.image ?? values.video}` : 'no image (use /image F)';
       notice(`u-LLaVA chat about ${what}. ${HELP}`);
       rl.setPrompt('USER: ');

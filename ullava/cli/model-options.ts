@@ -11,7 +11,7 @@ import type { DType } from '../../engine/index.js';
 import { loadUllava, type LoadedUllava } from '../models/ullava/load.js';
 import { writeTinyUllava } from '../models/ullava/tiny.js';
 import { validateSampling, type SamplingOptions } from '../chat/sampling.js';
-import { writeMaskPng, writeOverlayPng, type Box, type RgbImage } from '../media/index.js';
+import { masksToBoxes, writeMaskPng, writeOverlayPng, type Box, type RgbImage } from '../media/index.js';
 import type { Answer } from '../session.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -141,6 +141,11 @@ export function drawableBoxes(boxes: readonly (Box | null)[]): Box[] {
   return boxes.map((b) => b ?? [NaN, NaN, NaN, NaN]);
 }
 
+/** The box of mask i itself (answer.boxes are the [LOC] decoder's when the model has one). */
+export function maskBox(answer: Answer, i: number, image: { width: number; height: number }): Box | null {
+  return answer.boxSource === 'mask' ? answer.boxes[i] ?? null : masksToBoxes(answer.masks[i], image.width, image.height);
+}
+
 export interface WrittenMask { file: string; area: number; box: Box | null }
 
 /** Writes <dir>/<stem>_mask_<i>.png (0/255 at the image's size) and <dir>/<stem>_overlay.png (masks tinted, boxes drawn). */
@@ -150,7 +155,7 @@ export async function writeMasks(dir: string, stem: string, image: RgbImage, ans
   for (let i = 0; i < answer.masks.length; i++) {
     const file = join(dir, `${stem}_mask_${i}.png`);
     await writeMaskPng(file, answer.masks[i], image.width, image.height);
-    masks.push({ file, area: maskArea(answer.masks[i]), box: answer.boxes[i] ?? null });
+    masks.push({ file, area: maskArea(answer.masks[i]), box: maskBox(answer, i, image) });
   }
   const overlay = join(dir, `${stem}_overlay.png`);
   await writeOverlayPng(overlay, image, answer.masks, drawableBoxes(answer.boxes));

@@ -7,7 +7,7 @@ import type { CliCommand } from './command.js';
 import { UsageError } from './command.js';
 import {
   MODEL_OPTIONS, MODEL_USAGE, SAMPLING_OPTIONS, SAMPLING_USAGE, parseOptions, parseSampling, loadModel, stemOf,
-  ensureDir, writeMasks, maskArea, drawableBoxes, fmtBox, type WrittenMask,
+  ensureDir, writeMasks, maskArea, maskBox, drawableBoxes, fmtBox, type WrittenMask,
 } from './model-options.js';
 import { UllavaSession } from '../session.js';
 import { loadImage, writeOverlayPng, type Box } from '../media/index.js';
@@ -100,7 +100,7 @@ export async function runLocate(mode: 'segment' | 'ground', argv: string[]): Pro
         : { masks: [], overlay: '' });
       jsonPath = join(out, `${stem}.json`);
     } else {
-      masks = answer.masks.map((m, i) => ({ area: maskArea(m), box: answer.boxes[i] ?? null }));
+      masks = answer.masks.map((m, i) => ({ area: maskArea(m), box: maskBox(answer, i, image) }));
       overlay = '';
       if (answer.boxes.length) {
         overlay = join(out, `${stem}_ground.png`);
