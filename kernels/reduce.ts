@@ -87,3 +87,52 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 }`;
   return { label: `reduce_${op}_${dtype}_k${rk}_r${rr}`, code };
 }
+
+export const THIN_WORKGROUP = 64;
+
+/**
+ * The same reductions with one invocation per output element, looping over the reduced elements: for
+ * many outputs with few reduced elements each (e.g. summing a broadcast batch axis), where a workgroup
+ * per output would mostly idle. Same parameter block and bindings as reduceKernel.
+ */
+export function reduceThinKernel(op: ReduceOp, dtype: DType, rk: number, rr: number): KernelSource {
+  const full = reduceKernel(op, dtype, rk, rr).code;
+  // Reuse the declarations and helper functions of the workgroup kernel (everything before its main).
+  const prelude = full.slice(0, full.indexOf('fn combineTo'));
+  const ct = computeType(dtype);
+  const load = (e: string) => ct === 'f32' ? loadExpr('X', dtype, e) : `f32(${loadExpr('X', dtype, e)})`;
+  const K = rk, Rr = rr;
+  const keptOffset = K === 0 ? '0u' : Array.from({ length: K }, (_, d) => `kdig(o, ${d}u) * P[${2 + K + d}]`).join(' + ');
+  const isArg = op === 'argmax' || op === 'argmin';
+  const init = op === 'max' || op === 'argmax' ? '-inf_()' : op === 'min' || op === 'argmin' ? 'inf_()' : '0.0';
+  const better = op === 'argmax' || op === 'max' ? '(b > acc || (b != b && acc == acc))' : '(b < acc || (b != b && acc == acc))';
+  const step = op === 'sum' || op === 'var' ? 'acc += b;' : op === 'logsumexp' ? 'acc = max(acc, b);'
+    : `if (${better}) { acc = b; accI = r; }`;
+  const finish = op === 'logsumexp' ? `
+  if (acc == -inf_() || acc == inf_()) { Y[o] = acc; return; }
+  var s2: f32 = 0.0;
+  for (var r = 0u; r < nRed; r++) { s2 += exp(${load('base + redOffset(r)')} - acc); }
+  Y[o] = acc + log(s2);` : op === 'var' ? `
+  let mean = acc / f32(nRed);
+  var s2: f32 = 0.0;
+  for (var r = 0u; r < nRed; r++) { let d = ${load('base + redOffset(r)')} - mean; s2 += d * d; }
+  Y[o] = s2 / (f32(nRed) - bitcast<f32>(P[${3 + 2 * K + 2 * Rr}u]));` : isArg ? `
+  Y[o] = i32(accI);` : `
+  Y[o] = acc;`;
+  const code = `${prelude}
+@compute @workgroup_size(${THIN_WORKGROUP})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let o = linearWorkgroup(wid, nwg) * ${THIN_WORKGROUP}u + lid;
+  if (o >= P[0]) { return; }
+  let nRed = P[1];
+  let base = P[${2 + 2 * K + 2 * Rr}u] + ${keptOffset};
+  var acc: f32 = ${init};
+  var accI: u32 = 0u;
+  for (var r = 0u; r < nRed; r++) {
+    let b = ${load('base + redOffset(r)')};
+    ${step}
+  }${finish}
+}`;
+  return { label: `reduce_thin_${op}_${dtype}_k${rk}_r${rr}`, code };
+}

@@ -1,7 +1,7 @@
 // Reductions over axes (sum, mean, max, min, argmax, argmin, logsumexp, var) and their backward rules.
 import { Tensor, numel } from '../tensor.js';
 import { record, noGrad } from '../autograd.js';
-import { reduceKernel, REDUCE_WORKGROUP, type ReduceOp } from '../../kernels/reduce.js';
+import { reduceKernel, reduceThinKernel, THIN_WORKGROUP, type ReduceOp } from '../../kernels/reduce.js';
 import { grid, type KernelSource } from '../../kernels/kernel.js';
 import { f32Bits } from './launch.js';
 import { normAxis, reshape, expand, cast } from './views.js';
@@ -28,9 +28,14 @@ function rawReduce(t: Tensor, axes: number[], op: ReduceOp, keepDims: boolean, c
   const kept = [...Array(t.rank).keys()].filter((i) => !axes.includes(i));
   const red = axes.length ? axes : [];
   const rk = kept.length, rr = Math.max(1, red.length);
-  const key = `${op}|${t.dtype}|${rk}|${rr}`;
+  const nRedElems = numel(red.map((i) => t.shape[i]));
+  const nOutElems = numel(kept.map((i) => t.shape[i]));
+  // Few reduced elements per output (or very many outputs): one invocation per output beats a
+  // workgroup per output that would mostly idle.
+  const thin = nRedElems <= 32 || nOutElems >= 8192;
+  const key = `${thin ? 'thin' : 'wg'}|${op}|${t.dtype}|${rk}|${rr}`;
   let k = cache.get(key);
-  if (!k) { k = reduceKernel(op, t.dtype, rk, rr); cache.set(key, k); }
+  if (!k) { k = thin ? reduceThinKernel(op, t.dtype, rk, rr) : reduceKernel(op, t.dtype, rk, rr); cache.set(key, k); }
   const isArg = op === 'argmax' || op === 'argmin';
   const outShape = keptShape(t, axes, keepDims);
   const out = Tensor.empty(outShape, isArg ? 'i32' : 'f32', t.device);
@@ -40,8 +45,8 @@ function rawReduce(t: Tensor, axes: number[], op: ReduceOp, keepDims: boolean, c
   const redStrides = red.length ? red.map((i) => t.strides[i]) : [0];
   const params = [nOut, numel(redShape), ...kept.map((i) => t.shape[i]), ...kept.map((i) => t.strides[i]),
     ...redShape, ...redStrides, t.offset, f32Bits(correction)];
-  t.device.dispatch(k, Uint32Array.from(params), [{ buffer: t.storage.buffer }, { buffer: out.storage.buffer }], grid(nOut));
-  void REDUCE_WORKGROUP;
+  t.device.dispatch(k, Uint32Array.from(params), [{ buffer: t.storage.buffer }, { buffer: out.storage.buffer }],
+    grid(thin ? Math.ceil(nOut / THIN_WORKGROUP) : nOut));
   return out;
 }
 
@@ -149,7 +154,9 @@ export function sumToShape(g: Tensor, shape: readonly number[]): Tensor {
   const lead = g.rank - shape.length;
   if (lead < 0) throw new ShapeError(`sumToShape: [${g.shape}] has fewer axes than [${shape}]`);
   const axes: number[] = [];
-  for (let i = 0; i < g.rank; i++) if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) axes.push(i);
+  // Axes of size 1 in g need no summing: dropping them is a reshape.
+  for (let i = 0; i < g.rank; i++) if (g.shape[i] !== 1 && (i < lead || shape[i - lead] === 1)) axes.push(i);
+  if (axes.length === 0) return reshape(g, shape);
   const s = sum(g, axes, { keepDims: true });
   const r = reshape(s, shape);
   s.dispose();

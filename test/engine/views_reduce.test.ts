@@ -78,3 +78,26 @@ test('reductions reject bad axes with the op and shape in the message', async ()
 });
 
 void zip;
+
+test('reductions with many outputs take the one-invocation-per-output kernel and agree with the CPU', async () => {
+  await E.getDevice();
+  const [R, C] = [5, 9000];
+  const vals = Float32Array.from({ length: R * C }, (_, i) => Math.sin(i * 0.731) * 3);
+  vals[7] = vals[C + 7]; // a tie for argmax/argmin in column 7
+  const x = E.Tensor.fromHost(vals, [R, C], 'f32');
+  const col = (j: number) => Array.from({ length: R }, (_, i) => vals[i * C + j]);
+  const ref = (f: (v: number[]) => number) => Array.from({ length: C }, (_, j) => f(col(j)));
+  const lse = (v: number[]) => { const m = Math.max(...v); return m + Math.log(rsum(v.map((a) => Math.exp(a - m)))); };
+  const vr = (v: number[]) => { const m = rsum(v) / v.length; return rsum(v.map((a) => (a - m) ** 2)) / (v.length - 1); };
+  assertClose(await E.sum(x, 0).toArray(), ref(rsum), { atol: 1e-5 });
+  assertClose(await E.max(x, 0).toArray(), ref((v) => Math.max(...v)));
+  assertClose(await E.logsumexp(x, 0).toArray(), ref(lse), { atol: 1e-5 });
+  assertClose(await E.variance(x, 0).toArray(), ref(vr), { atol: 1e-4 });
+  const am = await E.argmax(x, 0).toArray();
+  assertEqual([...am].slice(0, 10), ref((v) => v.indexOf(Math.max(...v))).slice(0, 10));
+  // Summing a size-1 broadcast axis is a reshape, not a reduction.
+  const g = E.Tensor.from([1, 2, 3, 4, 5, 6], [1, 2, 3]);
+  const s = E.sumToShape(g, [2, 3]);
+  assert(s.storage === g.storage, 'no kernel for size-1 axes');
+  assertClose(await s.toArray(), [1, 2, 3, 4, 5, 6]);
+});
