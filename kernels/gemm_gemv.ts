@@ -8,6 +8,7 @@
 //    A values are the same for all lanes (uniform loads, broadcast).
 // Both apply the fused epilogue. MR (= M) is compiled in.
 import type { DType } from '../engine/dtype.js';
+import { batchOffsetsWGSL } from './gemm_common.js';
 import { PARAMS_DECL, LINEAR_WG, type KernelSource } from './kernel.js';
 import { bufferDecl, loadExpr, DTYPE_HELPERS } from './wgsl.js';
 import { epilogueWgsl, epilogueKey, type Epilogue } from './gemm_epilogue.js';
@@ -39,20 +40,7 @@ function pairLoad(arr: string, d: DType): string {
 
 const PARAM_COMMENT = '// P: [M, N, K, blocksN, -, nBatch, offA, offB, sAm, sAk, sBk, sBn, biasOff, resOff, batchShape, stridesA, stridesB]';
 
-function batchFn(R: number): string {
-  const P0 = 14;
-  return `fn batchOffsets(b0: u32) -> vec2<u32> {
-  var b = b0;
-  var o = vec2<u32>(P[6], P[7]);
-  for (var d = ${R - 1}; d >= 0; d--) {
-    let s = P[${P0}u + u32(d)];
-    let i = b % s;
-    b = b / s;
-    o += i * vec2<u32>(P[${P0 + R}u + u32(d)], P[${P0 + 2 * R}u + u32(d)]);
-  }
-  return o;
-}`;
-}
+function batchFn(R: number): string { return batchOffsetsWGSL(R); }
 
 export const GEMV_PARAMS_FIXED = 14;
 

@@ -15,6 +15,7 @@
 // Preconditions (checked by the planner): f16 A and B; M and N multiples of the output tile and K of the
 // config's K (whole matrices are loaded, there is no edge handling on the load side); unit stride along K
 // for A and along N or K for B; offsets and strides in f16 elements.
+import { batchOffsetsWGSL } from './gemm_common.js';
 import { PARAMS_DECL, LINEAR_WG, type KernelSource } from './kernel.js';
 import { DTYPE_HELPERS } from './wgsl.js';
 import { epilogueWgsl, epilogueKey, type Epilogue } from './gemm_epilogue.js';
@@ -83,17 +84,7 @@ ${DTYPE_HELPERS}
 ${LINEAR_WG}
 ${epilogueWgsl(cfg.epi)}
 var<workgroup> tileOut: array<f32, ${TM * TN}>;
-fn batchOffsets(b0: u32) -> vec2<u32> {
-  var b = b0;
-  var o = vec2<u32>(P[6], P[7]);
-  for (var d = ${R - 1}; d >= 0; d--) {
-    let s = P[${P0}u + u32(d)];
-    let i = b % s;
-    b = b / s;
-    o += i * vec2<u32>(P[${P0 + R}u + u32(d)], P[${P0 + 2 * R}u + u32(d)]);
-  }
-  return o;
-}
+${batchOffsetsWGSL(R, P0)}
 @compute @workgroup_size(${SG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lane: u32) {

@@ -8,6 +8,7 @@
 // The others: gemm_cpu.ts ('packed', for CPU-like adapters), gemm_gemv.ts (decode), gemm_sgmat.ts
 // (subgroup matrices / tensor cores).
 import type { DType } from '../engine/dtype.js';
+import { batchOffsetsWGSL } from './gemm_common.js';
 import { PARAMS_DECL, LINEAR_WG, type KernelSource } from './kernel.js';
 import { bufferDecl, loadExpr, DTYPE_HELPERS } from './wgsl.js';
 import { epilogueWgsl, epilogueKey, NO_EPILOGUE, type Epilogue } from './gemm_epilogue.js';
@@ -56,18 +57,7 @@ ${LINEAR_WG}
 fn ldA(e: u32) -> f32 { return ${loadExpr('A', cfg.aDtype, 'e')}; }
 fn ldB(e: u32) -> f32 { return ${loadExpr('B', cfg.bDtype, 'e')}; }
 ${cfg.bIm2col ? im2colWgsl(P0 + 3 * R, 'ldB') : ''}
-// Element offsets of batch b's matrices in A and B (broadcast dims have stride 0).
-fn batchOffsets(b0: u32) -> vec2<u32> {
-  var b = b0;
-  var o = vec2<u32>(P[6], P[7]);
-  for (var d = ${R - 1}; d >= 0; d--) {
-    let s = P[${P0}u + u32(d)];
-    let i = b % s;
-    b = b / s;
-    o += i * vec2<u32>(P[${P0 + R}u + u32(d)], P[${P0 + 2 * R}u + u32(d)]);
-  }
-  return o;
-}`;
+${batchOffsetsWGSL(R, P0)}`;
 }
 
 function tiledKernel(cfg: MatmulConfig): string {

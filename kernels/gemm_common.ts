@@ -1,0 +1,20 @@
+// WGSL shared by the GEMM kernels (tiled, GEMV, subgroup-matrix), which all use the same parameter block:
+// [M, N, K, -, -, nBatch, offA, offB, sAm, sAk, sBk, sBn, biasOff, resOff, batchShape(R), stridesA(R), stridesB(R)].
+
+/** Index of the first batch-shape word in the GEMM parameter block. */
+export const GEMM_BATCH_PARAMS_AT = 14;
+
+/** `batchOffsets(b)`: element offsets of batch b's matrices in A and B (broadcast dims have stride 0). */
+export function batchOffsetsWGSL(R: number, P0 = GEMM_BATCH_PARAMS_AT): string {
+  return `fn batchOffsets(b0: u32) -> vec2<u32> {
+  var b = b0;
+  var o = vec2<u32>(P[6], P[7]);
+  for (var d = ${R - 1}; d >= 0; d--) {
+    let s = P[${P0}u + u32(d)];
+    let i = b % s;
+    b = b / s;
+    o += i * vec2<u32>(P[${P0 + R}u + u32(d)], P[${P0 + 2 * R}u + u32(d)]);
+  }
+  return o;
+}`;
+}
