@@ -15,7 +15,7 @@ import { bufferDecl, loadExpr, DTYPE_HELPERS } from './wgsl.js';
 import { epilogueWgsl, epilogueKey, type Epilogue } from './gemm_epilogue.js';
 
 /** Register tile of the packed kernel: rows = 8 * TMR, columns = 8 * TN. */
-export const PACKED_TILE = { TMR: 2, TN: 4, LANES: 8 } as const;
+export const PACKED_TILE = { TMR: 4, TN: 4, LANES: 8 } as const;
 export const PACK_WORKGROUP = 64;
 /** Fixed part of the pack parameter block; then batchShape(R), batchStrides(R). */
 export const PACK_PARAMS_FIXED = 8;
