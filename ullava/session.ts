@@ -30,6 +30,15 @@ type Media =
   | { kind: 'image'; image: RgbImage; features: Tensor; sam: { embedding: Tensor; inputSize: [number, number] } | null }
   | { kind: 'video'; features: Tensor };
 
+/**
+ * The decoder's box as a valid pixel box: corners ordered and clamped to the image (the head has no
+ * sigmoid, so an untrained or uncertain one can point outside the image or give x1 < x0).
+ */
+export function clampBox(b: Box, width: number, height: number): Box {
+  const cx = (v: number) => Math.min(Math.max(v, 0), width - 1), cy = (v: number) => Math.min(Math.max(v, 0), height - 1);
+  return [cx(Math.min(b[0], b[2])), cy(Math.min(b[1], b[3])), cx(Math.max(b[0], b[2])), cy(Math.max(b[1], b[3]))];
+}
+
 export function parseTags(text: string): string[] {
   return [...text.matchAll(/\[tag\]([\s\S]*?)\[\/tag\]/g)].map((m) => m[1].trim());
 }
@@ -134,7 +143,8 @@ export class UllavaSession {
         const v = await b.toArray();
         b.dispose();
         for (let i = 0; i < gen.locHidden.length; i++) {
-          answer.boxes.push(denormalizeFromPaddedSquare([v[4 * i], v[4 * i + 1], v[4 * i + 2], v[4 * i + 3]], image.width, image.height));
+          const raw = denormalizeFromPaddedSquare([v[4 * i], v[4 * i + 1], v[4 * i + 2], v[4 * i + 3]], image.width, image.height);
+          answer.boxes.push(clampBox(raw, image.width, image.height));
         }
         answer.boxSource = 'loc-decoder';
       } else if (answer.masks.length && this.media?.kind === 'image') {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as E from '../../engine/index.js';
 import { loadUllava, type LoadedUllava } from '../../ullava/models/ullava/load.js';
-import { UllavaSession } from '../../ullava/session.js';
+import { UllavaSession, clampBox } from '../../ullava/session.js';
 import { generate } from '../../ullava/chat/generate.js';
 import { Conversation } from '../../ullava/chat/conversation.js';
 import { preprocessImage } from '../../ullava/models/sam/preprocess.js';
@@ -182,7 +182,8 @@ test('u-LLaVA: the newer layout decodes [LOC] into a pixel box inside the image'
   assertEqual(a.masks.length, 1);
   assertEqual(a.boxSource, 'loc-decoder');
   assertEqual(a.boxes.length, 1);
-  assert(a.boxes[0]!.every((v) => Number.isFinite(v)));
+  const [x0, y0, x1, y1] = a.boxes[0]!;
+  assert(0 <= x0 && x0 <= x1 && x1 <= image.width - 1 && 0 <= y0 && y0 <= y1 && y1 <= image.height - 1, `box ${a.boxes[0]} inside the image`);
   s.dispose();
   l.model.dispose();
 });
@@ -191,4 +192,9 @@ test('u-LLaVA: a prompt longer than the model allows is refused before generatin
   const l = await published();
   await assertRejects(() => generate(l.model, l.tokenizer, [{ ids: [1, 2, 3] }], { maxNewTokens: 5000 }), /exceeds the model's 2048 positions/);
   await assertRejects(() => generate(l.model, l.tokenizer, [{ ids: [1] }], { temperature: -1 }), /temperature/);
+});
+
+test('u-LLaVA: decoder boxes are ordered and clamped to the image', () => {
+  assertEqual(clampBox([50, 20, -10, 5], 40, 30), [0, 5, 39, 20]);
+  assertEqual(clampBox([1.5, 2, 3, 4], 40, 30), [1.5, 2, 3, 4]);
 });

