@@ -8,7 +8,6 @@ import { record, noGrad } from '../autograd.js';
 import { runMap, broadcastShapes, f32Bits } from './launch.js';
 import { computeType } from '../../kernels/wgsl.js';
 import { sumToShape } from './reduce.js';
-import { ShapeError } from '../errors.js';
 
 /** WGSL helpers shared by the elementwise bodies. */
 const MATH = /* wgsl */ `
@@ -260,4 +259,3 @@ export function fullLike(t: Tensor, value: number, dtype: DType = t.dtype): Tens
     scalars: [ct === 'f32' ? f32Bits(value) : value >>> 0] }));
 }
 
-void ShapeError;

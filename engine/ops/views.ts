@@ -5,6 +5,8 @@ import { record, noGrad } from '../autograd.js';
 import { runMap } from './launch.js';
 import { ShapeError } from '../errors.js';
 import { computeType } from '../../kernels/wgsl.js';
+// reduce.ts imports views too; the cycle is safe because both only use each other inside functions.
+import { sumToShape } from './reduce.js';
 
 function view(t: Tensor, shape: readonly number[], strides: readonly number[], offset: number): Tensor {
   t.assertAlive('view');
@@ -20,7 +22,7 @@ export function normAxis(axis: number, rank: number, op: string): number {
 /** A contiguous copy (or the tensor itself, retained, when already contiguous). */
 export function contiguous(t: Tensor): Tensor {
   t.assertAlive('contiguous');
-  if (t.isContiguous() && t.offset % t.packFactor === 0 && t.offset === 0) return recordIdentity(t, t.retain());
+  if (t.isContiguous() && t.offset === 0) return recordIdentity(t, t.retain());
   const out = runMap({ label: 'copy', body: 'return ld_x(idx);', inputs: [{ name: 'x', tensor: t, strides: padStrides(t) }],
     outShape: t.shape, outDtype: t.dtype });
   return recordIdentity(t, out);
@@ -166,5 +168,3 @@ function reshapeView(t: Tensor, shape: number[], name: string): Tensor {
   return record(name, out, [t], (g) => [reshape(g, inShape)]);
 }
 
-// sumToShape lives with the reductions but views need it for expand's backward.
-import { sumToShape } from './reduce.js';

@@ -1,6 +1,5 @@
 import { test, assert, assertEqual, assertClose, assertRejects } from '../framework.js';
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import * as E from '../../engine/index.js';
 
 const engineUrl = new URL('../../engine/index.js', import.meta.url).href;
@@ -83,4 +82,3 @@ test('pooled memory: dispose returns buffers, reuse keeps live bytes flat, trim 
   assertEqual(d.memory().pooledBytes, 0);
 });
 
-void fileURLToPath;
