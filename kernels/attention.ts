@@ -7,7 +7,8 @@
 // uniform across the workgroup: on a CPU driver (llvmpipe: one workgroup per thread, lanes in SIMD
 // chunks) their loads are scalar broadcasts and there are no barriers at all. On GPUs (`staged`) the
 // walked rows are copied tile by tile into workgroup memory by all invocations together, so each element
-// is read from global memory once per workgroup. Nothing of size Sq x Skv is ever written, except the
+// is read from global memory once per workgroup. The CPU forward (`R`, fwdTiledBody) owns R query rows
+// per invocation and walks keys T at a time, so each K/V load (vec4 where aligned) feeds R rows. Nothing of size Sq x Skv is ever written, except the
 // bias gradient (the caller's bias already has that size).
 //
 // Parameter block (u32 words):
@@ -45,7 +46,15 @@ export interface AttentionSpec {
   /** Unroll the loops over the head dim, so the row vectors live in registers (CPU drivers: their
    * compilers keep dynamically indexed private arrays in memory). */
   unroll?: boolean;
+  /** fwd on CPU drivers: each invocation owns R query rows (rows lid + r*W of the workgroup's W*R) and
+   * walks the keys T at a time, so each K/V load feeds R rows; scores of the T keys first, one rescale
+   * per block. K/V are read as vec4 where `vecK`/`vecV` (f32, d-stride 1, offsets and strides multiples of 4). */
+  R?: number;
+  /** Operands read as vec4 by the R-row kernels. */
+  vec4?: Vec4Operand[];
 }
+
+export type Vec4Operand = 'q' | 'k' | 'v' | 'o' | 'do';
 
 /** Rewrites every one-line `for (var d = 0u; d < Nu; d++) { ... }` as N statements with d constant. */
 function unrollD(code: string): string {
@@ -58,11 +67,11 @@ const f = (dt: DType, arr: string, e: string) => {
   return computeType(dt) === 'f32' ? x : `f32(${x})`;
 };
 
-function operand(name: string, slot: number, dt: DType): string {
+function operandFns(name: string, slot: number, dt: DType, vec: boolean): string {
   const b = 10 + 5 * slot;
   return `
 fn base_${name}(b: u32, h: u32, s: u32) -> u32 { return P[${b}u] + b * P[${b + 1}u] + h * P[${b + 2}u] + s * P[${b + 3}u]; }
-fn ld_${name}(e: u32) -> f32 { return ${f(dt, `X_${name}`, 'e')}; }`;
+${vec ? '' : `fn ld_${name}(e: u32) -> f32 { return ${f(dt, `X_${name}`, 'e')}; }`}`;
 }
 
 /** Statements storing private array `src` (D floats, already final) as row `row` of the contiguous O. */
@@ -78,17 +87,21 @@ export function outDtype(o: DType, D: number): DType { return o === 'f32' || D %
 
 export function attentionKernel(s: AttentionSpec): KernelSource {
   const { D, W, T, mode } = s;
-  const label = `attn_${mode}_D${D}_${s.q}${s.k}${s.v}_o${s.o}${s.do ? `_do${s.do}` : ''}${s.causal ? '_causal' : ''}` +
+  const label = `attn_${mode}${s.R ? `_R${s.R}${s.vec4?.length ? `_v${s.vec4.join('')}` : ''}` : ''}_D${D}_${s.q}${s.k}${s.v}_o${s.o}${s.do ? `_do${s.do}` : ''}${s.causal ? '_causal' : ''}` +
     `${s.mask ? `_m${s.mask}` : ''}${s.bias ? `_b${s.bias}` : ''}${s.biasGrad ? '_dbias' : ''}${s.staged ? '_staged' : ''}_W${W}_T${T}`;
   const done = (code: string) => ({ label: s.unroll ? `${label}_unrolled` : label, code: s.unroll ? unrollD(code) : code });
   if (mode === 'combine') return done(combineCode(s));
   const decls: string[] = [];
   let binding = 1;
-  const ro = (name: string, dt: DType) => decls.push(bufferDecl(binding++, name, dt, 'read'));
   const rw = (name: string, dt: DType) => decls.push(bufferDecl(binding++, name, dt, 'read_write'));
+  const tiled = mode === 'fwd' && !!s.R;
+  const isVec = (n: Vec4Operand) => tiled && !!s.vec4?.includes(n);
+  const ro = (name: string, dt: DType) => decls.push(isVec(name.slice(2) as Vec4Operand)
+    ? `@group(0) @binding(${binding++}) var<storage, read> ${name}: array<vec4<f32>>;` : bufferDecl(binding++, name, dt, 'read'));
   ro('X_q', s.q); ro('X_k', s.k); ro('X_v', s.v);
   if (s.mask) ro('X_mask', s.mask);
   if (s.bias) ro('X_bias', s.bias);
+  const operand = (name: string, slot: number, dt: DType) => operandFns(name, slot, dt, isVec(name as Vec4Operand));
   const ops = [operand('q', SLOT.q, s.q), operand('k', SLOT.k, s.k), operand('v', SLOT.v, s.v)];
   if (s.bias) ops.push(operand('bias', SLOT.bias, s.bias));
   if (mode === 'fwd') { rw('O', outDtype(s.o, D)); rw('LSE', 'f32'); }
@@ -116,7 +129,7 @@ ${biasAt}
 fn scale() -> f32 { return bitcast<f32>(P[5]); }
 fn shift() -> i32 { return bitcast<i32>(P[6]); }
 `;
-  const body = mode === 'fwd' ? fwdBody(s) : mode === 'split' ? splitBody(s) : mode === 'dq' ? dqBody(s) : dkvBody(s);
+  const body = tiled ? fwdTiledBody(s) : mode === 'fwd' ? fwdBody(s) : mode === 'split' ? splitBody(s) : mode === 'dq' ? dqBody(s) : dkvBody(s);
   return done(header + body);
 }
 
@@ -208,6 +221,76 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let row = wid.y * Sq + i;
   ${storeRow(outDtype(s.o, D), D, 'row', 'o')}
   LSE[row] = select(inf_(), m + log(l), l > 0.0);
+}`;
+}
+
+/** A vec4 of the row at element `base`, components 4d..4d+3 (past D: 0 if `zero`, else any finite value of the row). */
+function load4(s: AttentionSpec, name: Vec4Operand, base: string, zero: boolean): string {
+  const D = s.D;
+  if (s.vec4?.includes(name)) return `X_${name}[${base} / 4u + d]`;
+  return `vec4<f32>(${[0, 1, 2, 3].map((c) => {
+    if (D % 4 === 0) return `ld_${name}(${base} + (4u * d + ${c}u) * sd_${name})`;
+    const e = `ld_${name}(${base} + min(4u * d + ${c}u, ${D - 1}u) * sd_${name})`;
+    return zero ? `select(0.0, ${e}, 4u * d + ${c}u < ${D}u)` : e;
+  }).join(', ')})`;
+}
+
+const listOf = (n: number) => [...Array(n).keys()];
+const each = <X>(xs: number[], fn: (x: number) => X) => xs.map(fn).join('\n    ');
+
+/** Forward for CPU drivers, register-tiled: see AttentionSpec.R. */
+function fwdTiledBody(s: AttentionSpec): string {
+  const { D, W, T } = s;
+  const R = s.R!;
+  const D4 = Math.ceil(D / 4);
+  const rs = listOf(R), ts = listOf(T);
+  const rt = (fn: (r: number, t: number) => string) => rs.flatMap((r) => ts.map((t) => fn(r, t))).join(' ');
+  const ld4 = (name: Vec4Operand, base: string, zero: boolean) => load4(s, name, base, zero);
+  const ok = (r: number, t: number) => [`j${t} < jEnd`, s.mask ? `keep(b, j${t})` : '', s.causal ? `i32(j${t}) <= i32(iq${r}) + shift()` : ''].filter(Boolean).join(' && ');
+  const bias = (r: number, t: number) => (s.bias ? ` + biasAt(b, h, iq${r}, j${t})` : '');
+  const oType = outDtype(s.o, D);
+  return `
+@compute @workgroup_size(${W})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let H = P[1]; let Sq = P[3]; let Skv = P[4];
+  let b = wid.y / H; let h = wid.y % H; let hk = h / (H / P[2]);
+  let i0 = wid.x * ${W * R}u + lid;
+  ${strideD('q')} ${strideD('k')} ${strideD('v')}
+  var jEnd = Skv;
+  if (${s.causal}) { jEnd = u32(clamp(i32(min(wid.x * ${W * R}u + ${W * R - 1}u, Sq - 1u)) + shift() + 1, 0, i32(Skv))); }
+  var qr: array<vec4<f32>, ${R * D4}>;
+  var o: array<vec4<f32>, ${R * D4}>;
+  let sc0 = scale();
+  ${each(rs, (r) => `let iq${r} = min(i0 + ${r * W}u, Sq - 1u); let qb${r} = base_q(b, h, iq${r});
+    for (var d = 0u; d < ${D4}u; d++) { qr[${r * D4}u + d] = ${ld4('q', `qb${r}`, true)} * sc0; o[${r * D4}u + d] = vec4<f32>(0.0); }
+    var m${r} = -inf_(); var l${r} = 0.0;`)}
+  for (var j0 = 0u; j0 < jEnd; j0 += ${T}u) {
+    ${each(ts, (t) => `let j${t} = j0 + ${t}u; let jc${t} = min(j${t}, Skv - 1u); let kb${t} = base_k(b, hk, jc${t}); let vb${t} = base_v(b, hk, jc${t});`)}
+    ${rt((r, t) => `var s${r}_${t} = 0.0;`)}
+    for (var d = 0u; d < ${D4}u; d++) {
+      ${each(ts, (t) => `let k${t} = ${ld4('k', `kb${t}`, false)};`)}
+      ${each(rs, (r) => `let q${r} = qr[${r * D4}u + d]; ${ts.map((t) => `s${r}_${t} += dot(q${r}, k${t});`).join(' ')}`)}
+    }
+    ${each(rs, (r) => `${ts.map((t) => `let x${r}_${t} = select(-inf_(), s${r}_${t}${bias(r, t)}, ${ok(r, t)});`).join(' ')}
+    let mn${r} = max(m${r}, ${ts.map((t) => `x${r}_${t}`).reduce((a, x) => `max(${a}, ${x})`)});
+    let sf${r} = select(mn${r}, 0.0, mn${r} == -inf_());
+    let al${r} = exp(m${r} - sf${r});
+    ${ts.map((t) => `let p${r}_${t} = exp(x${r}_${t} - sf${r});`).join(' ')}
+    l${r} = l${r} * al${r} + ${ts.map((t) => `p${r}_${t}`).join(' + ')};
+    m${r} = mn${r};`)}
+    for (var d = 0u; d < ${D4}u; d++) {
+      ${each(ts, (t) => `let v${t} = ${ld4('v', `vb${t}`, false)};`)}
+      ${each(rs, (r) => `o[${r * D4}u + d] = o[${r * D4}u + d] * al${r} + ${ts.map((t) => `p${r}_${t} * v${t}`).join(' + ')};`)}
+    }
+  }
+  var orow: array<f32, ${D}>;
+  ${each(rs, (r) => `if (i0 + ${r * W}u < Sq) {
+    let inv = select(0.0, 1.0 / l${r}, l${r} > 0.0);
+    for (var d = 0u; d < ${D}u; d++) { orow[d] = o[${r * D4}u + d / 4u][d % 4u] * inv; }
+    let row${r} = wid.y * Sq + i0 + ${r * W}u;
+    ${storeRow(oType, D, `row${r}`, 'orow')}
+    LSE[row${r}] = select(inf_(), m${r} + log(l${r}), l${r} > 0.0);
+  }`)}
 }`;
 }
 

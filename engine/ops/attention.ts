@@ -8,7 +8,7 @@ import type { DType } from '../dtype.js';
 import { isFloat } from '../dtype.js';
 import type { Device } from '../device.js';
 import { record, noGrad } from '../autograd.js';
-import { attentionKernel, outDtype, SLOT, ATTN_PARAMS, type AttentionSpec, type AttentionMode } from '../../kernels/attention.js';
+import { attentionKernel, outDtype, SLOT, ATTN_PARAMS, type AttentionSpec, type AttentionMode, type Vec4Operand } from '../../kernels/attention.js';
 import type { KernelSource } from '../../kernels/kernel.js';
 import { f32Bits, i32Bits, broadcastStrides } from './launch.js';
 import { cast } from './views.js';
@@ -29,11 +29,12 @@ export interface AttentionOptions {
   impl?: AttentionImpl;
 }
 
-/** rows: one invocation per row, walked rows read straight from memory (CPU drivers); staged: walked
+/** rows: one invocation per row, walked rows read straight from memory (CPU drivers: the backward);
+ * tiled: the CPU forward, R query rows per invocation and keys T at a time, K/V as vec4 where aligned; staged: walked
  * rows staged in workgroup memory tile by tile (GPUs); split: split-KV forward for few query rows. */
-export type AttentionImpl = 'rows' | 'staged' | 'split';
+export type AttentionImpl = 'rows' | 'tiled' | 'staged' | 'split';
 
-export interface AttentionPlan { impl: AttentionImpl; W: number; T: number; nPart: number; keysPerPart: number; unroll: boolean }
+export interface AttentionPlan { impl: AttentionImpl; W: number; T: number; R: number; nPart: number; keysPerPart: number; unroll: boolean }
 
 const softwareCache = new WeakMap<Device, boolean>();
 function isSoftware(device: Device): boolean {
@@ -51,15 +52,19 @@ export function planAttention(device: Device, Sq: number, Skv: number, D: number
   const software = isSoftware(device);
   const maxShared = Math.min(16384, device.limits.maxComputeWorkgroupStorageSize);
   const decode = Sq <= 4 && Skv >= 128;
-  const impl: AttentionImpl = force ?? (decode ? 'split' : software ? 'rows' : 'staged');
-  const T = impl === 'staged' ? Math.max(1, Math.min(16, Math.floor(maxShared / (8 * D)))) : 16;
+  const impl: AttentionImpl = force ?? (decode ? 'split' : software ? 'tiled' : 'staged');
+  let T = impl === 'staged' ? Math.max(1, Math.min(16, Math.floor(maxShared / (8 * D)))) : 16;
   // On llvmpipe a workgroup is one thread's work item: 32 rows keep the SIMD chunks full while leaving
   // enough workgroups for every core.
-  const W = impl === 'split' ? 64 : software ? 32 : 64;
+  let W = impl === 'split' ? 64 : software ? 32 : 64;
+  let R = 1;
+  // tiled (CPU forward): 4 query rows x 4 keys per step (measured on lavapipe at 1024 x 8h x 64: W 8-32,
+  // R 2-8, T 4-8 within noise of each other except R 2 (slower) and R 8 (30 s compile)).
+  if (impl === 'tiled') { W = 16; R = 4; T = 4; }
   // Unrolling the head-dim loops (kernels/attention.ts `unroll`) would keep row vectors in registers on
   // llvmpipe, but its compile did not finish in 10 minutes for D = 64 there: off until measured.
   const keysPerPart = Math.max(16, Math.ceil(Skv / 256));
-  return { impl, W, T, nPart: Math.ceil(Skv / keysPerPart), keysPerPart, unroll: false };
+  return { impl, W, T, R, nPart: Math.ceil(Skv / keysPerPart), keysPerPart, unroll: false };
 }
 
 const cache = new Map<string, KernelSource>();
@@ -148,11 +153,23 @@ function forward(q: Tensor, k: Tensor, v: Tensor, p: Problem, force?: AttentionI
     device.dispatch(kernel(spec('combine', p, q, k, v, plan)), params(p, {}, { nPart: plan.nPart, rows }),
       [buf(part), buf(out), buf(lse)], [Math.ceil(rows / plan.W), 1, 1]);
     part.dispose();
+  } else if (plan.impl === 'tiled') {
+    const more = { R: plan.R, vec4: vec4List({ k, v }, D) };
+    device.dispatch(kernel(spec('fwd', p, q, k, v, plan, more)), params(p, ops), [...inputs, buf(out), buf(lse)],
+      [Math.ceil(Sq / (plan.W * plan.R)), B * H, 1]);
   } else {
     device.dispatch(kernel(spec('fwd', p, q, k, v, plan)), params(p, ops), [...inputs, buf(out), buf(lse)],
       [Math.ceil(Sq / plan.W), B * H, 1]);
   }
   return { out: finishOut(out, q.dtype), lse };
+}
+
+/** Whether t's rows can be read as vec4<f32>: f32, d-stride 1, offset and other strides multiples of 4. */
+function vec4Rows(t: Tensor, D: number): boolean {
+  return t.dtype === 'f32' && D % 4 === 0 && t.strides[3] === 1 && t.offset % 4 === 0 && t.strides.slice(0, 3).every((x) => x % 4 === 0);
+}
+function vec4List(ts: Partial<Record<Vec4Operand, Tensor>>, D: number): Vec4Operand[] {
+  return (Object.keys(ts) as Vec4Operand[]).filter((n) => vec4Rows(ts[n]!, D));
 }
 
 function finishOut(out: Tensor, dtype: DType): Tensor {
@@ -189,9 +206,10 @@ function attentionBackward(g: Tensor, q: Tensor, k: Tensor, v: Tensor, o: Tensor
   want: { needKV: boolean; biasGrad: boolean; impl?: AttentionImpl }): (Tensor | null)[] {
   const device = q.device;
   const { B, H, Hkv, Sq, Skv, D } = p;
-  const force = want.impl === 'split' ? undefined : want.impl;
+  // The backward has no R-row variant: 'tiled' (a forward variant) runs the rows kernels.
+  const force = want.impl === 'split' ? undefined : want.impl === 'tiled' ? 'rows' : want.impl;
   let plan = planAttention(device, Sq, Skv, D, force);
-  if (plan.impl === 'split') plan = planAttention(device, Sq, Skv, D, isSoftware(device) ? 'rows' : 'staged');
+  if (plan.impl === 'split' || plan.impl === 'tiled') plan = planAttention(device, Sq, Skv, D, isSoftware(device) ? 'rows' : 'staged');
   const dq = Tensor.empty([B, H, Sq, D], 'f32', device);
   const dvec = Tensor.empty([B, H, Sq], 'f32', device);
   const dbias = want.biasGrad ? Tensor.empty([B, H, Sq, Skv], 'f32', device) : null;

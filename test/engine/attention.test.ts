@@ -161,3 +161,24 @@ test('attention: shape and dtype errors are thrown before encoding', async () =>
   throws(() => sdpa(E.zeros([3, 4, 8]), k1, k1), /must be \[B, H, S, D\]/);
   assert((await E.getDevice()).dispatchCount - before === 3, 'only the zeros() fills were encoded');
 });
+
+test('attention (tiled): forward on shapes that do not fill the row and key tiles, D = 64, 80, 5, vec4 and scalar loads', async () => {
+  const fwd = { grad: false as const };
+  for (const D of [64, 80, 5]) {
+    await checkOp({ name: `sdpa tiled D${D}`, dtypes: D === 64 ? ['f32', 'f16'] : ['f32'], ...fwd,
+      shapes: [[[1, 2, 37, D], [1, 2, 23, D], [1, 2, 23, D]], [[2, 1, 19, D], [2, 1, 41, D], [2, 1, 41, D]]],
+      gpu: (q, k, v) => sdpa(q, k, v, { impl: 'tiled' }), ref: (q, k, v) => refAttention(q, k, v) });
+  }
+  await checkOp({ name: 'sdpa tiled causal gqa', dtypes: ['f32'], ...fwd, shapes: [[[1, 4, 45, 64], [1, 2, 30, 64], [1, 2, 30, 64]]],
+    gpu: (q, k, v) => sdpa(q, k, v, { causal: true, scale: 0.7, impl: 'tiled' }), ref: (q, k, v) => refAttention(q, k, v, { causal: true, scale: 0.7 }) });
+  const mask = Array.from({ length: 2 * 21 }, (_, i) => (i < 21 ? i % 3 !== 1 : 0));
+  await checkOp({ name: 'sdpa tiled mask bias', dtypes: ['f32'], ...fwd, shapes: [[[2, 2, 17, 80], [2, 2, 21, 80], [2, 2, 21, 80], [2, 21], [1, 2, 17, 21]]],
+    inputs: [{}, {}, {}, { values: mask.map(Number), dtype: 'u8', grad: false }, {}],
+    gpu: (q, k, v, m, b) => sdpa(q, k, v, { keyPaddingMask: m, bias: b, impl: 'tiled' }),
+    ref: (q, k, v, m, b) => refAttention(q, k, v, { mask: m, bias: b }) });
+  // k and v read through an offset of 1 (scalar loads at D = 64).
+  const cut = (x: NDArray) => NDArray.fill([1, 2, 29, 64], (i) => x.at([i[0], i[1], i[2], i[3] + 1]));
+  await checkOp({ name: 'sdpa tiled unaligned k/v', dtypes: ['f32'], ...fwd, shapes: [[[1, 2, 33, 64], [1, 2, 29, 65], [1, 2, 29, 65]]],
+    gpu: (q, k, v) => sdpa(q, E.slice(k, 3, 1, 65), E.slice(v, 3, 1, 65), { impl: 'tiled' }),
+    ref: (q, k, v) => refAttention(q, cut(k), cut(v)) });
+});
