@@ -2,7 +2,7 @@
 // composition used as their reference) is chosen in one place.
 import {
   Tensor, matmul, softmax, mul, add, where, arange, reshape, expand, le, transpose, unsqueeze, scope,
-  scaledDotProductAttention,
+  scaledDotProductAttention, isGradEnabled,
 } from '../engine/index.js';
 import { ShapeError } from '../engine/errors.js';
 
@@ -49,13 +49,13 @@ export function attentionUnfused(q: Tensor, k: Tensor, v: Tensor, o: AttentionOp
   });
 }
 
-/** Scores above this many bytes go to the flash kernels even where the unfused path is faster. */
+/** Scores above this many bytes go to the flash kernels even where the unfused backward is faster. */
 const UNFUSED_SCORE_LIMIT = 32 << 20;
 
 /**
- * The attention every model uses. On GPUs: the flash kernels (memory O(S), no [S, S] scores). On
- * software adapters (llvmpipe) the unfused composition is measured faster for moderate sizes
- * (bench/results/attention-*.json), so it is used while its scores stay under UNFUSED_SCORE_LIMIT.
+ * The attention every model uses: the flash kernels (memory O(S), no [S, S] scores) — except on software
+ * adapters when gradients are needed and the scores are small: there the flash backward measures slower
+ * than the unfused composition (bench/results/attention-*.json), while the flash forward is faster.
  * Both agree to rounding (test/engine/attention.test.ts); fully masked rows differ (flash: 0, unfused:
  * NaN) — the models never produce them (LLaMA masks padding with a finite bias).
  */
@@ -63,6 +63,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, o: AttentionOptions =
   const [B, H, Sq] = q.shape;
   const Skv = k.shape[2];
   const scoreBytes = 4 * B * H * Sq * Skv;
-  if (q.device.isSoftwareAdapter && scoreBytes <= UNFUSED_SCORE_LIMIT) return attentionUnfused(q, k, v, o);
+  const needsGrad = isGradEnabled() && [q, k, v, o.bias].some((t) => t?.requiresGrad);
+  if (q.device.isSoftwareAdapter && needsGrad && scoreBytes <= UNFUSED_SCORE_LIMIT) return attentionUnfused(q, k, v, o);
   return scaledDotProductAttention(q, k, v, o);
 }
