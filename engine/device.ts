@@ -100,10 +100,16 @@ export class Device {
 
   has(feature: string): boolean { return this.features.has(feature); }
 
-  /** A CPU implementation of WebGPU (llvmpipe / SwiftShader): kernels are chosen differently there. */
+  /**
+   * A CPU implementation of WebGPU (llvmpipe / lavapipe, SwiftShader, WARP): kernels are chosen
+   * differently there, and its memory is the host's. The one place that decides it.
+   */
   get isSoftwareAdapter(): boolean {
-    this.software ??= (this.adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter === true
-      || /llvmpipe|lavapipe|swiftshader/i.test(`${this.adapter.info.description} ${this.adapter.info.device}`);
+    if (this.software === undefined) {
+      const info = this.adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
+      const name = `${info.description} ${info.device} ${info.architecture}`.toLowerCase();
+      this.software = info.isFallbackAdapter === true || /llvmpipe|lavapipe|swiftshader|software|warp|\bcpu\b/.test(name);
+    }
     return this.software;
   }
   private software: boolean | undefined;

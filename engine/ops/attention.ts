@@ -36,20 +36,9 @@ export type AttentionImpl = 'rows' | 'tiled' | 'staged' | 'split';
 
 export interface AttentionPlan { impl: AttentionImpl; W: number; T: number; R: number; nPart: number; keysPerPart: number; unroll: boolean }
 
-const softwareCache = new WeakMap<Device, boolean>();
-function isSoftware(device: Device): boolean {
-  let s = softwareCache.get(device);
-  if (s === undefined) {
-    const d = device.describe();
-    s = d.adapterType !== 'gpu' || /llvmpipe|lavapipe|swiftshader|software/i.test(`${d.description} ${d.device} ${d.architecture}`);
-    softwareCache.set(device, s);
-  }
-  return s;
-}
-
 /** The one place that picks the attention kernel variant and its geometry. */
 export function planAttention(device: Device, Sq: number, Skv: number, D: number, force?: AttentionImpl): AttentionPlan {
-  const software = isSoftware(device);
+  const software = device.isSoftwareAdapter;
   const maxShared = Math.min(16384, device.limits.maxComputeWorkgroupStorageSize);
   const decode = Sq <= 4 && Skv >= 128;
   const impl: AttentionImpl = force ?? (decode ? 'split' : software ? 'tiled' : 'staged');
@@ -139,7 +128,7 @@ function forward(q: Tensor, k: Tensor, v: Tensor, p: Problem, force?: AttentionI
   }
   let plan = planAttention(device, Sq, Skv, D, force);
   const rows = B * H * Sq;
-  if (plan.impl === 'split' && rows > 65535 * 65535) plan = planAttention(device, Sq, Skv, D, isSoftware(device) ? 'rows' : 'staged');
+  if (plan.impl === 'split' && rows > 65535 * 65535) plan = planAttention(device, Sq, Skv, D, device.isSoftwareAdapter ? 'rows' : 'staged');
   const out = Tensor.empty([B, H, Sq, D], outDtype(q.dtype, D), device);
   const lse = Tensor.empty([B, H, Sq], 'f32', device);
   if (rows * D === 0) return { out: finishOut(out, q.dtype), lse };
@@ -209,7 +198,7 @@ function attentionBackward(g: Tensor, q: Tensor, k: Tensor, v: Tensor, o: Tensor
   // The backward has no R-row variant: 'tiled' (a forward variant) runs the rows kernels.
   const force = want.impl === 'split' ? undefined : want.impl === 'tiled' ? 'rows' : want.impl;
   let plan = planAttention(device, Sq, Skv, D, force);
-  if (plan.impl === 'split' || plan.impl === 'tiled') plan = planAttention(device, Sq, Skv, D, isSoftware(device) ? 'rows' : 'staged');
+  if (plan.impl === 'split' || plan.impl === 'tiled') plan = planAttention(device, Sq, Skv, D, device.isSoftwareAdapter ? 'rows' : 'staged');
   const dq = Tensor.empty([B, H, Sq, D], 'f32', device);
   const dvec = Tensor.empty([B, H, Sq], 'f32', device);
   const dbias = want.biasGrad ? Tensor.empty([B, H, Sq, Skv], 'f32', device) : null;

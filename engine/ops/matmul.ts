@@ -53,10 +53,9 @@ function traits(device: Device): AdapterTraits {
   let t = traitsCache.get(device);
   if (t) return t;
   const d = device.describe();
-  const name = `${d.description} ${d.device} ${d.architecture} ${d.adapterType}`.toLowerCase();
   t = {
-    // Software rasterisers run compute shaders on CPU threads: llvmpipe/lavapipe, SwiftShader, WARP.
-    cpuLike: /llvmpipe|lavapipe|swiftshader|software|warp|\bcpu\b/.test(name),
+    // Software adapters run compute shaders on CPU threads.
+    cpuLike: device.isSoftwareAdapter,
     subgroups: device.has('subgroups'), sgMin: d.subgroupMinSize ?? 0, sgMax: d.subgroupMaxSize ?? 0,
     f16: device.has('shader-f16'),
     sgmat: device.has('chromium-experimental-subgroup-matrix')

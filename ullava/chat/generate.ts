@@ -106,7 +106,9 @@ export async function generate(model: UllavaForCausalLM, tokenizer: LlamaTokeniz
         if (st.done) { next.push(pad); continue; }
         const row = logits.subarray(b * V, (b + 1) * V);
         const forced = prompts[b].forced;
-        const id = forced && t < forced.length ? forced[t] : sampleToken(row, o, [...allPrompt[b], ...st.ids], rng);
+        // The history is only needed (and only copied) for the repetition penalty.
+        const history = (o.repetitionPenalty ?? 1) !== 1 ? [...allPrompt[b], ...st.ids] : [];
+        const id = forced && t < forced.length ? forced[t] : sampleToken(row, o, history, rng);
         next.push(id);
         if (id === segId || (locId !== null && id === locId)) {
           const h = noGrad(() => scope(() => contiguous(reshape(slice(step.hidden, 0, b, b + 1), [step.hidden.shape[2]]))));

@@ -68,9 +68,7 @@ const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
 export function deviceMemoryBudget(device: Device): number | null {
   const env = Number(process.env.ULLAVA_MEMORY_GB);
   if (env > 0) return env * 2 ** 30;
-  const d = device.describe();
-  const software = d.adapterType !== 'gpu' || /llvmpipe|lavapipe|swiftshader/i.test(`${d.description} ${d.device} ${d.driver}`);
-  return software ? totalmem() : null;
+  return device.isSoftwareAdapter ? totalmem() : null;
 }
 
 /**
