@@ -5,7 +5,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Tensor, DType } from '../../../engine/index.js';
 import { openCheckpoint } from '../../../nn/io/checkpoint.js';
-import { loadTensors } from '../../../nn/io/load.js';
+import { loadModuleWeights } from '../../../nn/io/load-module.js';
 import type { TensorInfo } from '../../../nn/io/dtypes.js';
 import { type ClipVisionConfig, CLIP_VISION_DEFAULTS, clipVisionConfigFromHF, validateClipVisionConfig } from './config.js';
 import { ClipVisionModel } from './model.js';
@@ -151,15 +151,13 @@ export async function loadClipVisionModel(path: string, o: LoadClipOptions = {})
       throw new StateDictError(check, `CLIP vision tower from ${path}`);
     }
     const dtype = o.dtype ?? 'f32';
-    const tensors = await loadTensors(reader, { dtype, filter: (n) => rename(n) !== undefined, rename, onProgress: o.onProgress });
+    // Each tensor streams straight into its parameter's buffer: memory stays at the model's own size.
     const model = new ClipVisionModel(config, { dtype });
     try {
-      model.loadStateDict(tensors, { where: `CLIP vision tower from ${path}` });
+      await loadModuleWeights(model, path, { rename, onProgress: o.onProgress, where: `CLIP vision tower from ${path}` });
     } catch (e) {
       model.dispose();
       throw e;
-    } finally {
-      for (const t of tensors.values()) t.dispose();
     }
     model.requiresGrad(o.trainable ?? false);
     return { model: model.eval(), config, prefix };
