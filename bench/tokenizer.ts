@@ -5,8 +5,8 @@ import { execSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { SentencePieceProcessor } from '../ullava/tokenizer/sentencepiece.js';
-import { loadReference } from '../test/tokenizer/reference.js';
-import { plainCorpus } from '../test/tokenizer/corpus.js';
+import { loadReference } from '../test/ullava/tokenizer/reference.js';
+import { plainCorpus } from '../test/ullava/tokenizer/corpus.js';
 
 interface Row { name: string; strings_per_s: number; mb_per_s: number; ms_per_pass: number; ratio_vs_sentencepiece: number }
 
@@ -40,7 +40,7 @@ export async function run(opts: { json?: string; strings?: number; minMs?: numbe
     await writeFile(opts.json, JSON.stringify({
       benchmark: 'tokenizer-encode', date: new Date().toISOString(), commit,
       device: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version },
-      corpus: { strings: corpus.length, utf8_bytes: bytes, generator: 'test/tokenizer/corpus.ts plainCorpus(seed 1)' },
+      corpus: { strings: corpus.length, utf8_bytes: bytes, generator: 'test/ullava/tokenizer/corpus.ts plainCorpus(seed 1)' },
       results: rows,
     }, null, 2) + '\n');
   }

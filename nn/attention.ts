@@ -56,7 +56,7 @@ const UNFUSED_SCORE_LIMIT = 32 << 20;
  * The attention every model uses: the flash kernels (memory O(S), no [S, S] scores) — except on software
  * adapters when gradients are needed and the scores are small: there the flash backward measures slower
  * than the unfused composition (bench/results/attention-*.json), while the flash forward is faster.
- * Both agree to rounding (test/engine/attention.test.ts); fully masked rows differ (flash: 0, unfused:
+ * Both agree to rounding (test/engine/ops/attention.test.ts); fully masked rows differ (flash: 0, unfused:
  * NaN) — the models never produce them (LLaMA masks padding with a finite bias).
  */
 export function attention(q: Tensor, k: Tensor, v: Tensor, o: AttentionOptions = {}): Tensor {

@@ -2,12 +2,12 @@
 // forward and finite-difference backward through checkOp on small shapes, the analytic gradient of the
 // unfused engine composition (nn/attention.ts) where finite differences would be too slow, and every
 // kernel variant (rows for CPU drivers, staged for GPUs, split-KV for decode) on this device.
-import { test, assertClose, assert } from '../framework.js';
-import { checkOp } from '../harness/opcheck.js';
-import * as E from '../../engine/index.js';
-import { attentionUnfused } from '../../nn/attention.js';
-import { attention as refAttention } from '../ref/attention.js';
-import { NDArray, permute as refPermute } from '../ref/ndarray.js';
+import { test, assertClose, assert } from '../../framework.js';
+import { checkOp } from '../../harness/opcheck.js';
+import * as E from '../../../engine/index.js';
+import { attentionUnfused } from '../../../nn/attention.js';
+import { attention as refAttention } from '../../ref/attention.js';
+import { NDArray, permute as refPermute } from '../../ref/ndarray.js';
 
 type Impl = E.AttentionImpl | undefined;
 const IMPLS: Impl[] = [undefined, 'staged'];

@@ -1,8 +1,8 @@
-import { test, assertEqual, assertRejects } from '../framework.js';
-import { checkOp } from '../harness/opcheck.js';
-import * as E from '../../engine/index.js';
-import { conv2d as refConv, convTranspose2d as refConvT, type RefConvOptions } from '../ref/conv.js';
-import type { NDArray } from '../ref/ndarray.js';
+import { test, assertEqual, assertRejects } from '../../framework.js';
+import { checkOp } from '../../harness/opcheck.js';
+import * as E from '../../../engine/index.js';
+import { conv2d as refConv, convTranspose2d as refConvT, type RefConvOptions } from '../../ref/conv.js';
+import type { NDArray } from '../../ref/ndarray.js';
 
 const P = (v: [number, number] | undefined) => v;
 

@@ -2,11 +2,11 @@
 // 'tiled' for GPUs, forced here through the `impl` option since planConv picks 'packed' on lavapipe)
 // against the CPU reference with finite-difference gradients on small shapes, and against the
 // unfold + matmul path (forward and every gradient) on larger ones.
-import { test, assertEqual, assertClose, SkipTest } from '../framework.js';
-import { checkOp } from '../harness/opcheck.js';
-import * as E from '../../engine/index.js';
-import { conv2d as refConv, convTranspose2d as refConvT, type RefConvOptions } from '../ref/conv.js';
-import type { NDArray } from '../ref/ndarray.js';
+import { test, assertEqual, assertClose, SkipTest } from '../../framework.js';
+import { checkOp } from '../../harness/opcheck.js';
+import * as E from '../../../engine/index.js';
+import { conv2d as refConv, convTranspose2d as refConvT, type RefConvOptions } from '../../ref/conv.js';
+import type { NDArray } from '../../ref/ndarray.js';
 
 type Impl = 'packed' | 'tiled';
 

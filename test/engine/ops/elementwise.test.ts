@@ -1,7 +1,7 @@
-import { test } from '../framework.js';
-import { checkOp, type InputSpec } from '../harness/opcheck.js';
-import * as E from '../../engine/index.js';
-import { zip, map, erf, type NDArray } from '../ref/ndarray.js';
+import { test } from '../../framework.js';
+import { checkOp, type InputSpec } from '../../harness/opcheck.js';
+import * as E from '../../../engine/index.js';
+import { zip, map, erf, type NDArray } from '../../ref/ndarray.js';
 
 const sig = (x: number) => 1 / (1 + Math.exp(-x));
 const unaryRefs: [string, (x: E.Tensor) => E.Tensor, (x: number) => number, InputSpec?][] = [

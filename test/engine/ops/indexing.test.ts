@@ -1,8 +1,8 @@
-import { test, assertClose, assertEqual, assertRejects } from '../framework.js';
-import { checkOp } from '../harness/opcheck.js';
-import * as E from '../../engine/index.js';
-import * as R from '../ref/nn.js';
-import type { NDArray } from '../ref/ndarray.js';
+import { test, assertClose, assertEqual, assertRejects } from '../../framework.js';
+import { checkOp } from '../../harness/opcheck.js';
+import * as E from '../../../engine/index.js';
+import * as R from '../../ref/nn.js';
+import type { NDArray } from '../../ref/ndarray.js';
 
 test('gather along each axis (index smaller than src, repeated indices)', async () => {
   await checkOp({ name: 'gather axis 1', shapes: [[[3, 5], [3, 7]], [[2, 4, 3], [2, 6, 2]]],

@@ -1,5 +1,5 @@
-import { test, assert, assertClose, assertEqual, assertRejects } from '../framework.js';
-import * as E from '../../engine/index.js';
+import { test, assert, assertClose, assertEqual, assertRejects } from '../../framework.js';
+import * as E from '../../../engine/index.js';
 
 /** The expected contents after dst[..., start:start+len on axis, ...] = src, on the host. */
 function writeRef(dst: number[], dshape: number[], src: number[], sshape: number[], axis: number, start: number): number[] {

@@ -1,8 +1,8 @@
-import { test, assertClose } from '../framework.js';
-import { checkOp } from '../harness/opcheck.js';
-import * as E from '../../engine/index.js';
-import { interpolateBilinear as ref } from '../ref/interpolate.js';
-import type { NDArray } from '../ref/ndarray.js';
+import { test, assertClose } from '../../framework.js';
+import { checkOp } from '../../harness/opcheck.js';
+import * as E from '../../../engine/index.js';
+import { interpolateBilinear as ref } from '../../ref/interpolate.js';
+import type { NDArray } from '../../ref/ndarray.js';
 
 const cases: [string, number[], [number, number], boolean][] = [
   ['upsample 2x', [1, 2, 4, 5], [8, 10], false],
@@ -26,7 +26,7 @@ test('interpolate bilinear in f16, non-contiguous input', () => checkOp({ name: 
 
 function permute4(x: NDArray): NDArray {
   const [n, h, w, c] = x.shape;
-  return (x.constructor as typeof import('../ref/ndarray.js').NDArray).fill([n, c, h, w], ([a, b, i, j]) => x.at([a, i, j, b]));
+  return (x.constructor as typeof import('../../ref/ndarray.js').NDArray).fill([n, c, h, w], ([a, b, i, j]) => x.at([a, i, j, b]));
 }
 
 test('interpolate bilinear: large upsample (SAM mask 4x) matches reference', async () => {
@@ -34,7 +34,7 @@ test('interpolate bilinear: large upsample (SAM mask 4x) matches reference', asy
   const vals = Array.from({ length: 2 * 16 * 16 }, (_, i) => Math.sin(i * 0.37));
   const x = E.Tensor.from(vals, [1, 2, 16, 16]).requireGrad();
   const y = E.interpolateBilinear(x, [64, 64]);
-  const { NDArray } = await import('../ref/ndarray.js');
+  const { NDArray } = await import('../../ref/ndarray.js');
   const xr = NDArray.from([1, 2, 16, 16], vals);
   assertClose(await y.toArray(), ref(xr, [64, 64]).data, { atol: 1e-5, rtol: 1e-5 });
   // The adjoint of the resize: <y, g> = <x, dx> for every x, so dx summed over ones equals the per-pixel weight sum.

@@ -1,8 +1,8 @@
-import { test, assert, assertClose, assertEqual } from '../framework.js';
-import { checkOp } from '../harness/opcheck.js';
-import * as E from '../../engine/index.js';
-import * as R from '../ref/nn.js';
-import type { NDArray } from '../ref/ndarray.js';
+import { test, assert, assertClose, assertEqual } from '../../framework.js';
+import { checkOp } from '../../harness/opcheck.js';
+import * as E from '../../../engine/index.js';
+import * as R from '../../ref/nn.js';
+import type { NDArray } from '../../ref/ndarray.js';
 
 const ceShapes = [[[4, 5], [4]], [[7, 3], [7]], [[2, 3, 6], [2, 3]]];
 

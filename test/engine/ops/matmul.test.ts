@@ -1,7 +1,7 @@
-import { test, assertClose, assertEqual, assertRejects } from '../framework.js';
-import { checkOp } from '../harness/opcheck.js';
-import * as E from '../../engine/index.js';
-import { matmul as refMatmul, permute, zip, NDArray, reshape as refReshape } from '../ref/ndarray.js';
+import { test, assertClose, assertEqual, assertRejects } from '../../framework.js';
+import { checkOp } from '../../harness/opcheck.js';
+import * as E from '../../../engine/index.js';
+import { matmul as refMatmul, permute, zip, NDArray, reshape as refReshape } from '../../ref/ndarray.js';
 
 const T = (a: NDArray) => permute(a, [...Array(a.rank - 2).keys(), a.rank - 1, a.rank - 2]);
 

@@ -1,12 +1,12 @@
 // Every GEMM variant forced through planMatmul's `force` over odd shapes, transposed views, batches
 // and f32/f16/bf16 storage; the fused epilogue against the CPU reference; the subgroup-matrix
 // generator's text (it cannot run on this adapter).
-import { test, assert, assertEqual, assertClose, SkipTest } from '../framework.js';
-import { checkOp } from '../harness/opcheck.js';
-import * as E from '../../engine/index.js';
-import { matmul as refMatmul, permute, zip, map, NDArray } from '../ref/ndarray.js';
-import { sgmatKernel } from '../../kernels/gemm_sgmat.js';
-import { NO_EPILOGUE } from '../../kernels/gemm_epilogue.js';
+import { test, assert, assertEqual, assertClose, SkipTest } from '../../framework.js';
+import { checkOp } from '../../harness/opcheck.js';
+import * as E from '../../../engine/index.js';
+import { matmul as refMatmul, permute, zip, map, NDArray } from '../../ref/ndarray.js';
+import { sgmatKernel } from '../../../kernels/gemm_sgmat.js';
+import { NO_EPILOGUE } from '../../../kernels/gemm_epilogue.js';
 
 const T = (a: NDArray) => permute(a, [...Array(a.rank - 2).keys(), a.rank - 1, a.rank - 2]);
 

@@ -1,8 +1,8 @@
-import { test, assertEqual, assertClose, assertRejects } from '../framework.js';
-import { checkOp } from '../harness/opcheck.js';
-import * as E from '../../engine/index.js';
-import * as R from '../ref/nn.js';
-import type { NDArray } from '../ref/ndarray.js';
+import { test, assertEqual, assertClose, assertRejects } from '../../framework.js';
+import { checkOp } from '../../harness/opcheck.js';
+import * as E from '../../../engine/index.js';
+import * as R from '../../ref/nn.js';
+import type { NDArray } from '../../ref/ndarray.js';
 
 test('layerNorm with weight and bias (gradients of x, weight, bias)', () => checkOp({ name: 'layerNorm',
   shapes: [[[3, 5], [5], [5]], [[2, 3, 7], [7], [7]], [[1, 33], [33], [33]]],

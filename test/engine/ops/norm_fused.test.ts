@@ -1,5 +1,5 @@
-import { test, assertClose } from '../framework.js';
-import * as E from '../../engine/index.js';
+import { test, assertClose } from '../../framework.js';
+import * as E from '../../../engine/index.js';
 
 // The fused kernels against the composed reference on model-sized rows (SAM-H 1280, LLaMA 4096),
 // forward and every gradient, in f32 and bf16 storage.

@@ -1,8 +1,8 @@
-import { test, assertClose, assertEqual, assertRejects } from '../framework.js';
-import { checkOp } from '../harness/opcheck.js';
-import * as E from '../../engine/index.js';
-import * as R from '../ref/nn.js';
-import { NDArray, permute } from '../ref/ndarray.js';
+import { test, assertClose, assertEqual, assertRejects } from '../../framework.js';
+import { checkOp } from '../../harness/opcheck.js';
+import * as E from '../../../engine/index.js';
+import * as R from '../../ref/nn.js';
+import { NDArray, permute } from '../../ref/ndarray.js';
 
 test('concat along first, middle and last axes', async () => {
   await checkOp({ name: 'concat axis 0', shapes: [[[2, 3], [1, 3], [4, 3]]],

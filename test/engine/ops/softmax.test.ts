@@ -1,8 +1,8 @@
-import { test, assertClose } from '../framework.js';
-import { checkOp } from '../harness/opcheck.js';
-import * as E from '../../engine/index.js';
-import * as R from '../ref/nn.js';
-import type { NDArray } from '../ref/ndarray.js';
+import { test, assertClose } from '../../framework.js';
+import { checkOp } from '../../harness/opcheck.js';
+import * as E from '../../../engine/index.js';
+import * as R from '../../ref/nn.js';
+import type { NDArray } from '../../ref/ndarray.js';
 
 const shapes = [[[7]], [[3, 5]], [[2, 3, 4]], [[2, 130]], [[1, 1]]];
 

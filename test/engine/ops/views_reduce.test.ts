@@ -1,7 +1,7 @@
-import { test, assertClose, assertEqual, assert } from '../framework.js';
-import { checkOp } from '../harness/opcheck.js';
-import * as E from '../../engine/index.js';
-import { NDArray, reduce, permute, reshape, sum as rsum, map } from '../ref/ndarray.js';
+import { test, assertClose, assertEqual, assert } from '../../framework.js';
+import { checkOp } from '../../harness/opcheck.js';
+import * as E from '../../../engine/index.js';
+import { NDArray, reduce, permute, reshape, sum as rsum, map } from '../../ref/ndarray.js';
 
 test('reshape, permute, transpose, slice, expand with gradients', async () => {
   await checkOp({ name: 'reshape', shapes: [[[2, 3, 4]]], gpu: (x) => E.reshape(x, [4, -1]), ref: (x: NDArray) => reshape(x, [4, 6]) });

@@ -1,5 +1,5 @@
-import { test, assertClose, assert } from '../framework.js';
-import * as E from '../../engine/index.js';
+import { test, assertClose, assert } from '../../framework.js';
+import * as E from '../../../engine/index.js';
 
 // The fused cross-entropy kernel against the composed reference at LLM-like widths, with ignored
 // targets, for every reduction, including the gradient.

@@ -1,6 +1,6 @@
 // Builders for checkpoint fixtures written byte by byte in the tests: pickles with the opcodes torch.save
 // emits, stored zip archives (optionally ZIP64), and whole torch.save-like files. No PyTorch needed.
-import type { SourceDType } from '../../nn/io/dtypes.js';
+import type { SourceDType } from '../../../nn/io/dtypes.js';
 
 const enc = new TextEncoder();
 

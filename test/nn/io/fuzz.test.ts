@@ -1,11 +1,11 @@
 // Mutation fuzzing of the checkpoint readers: thousands of corrupted variants of valid safetensors and
 // torch.save files. Each must either load (and every tensor read) or fail with a CheckpointFormatError:
 // never another exception type, never a hang, never an allocation beyond the file's own size.
-import { test, assert } from '../framework.js';
-import { CheckpointFormatError } from '../../nn/io/dtypes.js';
-import { SafetensorsReader, encodeSafetensorsHeader } from '../../nn/io/safetensors.js';
-import { TorchReader } from '../../nn/io/torch.js';
-import { MemorySource } from '../../nn/io/source.js';
+import { test, assert } from '../../framework.js';
+import { CheckpointFormatError } from '../../../nn/io/dtypes.js';
+import { SafetensorsReader, encodeSafetensorsHeader } from '../../../nn/io/safetensors.js';
+import { TorchReader } from '../../../nn/io/torch.js';
+import { MemorySource } from '../../../nn/io/source.js';
 import { bytesOf, rng, statePickle, torchSave, type FixtureStorage, type FixtureTensor } from './fixtures.js';
 
 const INTERESTING = [0, 1, 0x7f, 0x80, 0xff, 0xfe, 0x40, 0x20, 0x2e, 0x28, 0x71, 0x58, 0x8a, 0x5d, 0x7d, 0x30];

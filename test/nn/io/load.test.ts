@@ -1,10 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test, assertClose, assertEqual, assertRejects, skip } from '../framework.js';
-import { getDevice } from '../../engine/device.js';
-import { writeSafetensors } from '../../nn/io/safetensors.js';
-import { loadCheckpoint } from '../../nn/io/load.js';
+import { test, assertClose, assertEqual, assertRejects, skip } from '../../framework.js';
+import { getDevice } from '../../../engine/device.js';
+import { writeSafetensors } from '../../../nn/io/safetensors.js';
+import { loadCheckpoint } from '../../../nn/io/load.js';
 import { bytesOf } from './fixtures.js';
 
 async function device(): Promise<void> {

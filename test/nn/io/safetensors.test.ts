@@ -1,11 +1,11 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test, assert, assertEqual, assertRejects } from '../framework.js';
-import { SafetensorsReader, writeSafetensors, encodeSafetensorsHeader } from '../../nn/io/safetensors.js';
-import { MemorySource } from '../../nn/io/source.js';
-import { openCheckpoint } from '../../nn/io/checkpoint.js';
-import { writeShardedSafetensors } from '../../nn/io/convert.js';
+import { test, assert, assertEqual, assertRejects } from '../../framework.js';
+import { SafetensorsReader, writeSafetensors, encodeSafetensorsHeader } from '../../../nn/io/safetensors.js';
+import { MemorySource } from '../../../nn/io/source.js';
+import { openCheckpoint } from '../../../nn/io/checkpoint.js';
+import { writeShardedSafetensors } from '../../../nn/io/convert.js';
 import { bytesOf } from './fixtures.js';
 
 async function tmp(): Promise<string> { return mkdtemp(join(tmpdir(), 'ullava-st-')); }

@@ -1,9 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test, assertEqual } from '../framework.js';
-import { writeSafetensors, encodeSafetensorsHeader } from '../../nn/io/safetensors.js';
-import { openCheckpoint } from '../../nn/io/checkpoint.js';
+import { test, assertEqual } from '../../framework.js';
+import { writeSafetensors, encodeSafetensorsHeader } from '../../../nn/io/safetensors.js';
+import { openCheckpoint } from '../../../nn/io/checkpoint.js';
 
 test('a safetensors file whose header length starts 0x80 0x0? is not taken for a legacy PyTorch pickle', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'sniff-'));

@@ -1,13 +1,13 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test, assert, assertEqual, assertRejects } from '../framework.js';
-import { TorchReader } from '../../nn/io/torch.js';
-import { MemorySource } from '../../nn/io/source.js';
-import { openCheckpoint } from '../../nn/io/checkpoint.js';
-import { convertCheckpoint } from '../../nn/io/convert.js';
-import { unpickle, PyGlobal } from '../../nn/io/pickle.js';
-import { toHostArray } from '../../nn/io/hostconv.js';
+import { test, assert, assertEqual, assertRejects } from '../../framework.js';
+import { TorchReader } from '../../../nn/io/torch.js';
+import { MemorySource } from '../../../nn/io/source.js';
+import { openCheckpoint } from '../../../nn/io/checkpoint.js';
+import { convertCheckpoint } from '../../../nn/io/convert.js';
+import { unpickle, PyGlobal } from '../../../nn/io/pickle.js';
+import { toHostArray } from '../../../nn/io/hostconv.js';
 import { bytesOf, makeZip, PickleWriter, statePickle, torchSave, type FixtureStorage, type FixtureTensor } from './fixtures.js';
 
 const open = (b: Uint8Array) => TorchReader.open(new MemorySource(b, 'pytorch_model.bin'));

@@ -1,5 +1,5 @@
-import { test, assert, assertEqual } from '../framework.js';
-import { Conversation, SYSTEM_PROMPT, imageSpan, segmentationPrompt } from '../../ullava/chat/conversation.js';
+import { test, assert, assertEqual } from '../../framework.js';
+import { Conversation, SYSTEM_PROMPT, imageSpan, segmentationPrompt } from '../../../ullava/chat/conversation.js';
 import { loadUllavaTokenizer } from '../tokenizer/reference.js';
 
 test('conversation: the Vicuna v1 prompt with the image span first, multi-turn history', () => {

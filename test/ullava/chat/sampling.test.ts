@@ -1,5 +1,5 @@
-import { test, assert, assertEqual } from '../framework.js';
-import { sampleToken, makeRng, StopStrings, validateSampling } from '../../ullava/chat/sampling.js';
+import { test, assert, assertEqual } from '../../framework.js';
+import { sampleToken, makeRng, StopStrings, validateSampling } from '../../../ullava/chat/sampling.js';
 
 const logits = Float32Array.from([1, 3, 2, 0.5, 2.9]);
 

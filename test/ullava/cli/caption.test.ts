@@ -1,4 +1,4 @@
-import { test, assert, assertEqual } from '../framework.js';
+import { test, assert, assertEqual } from '../../framework.js';
 import { join } from 'node:path';
 import { run, root, describe, squareImage } from './helpers.js';
 import { ffmpegEncode, videoArgs } from '../media/helpers.js';

@@ -1,4 +1,4 @@
-import { test, assert, assertEqual } from '../framework.js';
+import { test, assert, assertEqual } from '../../framework.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { run, root, squarePng, describe } from './helpers.js';

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { test, assert, assertEqual } from '../framework.js';
-import { bytesOf, torchSave } from './fixtures.js';
+import { test, assert, assertEqual } from '../../framework.js';
+import { bytesOf, torchSave } from '../../nn/io/fixtures.js';
 
-const main = join(dirname(fileURLToPath(import.meta.url)), '../../ullava/cli/main.js');
+const main = join(dirname(fileURLToPath(import.meta.url)), '../../../ullava/cli/main.js');
 const cli = (...args: string[]) => spawnSync(process.execPath, [main, ...args], { encoding: 'utf8' });
 
 test('cli: ullava convert (torch -> sharded safetensors, progress) and ullava inspect', async () => {

@@ -1,8 +1,8 @@
-import { test, assert, assertEqual } from '../framework.js';
+import { test, assert, assertEqual } from '../../framework.js';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const cli = fileURLToPath(new URL('../../ullava/cli/main.js', import.meta.url));
+const cli = fileURLToPath(new URL('../../../ullava/cli/main.js', import.meta.url));
 const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 120_000 });
 
 test('ullava doctor describes the device and passes its self-check', () => {

@@ -5,9 +5,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writePng, type RgbImage } from '../../ullava/media/index.js';
+import { writePng, type RgbImage } from '../../../ullava/media/index.js';
 
-export const cli = fileURLToPath(new URL('../../ullava/cli/main.js', import.meta.url));
+export const cli = fileURLToPath(new URL('../../../ullava/cli/main.js', import.meta.url));
 
 /** Temporary root of these tests (the cache and the fixtures), removed when the process exits. */
 export const root = mkdtempSync(join(tmpdir(), 'ullava-cli-'));

@@ -1,9 +1,9 @@
-import { test, assert, assertEqual } from '../framework.js';
+import { test, assert, assertEqual } from '../../framework.js';
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodePng } from '../../ullava/media/index.js';
+import { decodePng } from '../../../ullava/media/index.js';
 import { run, root, squarePng, describe } from './helpers.js';
-import { writeTinyUllava } from '../../ullava/models/ullava/tiny.js';
+import { writeTinyUllava } from '../../../ullava/models/ullava/tiny.js';
 
 test('ullava segment --force-seg writes a 0/255 mask at the image size, an overlay and a JSON with one mask and its box', async () => {
   const img = await squarePng();

@@ -1,11 +1,11 @@
 // Decoding through ffmpeg: fixtures are generated RGB frames encoded by the same ffmpeg in a temp dir.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test, assert, assertEqual, assertRejects } from '../framework.js';
-import { loadImage } from '../../ullava/media/load-image.js';
-import { loadVideoFrames } from '../../ullava/media/load-video.js';
-import { MediaError } from '../../ullava/media/errors.js';
-import { ffmpegVersion } from '../../ullava/media/ffmpeg.js';
+import { test, assert, assertEqual, assertRejects } from '../../framework.js';
+import { loadImage } from '../../../ullava/media/load-image.js';
+import { loadVideoFrames } from '../../../ullava/media/load-video.js';
+import { MediaError } from '../../../ullava/media/errors.js';
+import { ffmpegVersion } from '../../../ullava/media/ffmpeg.js';
 import { ffmpegEncode, frameIndex, hasEncoder, image, indexFrame, requireFfmpeg, videoArgs, withTempDir } from './helpers.js';
 
 const gradient = image(16, 12, (x, y) => [x * 16, y * 20, 128]);
@@ -154,7 +154,7 @@ test('decode errors: FFMPEG_PATH pointing nowhere says how to fix it; a video wi
     assertEqual((t as MediaError).code, 'ffmpeg-failed');
   }
   // PNG needs no ffmpeg at all.
-  const { writePng } = await import('../../ullava/media/write-png.js');
+  const { writePng } = await import('../../../ullava/media/write-png.js');
   await writePng(join(dir, 'ok.png'), gradient);
   assertEqual((await loadImage(join(dir, 'ok.png'), { env })).width, 16);
 

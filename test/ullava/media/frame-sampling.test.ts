@@ -1,5 +1,5 @@
-import { test, assert, assertEqual } from '../framework.js';
-import { sampleFrameIndices } from '../../ullava/media/frame-sampling.js';
+import { test, assert, assertEqual } from '../../framework.js';
+import { sampleFrameIndices } from '../../../ullava/media/frame-sampling.js';
 
 // np.arange(0, total, total / n).astype(int) for the cases where it has exactly n values.
 function numpyUniform(total: number, n: number): number[] {

@@ -5,9 +5,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
-import { skip } from '../framework.js';
-import { findFfmpeg } from '../../ullava/media/ffmpeg.js';
-import type { RgbImage } from '../../ullava/media/image.js';
+import { skip } from '../../framework.js';
+import { findFfmpeg } from '../../../ullava/media/ffmpeg.js';
+import type { RgbImage } from '../../../ullava/media/image.js';
 
 export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), 'ullava-media-'));

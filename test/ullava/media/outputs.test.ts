@@ -1,12 +1,12 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { test, assert, assertEqual, assertClose, assertRejects } from '../framework.js';
-import { masksToBoxes, boxIoU, normalizeToPaddedSquare, denormalizeFromPaddedSquare, type Box } from '../../ullava/media/boxes.js';
-import { drawOverlay, writeOverlayPng, OVERLAY_COLORS } from '../../ullava/media/overlay.js';
-import { writeFileAtomic } from '../../ullava/media/atomic-write.js';
-import { writePng } from '../../ullava/media/write-png.js';
-import { loadImage } from '../../ullava/media/load-image.js';
-import { MediaError } from '../../ullava/media/errors.js';
+import { test, assert, assertEqual, assertClose, assertRejects } from '../../framework.js';
+import { masksToBoxes, boxIoU, normalizeToPaddedSquare, denormalizeFromPaddedSquare, type Box } from '../../../ullava/media/boxes.js';
+import { drawOverlay, writeOverlayPng, OVERLAY_COLORS } from '../../../ullava/media/overlay.js';
+import { writeFileAtomic } from '../../../ullava/media/atomic-write.js';
+import { writePng } from '../../../ullava/media/write-png.js';
+import { loadImage } from '../../../ullava/media/load-image.js';
+import { MediaError } from '../../../ullava/media/errors.js';
 import { image, withTempDir } from './helpers.js';
 
 function maskFrom(rows: string[]): Float32Array {

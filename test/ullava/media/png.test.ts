@@ -1,10 +1,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
-import { test, assert, assertEqual, assertRejects } from '../framework.js';
-import { loadImage } from '../../ullava/media/load-image.js';
-import { writePng, writeMaskPng } from '../../ullava/media/write-png.js';
-import { MediaError } from '../../ullava/media/errors.js';
+import { test, assert, assertEqual, assertRejects } from '../../framework.js';
+import { loadImage } from '../../../ullava/media/load-image.js';
+import { writePng, writeMaskPng } from '../../../ullava/media/write-png.js';
+import { MediaError } from '../../../ullava/media/errors.js';
 import { buildPng, image, withTempDir } from './helpers.js';
 
 const rgbOf = (img: { data: Uint8Array }) => [...img.data];

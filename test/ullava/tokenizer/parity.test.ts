@@ -1,8 +1,8 @@
 // Parity with the real SentencePiece library (wasm, @sctg/sentencepiece-js) on LLaMA's tokenizer.model.
 import { createHash } from 'node:crypto';
-import { test, assert, assertEqual } from '../framework.js';
-import { SentencePieceProcessor } from '../../ullava/tokenizer/sentencepiece.js';
-import { LlamaTokenizer, ullavaAddedTokens, pyLstrip, pyRstrip } from '../../ullava/tokenizer/llama.js';
+import { test, assert, assertEqual } from '../../framework.js';
+import { SentencePieceProcessor } from '../../../ullava/tokenizer/sentencepiece.js';
+import { LlamaTokenizer, ullavaAddedTokens, pyLstrip, pyRstrip } from '../../../ullava/tokenizer/llama.js';
 import { plainCorpus, specialCorpus, ULLAVA_SPECIALS } from './corpus.js';
 import { loadReference, LLAMA_MD5, ullavaTokenizer } from './reference.js';
 

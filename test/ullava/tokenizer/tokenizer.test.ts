@@ -5,12 +5,12 @@ import { join, dirname } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { test, assert, assertEqual, assertRejects, skip } from '../framework.js';
-import { SentencePieceProcessor } from '../../ullava/tokenizer/sentencepiece.js';
-import { ullavaAddedTokens, LlamaTokenizer } from '../../ullava/tokenizer/llama.js';
-import { loadTokenizer } from '../../ullava/tokenizer/load.js';
-import { HfBpeTokenizer } from '../../ullava/tokenizer/tokenizer-json.js';
-import { tokenizeLines } from '../../ullava/cli/tokenize.js';
+import { test, assert, assertEqual, assertRejects, skip } from '../../framework.js';
+import { SentencePieceProcessor } from '../../../ullava/tokenizer/sentencepiece.js';
+import { ullavaAddedTokens, LlamaTokenizer } from '../../../ullava/tokenizer/llama.js';
+import { loadTokenizer } from '../../../ullava/tokenizer/load.js';
+import { HfBpeTokenizer } from '../../../ullava/tokenizer/tokenizer-json.js';
+import { tokenizeLines } from '../../../ullava/cli/tokenize.js';
 import { loadReference } from './reference.js';
 import { plainCorpus } from './corpus.js';
 
@@ -128,7 +128,7 @@ test('tokenizer: `ullava tokenize` line protocol (JSON string in, JSON id array 
     assert(out[1].includes(32007) && out[1][out[1].length - 1] === 2);
     await assertRejects(async () => { const i = new PassThrough(); const p = tokenizeLines(tok, i, new PassThrough(), {}); i.end('not json\n'); await p; }, /line 1: not valid JSON/);
     // end to end through the CLI binary, when the whole CLI builds
-    const main = join(dirname(fileURLToPath(import.meta.url)), '../../ullava/cli/main.js');
+    const main = join(dirname(fileURLToPath(import.meta.url)), '../../../ullava/cli/main.js');
     if (!existsSync(join(dirname(main), 'doctor.js'))) skip('ullava/cli/doctor.js is not there yet: CLI binary not runnable');
     const r = spawnSync(process.execPath, [main, 'tokenize', '--tokenizer', dir, '--bos'], { input: lines.join('\n') + '\n', encoding: 'utf8' });
     assertEqual(r.status, 0, r.stderr);

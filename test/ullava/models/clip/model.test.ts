@@ -4,16 +4,16 @@
 import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test, assert, assertEqual, assertClose, assertRejects } from '../framework.js';
-import * as E from '../../engine/index.js';
-import { StateDictError } from '../../nn/index.js';
-import { writeSafetensors, type TensorToWrite } from '../../nn/io/safetensors.js';
+import { test, assert, assertEqual, assertClose, assertRejects } from '../../../framework.js';
+import * as E from '../../../../engine/index.js';
+import { StateDictError } from '../../../../nn/index.js';
+import { writeSafetensors, type TensorToWrite } from '../../../../nn/io/safetensors.js';
 import {
   ClipVisionModel, CLIP_TINY, CLIP_VIT_L14_224, CLIP_VIT_L14_336, clipVisionConfigFromHF, clipVisionConfigToHF, numPatches,
   selectFeatures, disposeClipOutput, loadClipVisionModel, inferClipVisionConfig, clipVisionStateDict, detectClipPrefix, clipVisionParamShapes,
   type ClipVisionConfig,
-} from '../../ullava/models/clip/index.js';
-import { clipVisionRef, type ClipRefParams } from '../ref/clip.js';
+} from '../../../../ullava/models/clip/index.js';
+import { clipVisionRef, type ClipRefParams } from '../../../ref/clip.js';
 
 const cfg: ClipVisionConfig = CLIP_TINY;
 const S = numPatches(cfg) + 1, D = cfg.hiddenSize;

@@ -5,15 +5,15 @@ import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { test, assert, assertEqual, assertClose } from '../framework.js';
+import { test, assert, assertEqual, assertClose } from '../../../framework.js';
 import {
   pillowResize, precomputeCoeffs, fixedPointCoeffs, PILLOW_FILTERS, PRECISION_BITS, type Image8, type PillowFilter,
-} from '../../ullava/media/pillow.js';
+} from '../../../../ullava/media/pillow.js';
 import {
   expandToSquare, shortestEdgeSize, centerCrop, normalizeToChw, toRgb, clipResizeCrop, preprocessClip,
   preprocessClipBatch, CLIP_MEAN, CLIP_STD,
-} from '../../ullava/models/clip/preprocess.js';
-import { getDevice } from '../../engine/index.js';
+} from '../../../../ullava/models/clip/preprocess.js';
+import { getDevice } from '../../../../engine/index.js';
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -204,7 +204,7 @@ function lcgImage(w: number, h: number, c: number, seed: number): Image8 {
 }
 
 test('pillow: byte-exact against the real Pillow (bicubic, bilinear, box, hamming, lanczos; up, down, CLIP pad path)', () => {
-  const path = join(dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures/pillow_resize.json');
+  const path = join(dirname(fileURLToPath(import.meta.url)), '../../../../../test/fixtures/pillow_resize.json');
   const fx = JSON.parse(readFileSync(path, 'utf8')) as { pillow: string; cases: PillowCase[] };
   assert(fx.cases.length >= 10);
   for (const c of fx.cases) {

@@ -1,15 +1,15 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test, assert, assertEqual, assertClose, assertRejects } from '../framework.js';
-import * as E from '../../engine/index.js';
-import { LoRALinear, StateDictError, Linear } from '../../nn/index.js';
-import { writeShardedSafetensors } from '../../nn/io/convert.js';
+import { test, assert, assertEqual, assertClose, assertRejects } from '../../../framework.js';
+import * as E from '../../../../engine/index.js';
+import { LoRALinear, StateDictError, Linear } from '../../../../nn/index.js';
+import { writeShardedSafetensors } from '../../../../nn/io/convert.js';
 import {
   LlamaForCausalLM, KVCache, tinyLlamaConfig, llamaConfigFromHF, LLAMA_7B, llamaMemoryBytes, llamaParameterCount, checkFits,
   InsufficientMemoryError, loadLlama, loadLlamaWeights, type LlamaConfig,
-} from '../../ullava/models/llama/index.js';
-import { refLlama, refCrossEntropy, type RefWeights } from '../ref/llama.js';
+} from '../../../../ullava/models/llama/index.js';
+import { refLlama, refCrossEntropy, type RefWeights } from '../../../ref/llama.js';
 
 const PAD = 0;
 

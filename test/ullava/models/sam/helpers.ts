@@ -1,10 +1,10 @@
 // Shared set-up for the SAM tests: a tiny SAM with every parameter randomised (so zero-initialised
 // tables like rel_pos and pos_embed are exercised), and the same values as float64 arrays for test/ref/sam.
-import * as E from '../../engine/index.js';
-import { NDArray } from '../ref/ndarray.js';
-import { Sam } from '../../ullava/models/sam/model.js';
-import { samTiny, type SamConfig } from '../../ullava/models/sam/config.js';
-import type { Params } from '../ref/sam.js';
+import * as E from '../../../../engine/index.js';
+import { NDArray } from '../../../ref/ndarray.js';
+import { Sam } from '../../../../ullava/models/sam/model.js';
+import { samTiny, type SamConfig } from '../../../../ullava/models/sam/config.js';
+import type { Params } from '../../../ref/sam.js';
 
 export function rng(seed: number): () => number {
   let s = seed >>> 0;

@@ -3,15 +3,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test, assert, assertEqual, assertClose } from '../framework.js';
-import * as E from '../../engine/index.js';
-import { StateDictError } from '../../nn/index.js';
-import { writeSafetensors } from '../../nn/io/safetensors.js';
-import { Sam } from '../../ullava/models/sam/model.js';
-import { samTiny } from '../../ullava/models/sam/config.js';
-import { detectSamNaming, loadSamStateDict, samKey, loadSam } from '../../ullava/models/sam/load.js';
-import { preprocessShape, preprocessImage, applyCoords } from '../../ullava/models/sam/preprocess.js';
-import { tinySam } from './sam-helpers.js';
+import { test, assert, assertEqual, assertClose } from '../../../framework.js';
+import * as E from '../../../../engine/index.js';
+import { StateDictError } from '../../../../nn/index.js';
+import { writeSafetensors } from '../../../../nn/io/safetensors.js';
+import { Sam } from '../../../../ullava/models/sam/model.js';
+import { samTiny } from '../../../../ullava/models/sam/config.js';
+import { detectSamNaming, loadSamStateDict, samKey, loadSam } from '../../../../ullava/models/sam/load.js';
+import { preprocessShape, preprocessImage, applyCoords } from '../../../../ullava/models/sam/preprocess.js';
+import { tinySam } from './helpers.js';
 
 /**
  * segment_anything -> HF SamModel names, following transformers' convert_sam_to_hf.py: substring

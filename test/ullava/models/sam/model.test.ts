@@ -1,14 +1,14 @@
 // SAM (tiny configurations) against the float64 reference in test/ref/sam.ts: windows, relative
 // positions, encoder blocks and the whole encoder, the prompt encoder, the mask decoder for text
 // embeddings, points and boxes with multimask on and off, postprocessing, and mask-loss gradients.
-import { test, assert, assertEqual, assertClose } from '../framework.js';
-import * as E from '../../engine/index.js';
-import { NDArray } from '../ref/ndarray.js';
-import * as R from '../ref/sam.js';
-import { windowPartition, windowUnpartition, getRelPos, decomposedRelPosBias, relPosIndex } from '../../ullava/models/sam/image-encoder.js';
-import { samVitH, samVitB, samVitL, samTiny } from '../../ullava/models/sam/config.js';
-import { Sam } from '../../ullava/models/sam/model.js';
-import { tinySam, normals, rng, nd, f32 } from './sam-helpers.js';
+import { test, assert, assertEqual, assertClose } from '../../../framework.js';
+import * as E from '../../../../engine/index.js';
+import { NDArray } from '../../../ref/ndarray.js';
+import * as R from '../../../ref/sam.js';
+import { windowPartition, windowUnpartition, getRelPos, decomposedRelPosBias, relPosIndex } from '../../../../ullava/models/sam/image-encoder.js';
+import { samVitH, samVitB, samVitL, samTiny } from '../../../../ullava/models/sam/config.js';
+import { Sam } from '../../../../ullava/models/sam/model.js';
+import { tinySam, normals, rng, nd, f32 } from './helpers.js';
 
 const TOL = { atol: 2e-4, rtol: 2e-3 };
 

@@ -4,10 +4,10 @@
 import { mkdtemp, writeFile, copyFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeTinyUllava } from '../../ullava/models/ullava/tiny.js';
-import { openCheckpoint } from '../../nn/io/checkpoint.js';
-import { convertFloatBytes } from '../../nn/io/hostconv.js';
-import { torchSave, type FixtureStorage, type FixtureTensor } from '../io/fixtures.js';
+import { writeTinyUllava } from '../../../../ullava/models/ullava/tiny.js';
+import { openCheckpoint } from '../../../../nn/io/checkpoint.js';
+import { convertFloatBytes } from '../../../../nn/io/hostconv.js';
+import { torchSave, type FixtureStorage, type FixtureTensor } from '../../../nn/io/fixtures.js';
 
 const cache = new Map<string, Promise<string>>();
 

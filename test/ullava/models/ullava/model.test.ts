@@ -1,15 +1,15 @@
-import { test, assert, assertEqual, assertClose, assertRejects } from '../framework.js';
+import { test, assert, assertEqual, assertClose, assertRejects } from '../../../framework.js';
 import { writeFile, mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as E from '../../engine/index.js';
-import { loadUllava, type LoadedUllava } from '../../ullava/models/ullava/load.js';
-import { UllavaSession, clampBox } from '../../ullava/session.js';
-import { generate } from '../../ullava/chat/generate.js';
-import { Conversation } from '../../ullava/chat/conversation.js';
-import { preprocessImage } from '../../ullava/models/sam/preprocess.js';
-import { masksToBoxes } from '../../ullava/media/boxes.js';
-import { tinyPublishedDir, tinySafetensorsDir } from './ullava-fixture.js';
+import * as E from '../../../../engine/index.js';
+import { loadUllava, type LoadedUllava } from '../../../../ullava/models/ullava/load.js';
+import { UllavaSession, clampBox } from '../../../../ullava/session.js';
+import { generate } from '../../../../ullava/chat/generate.js';
+import { Conversation } from '../../../../ullava/chat/conversation.js';
+import { preprocessImage } from '../../../../ullava/models/sam/preprocess.js';
+import { masksToBoxes } from '../../../../ullava/media/boxes.js';
+import { tinyPublishedDir, tinySafetensorsDir } from './fixture.js';
 
 const image = { width: 40, height: 30, data: Uint8Array.from({ length: 40 * 30 * 3 }, (_, i) => (i * 37) % 256) };
 
