@@ -1,4 +1,6 @@
-import { test, assertClose, assert, assertEqual, assertRejects } from '../framework.js';
+import * as assert from 'uvu/assert';
+import { test } from '../harness/test.js';
+import { assertClose, assertRejects } from '../harness/assert.js';
 import * as E from '../../engine/index.js';
 
 test('gradients accumulate across backward calls and across uses of a tensor', async () => {
@@ -16,28 +18,28 @@ test('backward with a given gradient, and errors for non-scalars and freed graph
   await E.getDevice();
   const x = E.Tensor.from([1, 2, 3, 4], [2, 2]).requireGrad();
   const y = E.mul(x, 3);
-  assert(/pass opts.grad/.test(await errorOf(() => E.backward(y))));
+  assert.ok(/pass opts.grad/.test(await errorOf(() => E.backward(y))));
   E.backward(y, { grad: E.Tensor.from([1, 0, 2, 1], [2, 2]), retainGraph: true });
   assertClose(await x.grad!.toArray(), [3, 0, 6, 3]);
   const e = E.exp(x);
   const s = E.sum(e);
   E.backward(s);
-  assert(/already freed/.test(await errorOf(() => E.backward(s))), 'second backward without retainGraph must fail clearly');
+  assert.ok(/already freed/.test(await errorOf(() => E.backward(s))), 'second backward without retainGraph must fail clearly');
   const c = E.Tensor.from([1, 2]);
-  assert(/does not require grad/.test(await errorOf(() => E.backward(E.sum(c)))));
+  assert.ok(/does not require grad/.test(await errorOf(() => E.backward(E.sum(c)))));
 });
 
 test('noGrad records nothing; detach cuts the graph; requireGrad refuses integers', async () => {
   await E.getDevice();
   const x = E.Tensor.from([1, 2]).requireGrad();
   const y = E.noGrad(() => E.mul(x, 2));
-  assert(!y.requiresGrad && y.node === null);
+  assert.ok(!y.requiresGrad && y.node === null);
   const d = x.detach();
-  assert(!d.requiresGrad);
+  assert.ok(!d.requiresGrad);
   const z = E.mul(E.mul(x, d), 1);
   E.backward(E.sum(z));
   assertClose(await x.grad!.toArray(), [1, 2]); // d treated as a constant
-  assert(/only floating tensors/.test(await errorOf(() => E.Tensor.from([1], [1], 'i32').requireGrad())));
+  assert.ok(/only floating tensors/.test(await errorOf(() => E.Tensor.from([1], [1], 'i32').requireGrad())));
 });
 
 test('gradient checkpointing gives the same gradients with fewer live activations', async () => {
@@ -61,7 +63,7 @@ test('gradient checkpointing gives the same gradients with fewer live activation
   const ck = await E.scopeAsync(() => run(true));
   assertClose(ck.gx, plain.gx, { atol: 1e-5 });
   assertClose(ck.gw, plain.gw, { atol: 1e-5 });
-  assert(ck.live < plain.live, `checkpointing should hold less: ${ck.live} vs ${plain.live}`);
+  assert.ok(ck.live < plain.live, `checkpointing should hold less: ${ck.live} vs ${plain.live}`);
 });
 
 test('disposing an unused graph frees what it saved', async () => {
@@ -73,10 +75,10 @@ test('disposing an unused graph frees what it saved', async () => {
   // intermediate handles are still alive in this test's scope; drop them via a scope instead:
   const after1 = E.scope(() => { const t = E.exp(E.mul(E.sigmoid(x), x)); void t; return null; });
   void after1;
-  assertEqual(dev.memory().liveBytes > before, true, 'the first graph still holds its unnamed intermediates');
+  assert.equal(dev.memory().liveBytes > before, true, 'the first graph still holds its unnamed intermediates');
   const base = dev.memory().liveBytes;
   E.scope(() => { E.exp(E.mul(E.sigmoid(x), x)); });
-  assertEqual(dev.memory().liveBytes, base, 'a scope frees the whole unused graph');
+  assert.equal(dev.memory().liveBytes, base, 'a scope frees the whole unused graph');
 });
 
 test('use after dispose is a clear error', async () => {
@@ -84,7 +86,7 @@ test('use after dispose is a clear error', async () => {
   const x = E.Tensor.from([1, 2]);
   x.dispose();
   x.dispose(); // twice is fine
-  assert(/used after dispose/.test(await errorOf(() => E.add(x, 1))));
+  assert.ok(/used after dispose/.test(await errorOf(() => E.add(x, 1))));
   await assertRejects(() => x.toArray(), /used after dispose/);
 });
 

@@ -1,4 +1,6 @@
-import { test, assertEqual, assertClose } from '../framework.js';
+import * as assert from 'uvu/assert';
+import { test } from '../harness/test.js';
+import { assertClose } from '../harness/assert.js';
 import * as E from '../../engine/index.js';
 
 // bf16 rounding cases: exact, ties to even (down and up), above/below half, subnormals, max, overflow, inf, nan.
@@ -15,9 +17,9 @@ const BF16_CASES: [number, number][] = [
 ];
 
 test('bf16 rounding on the host: round to nearest even, subnormals, inf, nan', () => {
-  for (const [x, bits] of BF16_CASES) assertEqual(E.f32ToBf16Bits(x).toString(16), bits.toString(16), `bf16(${x})`);
+  for (const [x, bits] of BF16_CASES) assert.equal(E.f32ToBf16Bits(x).toString(16), bits.toString(16), `bf16(${x})`);
   const nan = E.f32ToBf16Bits(NaN);
-  assertEqual(Number.isNaN(E.bf16BitsToF32(nan)), true, 'NaN stays NaN');
+  assert.equal(Number.isNaN(E.bf16BitsToF32(nan)), true, 'NaN stays NaN');
 });
 
 test('bf16 cast on the GPU matches the host rounding bit for bit', async () => {
@@ -27,8 +29,8 @@ test('bf16 cast on the GPU matches the host rounding bit for bit', async () => {
   const bits = await t.toHost();
   xs.forEach((x, i) => {
     const want = E.f32ToBf16Bits(Math.fround(x));
-    if (Number.isNaN(x)) assertEqual(Number.isNaN(E.bf16BitsToF32(bits[i])), true);
-    else assertEqual(bits[i].toString(16), want.toString(16), `GPU bf16(${x})`);
+    if (Number.isNaN(x)) assert.equal(Number.isNaN(E.bf16BitsToF32(bits[i])), true);
+    else assert.equal(bits[i].toString(16), want.toString(16), `GPU bf16(${x})`);
   });
 });
 
@@ -36,10 +38,10 @@ test('f16 cast on the GPU: nearest even, subnormals, overflow to inf', async () 
   await E.getDevice();
   const xs = [1, 1 + 2 ** -11, 1 + 3 * 2 ** -11, 65504, 65520, 1e6, 2 ** -24, 2 ** -25, 3 * 2 ** -26, -0, -Infinity, 0.1];
   const bits = await E.cast(E.Tensor.from(xs), 'f16').toHost();
-  xs.forEach((x, i) => assertEqual(bits[i].toString(16), E.f32ToF16Bits(Math.fround(x)).toString(16), `f16(${x})`));
-  assertEqual(E.f32ToF16Bits(1 + 2 ** -11), 0x3c00);
-  assertEqual(E.f32ToF16Bits(65520), 0x7c00);
-  assertEqual(E.f32ToF16Bits(2 ** -24), 0x0001);
+  xs.forEach((x, i) => assert.equal(bits[i].toString(16), E.f32ToF16Bits(Math.fround(x)).toString(16), `f16(${x})`));
+  assert.equal(E.f32ToF16Bits(1 + 2 ** -11), 0x3c00);
+  assert.equal(E.f32ToF16Bits(65520), 0x7c00);
+  assert.equal(E.f32ToF16Bits(2 ** -24), 0x0001);
 });
 
 test('casts between every dtype pair round-trip small integers; odd lengths and offsets of 16-bit views', async () => {
@@ -49,7 +51,7 @@ test('casts between every dtype pair round-trip small integers; odd lengths and 
     for (const b of E.DTYPES) {
       const t = E.Tensor.from(vals, [vals.length], a);
       const c = E.cast(t, b);
-      assertEqual([...(await c.toArray())], vals, `${a} -> ${b}`);
+      assert.equal([...(await c.toArray())], vals, `${a} -> ${b}`);
       t.dispose(); c.dispose();
     }
   }
@@ -57,35 +59,35 @@ test('casts between every dtype pair round-trip small integers; odd lengths and 
   assertClose(await E.slice(h, 0, 1, 4).toArray(), [2, 3, 4]);
   assertClose(await E.slice(h, 0, 3).toArray(), [4, 5]);
   const u = E.Tensor.from([250, 1, 2, 3, 4, 5, 6], [7], 'u8');
-  assertEqual([...(await E.slice(u, 0, 3, 6).toArray())], [3, 4, 5]);
-  assertEqual([...(await E.cast(E.Tensor.from([-3.7, 2.9]), 'i32').toArray())], [-3, 2]);
+  assert.equal([...(await E.slice(u, 0, 3, 6).toArray())], [3, 4, 5]);
+  assert.equal([...(await E.cast(E.Tensor.from([-3.7, 2.9]), 'i32').toArray())], [-3, 2]);
 });
 
 test('fromHost validates the array type and length', async () => {
   await E.getDevice();
   let msg = '';
   try { E.Tensor.fromHost(new Float32Array(3), [2, 2], 'f32'); } catch (e) { msg = (e as Error).message; }
-  assertEqual(/3 values do not fill shape \[2,2\]/.test(msg), true, msg);
+  assert.equal(/3 values do not fill shape \[2,2\]/.test(msg), true, msg);
   try { E.Tensor.fromHost(new Float32Array(4), [4], 'bf16'); } catch (e) { msg = (e as Error).message; }
-  assertEqual(/bf16 takes a Uint16Array/.test(msg), true, msg);
+  assert.equal(/bf16 takes a Uint16Array/.test(msg), true, msg);
 });
 
 test('fill, arange and seeded random are reproducible', async () => {
   await E.getDevice();
   assertClose(await E.arange(2, 9, 3).toArray(), [2, 5, 8]);
-  assertEqual([...(await E.arange(4, undefined, 1, 'i32').toArray())], [0, 1, 2, 3]);
+  assert.equal([...(await E.arange(4, undefined, 1, 'i32').toArray())], [0, 1, 2, 3]);
   assertClose(await E.full([2, 2], 1.5, 'bf16').toArray(), [1.5, 1.5, 1.5, 1.5]);
   const a = await E.randn([4096], 0, 1, { seed: 42 }).toArray();
   const b = await E.randn([4096], 0, 1, { seed: 42 }).toArray();
   const c = await E.randn([4096], 0, 1, { seed: 43 }).toArray();
   assertClose(a, b, { atol: 0, rtol: 0 });
   let same = 0; for (let i = 0; i < a.length; i++) if (a[i] === c[i]) same++;
-  assertEqual(same < 10, true, 'different seeds differ');
+  assert.equal(same < 10, true, 'different seeds differ');
   let m = 0, v = 0; for (const x of a) m += x / a.length; for (const x of a) v += (x - m) ** 2 / a.length;
-  assertEqual(Math.abs(m) < 0.06 && Math.abs(v - 1) < 0.08, true, `randn mean ${m} var ${v}`);
+  assert.equal(Math.abs(m) < 0.06 && Math.abs(v - 1) < 0.08, true, `randn mean ${m} var ${v}`);
   const u = await E.rand([4096], -2, 3, { seed: 7 }).toArray();
   let lo = Infinity, hi = -Infinity, um = 0; for (const x of u) { lo = Math.min(lo, x); hi = Math.max(hi, x); um += x / u.length; }
-  assertEqual(lo >= -2 && hi < 3 && Math.abs(um - 0.5) < 0.1, true, `rand range [${lo}, ${hi}] mean ${um}`);
+  assert.equal(lo >= -2 && hi < 3 && Math.abs(um - 0.5) < 0.1, true, `rand range [${lo}, ${hi}] mean ${um}`);
   E.manualSeed(5); const s1 = await E.rand([8]).toArray();
   E.manualSeed(5); const s2 = await E.rand([8]).toArray();
   assertClose(s1, s2, { atol: 0, rtol: 0 });

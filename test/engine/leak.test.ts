@@ -1,4 +1,5 @@
-import { test, assertEqual, assert } from '../framework.js';
+import * as assert from 'uvu/assert';
+import { test } from '../harness/test.js';
 import * as E from '../../engine/index.js';
 
 // A two-layer MLP trained with plain SGD: 100 steps of forward + backward + update must leave the live
@@ -37,6 +38,6 @@ test('100 training steps leave live GPU memory flat', async () => {
     l.dispose();
   }
   await dev.sync();
-  assertEqual(dev.memory().liveBytes, baseline, 'live bytes after 100 steps');
-  assert(last < firstLoss, `the loss should go down: ${firstLoss} -> ${last}`);
+  assert.equal(dev.memory().liveBytes, baseline, 'live bytes after 100 steps');
+  assert.ok(last < firstLoss, `the loss should go down: ${firstLoss} -> ${last}`);
 });

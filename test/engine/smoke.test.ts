@@ -1,4 +1,6 @@
-import { test, assertClose, assertEqual } from '../framework.js';
+import * as assert from 'uvu/assert';
+import { test } from '../harness/test.js';
+import { assertClose } from '../harness/assert.js';
 import { getDevice, Tensor, add, mul, sum, exp, backward, reshape, transpose, slice, cast, randn } from '../../engine/index.js';
 
 test('smoke: add, mul, sum, backward', async () => {
@@ -14,7 +16,7 @@ test('smoke: add, mul, sum, backward', async () => {
   assertClose(await a.grad!.toArray(), [12, 24, 36, 18, 30, 42]);
   assertClose(await b.grad!.toArray(), [5, 7, 9]);
   const t = transpose(reshape(a, [3, 2]));
-  assertEqual([...t.shape], [2, 3]);
+  assert.equal([...t.shape], [2, 3]);
   assertClose(await t.toArray(), [1, 3, 5, 2, 4, 6]);
   assertClose(await slice(t, 1, 1).toArray(), [3, 5, 4, 6]);
   const e = exp(Tensor.from([0, 1]));

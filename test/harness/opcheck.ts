@@ -2,7 +2,7 @@
 // differences of that reference, over several shapes and storage dtypes (tinygrad's helper_test_op).
 import { Tensor, backward, noGrad, roundTo, type DType, manualSeed, getDevice } from '../../engine/index.js';
 import { NDArray, size } from '../ref/ndarray.js';
-import { AssertionError } from '../framework.js';
+import { fail } from './assert.js';
 
 export interface InputSpec {
   /** 'normal' (default), 'uniform' in range, 'positive' (0.5..2), 'int' in range (non-differentiable). */
@@ -59,15 +59,15 @@ function makeValues(spec: InputSpec, n: number, rand: () => number): number[] {
 }
 
 function compare(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: Tolerance, what: string): void {
-  if (actual.length !== expected.length) throw new AssertionError(`${what}: ${actual.length} values, expected ${expected.length}`);
+  if (actual.length !== expected.length) fail(`${what}: ${actual.length} values, expected ${expected.length}`);
   let scale = 1;
   for (let i = 0; i < expected.length; i++) if (Number.isFinite(expected[i])) scale = Math.max(scale, Math.abs(expected[i]));
   for (let i = 0; i < expected.length; i++) {
     const a = actual[i], e = expected[i];
     if (Number.isNaN(e) && Number.isNaN(a)) continue;
-    if (!Number.isFinite(e)) { if (a !== e) throw new AssertionError(`${what}: element ${i} is ${a}, expected ${e}`); continue; }
+    if (!Number.isFinite(e)) { if (a !== e) fail(`${what}: element ${i} is ${a}, expected ${e}`); continue; }
     if (!(Math.abs(a - e) <= tol.atol * scale + tol.rtol * Math.abs(e))) {
-      throw new AssertionError(`${what}: element ${i} is ${a}, expected ${e} (atol ${tol.atol}x${scale.toFixed(3)}, rtol ${tol.rtol})`);
+      fail(`${what}: element ${i} is ${a}, expected ${e} (atol ${tol.atol}x${scale.toFixed(3)}, rtol ${tol.rtol})`);
     }
   }
 }
@@ -98,11 +98,11 @@ export async function checkOp(c: OpCase): Promise<void> {
       const out = c.gpu(...tensors);
       try {
         if (out.shape.join() !== expected.shape.join()) {
-          throw new AssertionError(`${what}: output shape [${out.shape}], expected [${expected.shape}]`);
+          fail(`${what}: output shape [${out.shape}], expected [${expected.shape}]`);
         }
         compare(await out.toArray(), expected.data, tol, `${what} forward`);
         if (!gradIdx.some(Boolean) || !out.requiresGrad) {
-          if (gradIdx.some(Boolean)) throw new AssertionError(`${what}: output does not require grad`);
+          if (gradIdx.some(Boolean)) fail(`${what}: output does not require grad`);
           continue;
         }
         const w = makeValues({}, out.size, rand).map((v) => roundTo(out.dtype, v));
@@ -113,7 +113,7 @@ export async function checkOp(c: OpCase): Promise<void> {
         for (let i = 0; i < tensors.length; i++) {
           if (!gradIdx[i]) continue;
           const g = tensors[i].grad;
-          if (!g) throw new AssertionError(`${what}: input ${i} got no gradient`);
+          if (!g) fail(`${what}: input ${i} got no gradient`);
           const numeric = new Float64Array(refIn[i].size);
           for (let k = 0; k < numeric.length; k++) {
             const x0 = refIn[i].data[k];

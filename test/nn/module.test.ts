@@ -1,4 +1,6 @@
-import { test, assert, assertEqual, assertClose } from '../framework.js';
+import * as assert from 'uvu/assert';
+import { test } from '../harness/test.js';
+import { assertClose } from '../harness/assert.js';
 import * as E from '../../engine/index.js';
 import { Module, Linear, Embedding, LayerNorm, RMSNorm, Conv2d, MLP, Dropout, LoRALinear, ModuleList, StateDictError } from '../../nn/index.js';
 
@@ -12,9 +14,9 @@ class Tiny extends Module {
 test('module: PyTorch key names, parameter counts, buffers in the state dict', async () => {
   await E.getDevice();
   const m = new Tiny();
-  assertEqual([...m.stateDict().keys()], ['embed.weight', 'blocks.0.weight', 'blocks.0.bias', 'blocks.1.weight', 'norm.weight', 'position_ids']);
-  assertEqual(m.numParameters(), 40 + 16 + 4 + 16 + 4);
-  assert(m.parameters().every((p) => p.requiresGrad));
+  assert.equal([...m.stateDict().keys()], ['embed.weight', 'blocks.0.weight', 'blocks.0.bias', 'blocks.1.weight', 'norm.weight', 'position_ids']);
+  assert.equal(m.numParameters(), 40 + 16 + 4 + 16 + 4);
+  assert.ok(m.parameters().every((p) => p.requiresGrad));
   m.dispose();
 });
 
@@ -28,12 +30,12 @@ test('module: strict loading lists missing, unexpected and mis-shaped keys in on
   sd.set('blocks.1.weight', E.zeros([4, 5]));
   let err: unknown;
   try { m.loadStateDict(sd); } catch (e) { err = e; }
-  assert(err instanceof StateDictError, String(err));
+  assert.ok(err instanceof StateDictError, String(err));
   const msg = (err as Error).message;
-  assert(/missing 1: norm.weight/.test(msg) && /unexpected 1: extra.weight/.test(msg) && /wrong shape 1: blocks.1.weight \[4,5\] vs model \[4,4\]/.test(msg), msg);
+  assert.ok(/missing 1: norm.weight/.test(msg) && /unexpected 1: extra.weight/.test(msg) && /wrong shape 1: blocks.1.weight \[4,5\] vs model \[4,4\]/.test(msg), msg);
   assertClose(await m.blocks.at(0).weight.toArray(), before, { atol: 0, rtol: 0 });
   const r = m.loadStateDict(sd, { strict: false });
-  assertEqual(r.missing, ['norm.weight']);
+  assert.equal(r.missing, ['norm.weight']);
   assertClose(await m.blocks.at(0).weight.toArray(), before.map((v) => v + 1), { atol: 1e-6 });
   m.dispose();
 });
@@ -42,9 +44,9 @@ test('module: loading converts dtypes; to(bf16) converts parameters in place', a
   await E.getDevice();
   const l = new Linear(3, 2, { seed: 5 });
   l.loadStateDict({ weight: E.Tensor.from([1, 2, 3, 4, 5, 6], [2, 3], 'bf16'), bias: E.Tensor.from([0.5, -0.5]) });
-  assertEqual(l.weight.dtype, 'f32');
+  assert.equal(l.weight.dtype, 'f32');
   l.to('bf16');
-  assertEqual(l.weight.dtype, 'bf16');
+  assert.equal(l.weight.dtype, 'bf16');
   assertClose(await l.forward(E.Tensor.from([1, 1, 1], [1, 3], 'bf16')).toArray(), [6.5, 14.5]);
   l.dispose();
 });
@@ -65,7 +67,7 @@ test('layers: Linear, Embedding, LayerNorm, Conv2d, MLP against direct formulas'
   conv.loadStateDict({ weight: E.Tensor.from([1, 1, 1, 1], [1, 1, 2, 2]) });
   assertClose(await conv.forward(E.Tensor.from([1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 1, 3, 3])).toArray(), [12, 16, 24, 28]);
   const mlp = new MLP([2, 3, 1], 'relu', { seed: 9 });
-  assertEqual([...mlp.stateDict().keys()], ['layers.0.weight', 'layers.0.bias', 'layers.1.weight', 'layers.1.bias']);
+  assert.equal([...mlp.stateDict().keys()], ['layers.0.weight', 'layers.0.bias', 'layers.1.weight', 'layers.1.bias']);
   mlp.loadStateDict({ 'layers.0.weight': E.Tensor.from([1, 0, 0, 1, -1, -1], [3, 2]), 'layers.0.bias': E.zeros([3]),
     'layers.1.weight': E.Tensor.from([1, 1, 1], [1, 3]), 'layers.1.bias': E.Tensor.from([0.25]) });
   assertClose(await mlp.forward(E.Tensor.from([2, -3], [1, 2])).toArray(), [2 + 0 + 1 + 0.25]);
@@ -78,8 +80,8 @@ test('dropout: train drops about p and rescales, eval is the identity, gradient 
   const y = d.forward(x);
   const v = await y.toArray();
   const zeros = v.filter((a) => a === 0).length;
-  assert(Math.abs(zeros / 4000 - 0.25) < 0.03, `dropped ${zeros}`);
-  assert(v.every((a) => a === 0 || Math.abs(a - 4 / 3) < 1e-6));
+  assert.ok(Math.abs(zeros / 4000 - 0.25) < 0.03, `dropped ${zeros}`);
+  assert.ok(v.every((a) => a === 0 || Math.abs(a - 4 / 3) < 1e-6));
   E.backward(E.sum(y));
   assertClose(await x.grad!.toArray(), v, { atol: 1e-6 });
   d.eval();
@@ -92,9 +94,9 @@ test('LoRA: B starts at zero (output = base), trains only A and B, merge/unmerge
   const x = E.randn([3, 6], 0, 1, { seed: 22 });
   const y0 = await base.forward(x).toArray();
   const lora = new LoRALinear(base, { r: 2, alpha: 4, seed: 23 });
-  assertEqual([...lora.stateDict().keys()], ['weight', 'bias', 'lora_A.weight', 'lora_B.weight']);
+  assert.equal([...lora.stateDict().keys()], ['weight', 'bias', 'lora_A.weight', 'lora_B.weight']);
   assertClose(await lora.forward(x).toArray(), y0, { atol: 1e-6 });
-  assertEqual(lora.trainableParameters().length, 2);
+  assert.equal(lora.trainableParameters().length, 2);
   lora.loraB.weight.assign(E.randn([5, 2], 0, 1, { seed: 24 }));
   lora.eval();
   const y1 = await lora.forward(x).toArray();
@@ -104,5 +106,5 @@ test('LoRA: B starts at zero (output = base), trains only A and B, merge/unmerge
   assertClose(await base.forward(x).toArray(), y0, { atol: 1e-5 });
   const loss = E.sum(lora.forward(x));
   E.backward(loss);
-  assert(lora.loraA.weight.grad !== null && lora.loraB.weight.grad !== null && base.weight.grad === null);
+  assert.ok(lora.loraA.weight.grad !== null && lora.loraB.weight.grad !== null && base.weight.grad === null);
 });

@@ -2,7 +2,9 @@
 // forward and finite-difference backward through checkOp on small shapes, the analytic gradient of the
 // unfused engine composition (nn/attention.ts) where finite differences would be too slow, and every
 // kernel variant (rows for CPU drivers, staged for GPUs, split-KV for decode) on this device.
-import { test, assertClose, assert } from '../../framework.js';
+import * as assert from 'uvu/assert';
+import { test } from '../../harness/test.js';
+import { assertClose } from '../../harness/assert.js';
 import { checkOp } from '../../harness/opcheck.js';
 import * as E from '../../../engine/index.js';
 import { attentionUnfused } from '../../../nn/attention.js';
@@ -132,7 +134,7 @@ test('attention: decode (Sq = 1, Skv = 1000) takes the split-KV path and matches
   await E.getDevice();
   const [B, H, Hkv, Skv, D] = [2, 4, 2, 1000, 64];
   const plan = E.planAttention(await E.getDevice(), 1, Skv, D);
-  assert(plan.impl === 'split', `expected the split-KV plan for decode, got ${plan.impl}`);
+  assert.ok(plan.impl === 'split', `expected the split-KV plan for decode, got ${plan.impl}`);
   const qv = randomValues(B * H * D, 21), kv = randomValues(B * Hkv * Skv * D, 22).map((x) => 3 * x), vv = randomValues(B * Hkv * Skv * D, 23);
   const maskv = Array.from({ length: B * Skv }, (_, i) => (i % 7 === 3 ? 0 : 1));
   for (const dtype of ['f32', 'bf16'] as const) {
@@ -154,12 +156,12 @@ test('attention: shape and dtype errors are thrown before encoding', async () =>
   await E.getDevice();
   const q = E.zeros([1, 3, 4, 8]), k = E.zeros([1, 2, 4, 8]), k1 = E.zeros([1, 1, 4, 8]);
   const before = (await E.getDevice()).dispatchCount;
-  const throws = (f: () => unknown, re: RegExp) => { try { f(); } catch (e) { assert(re.test(String(e)), String(e)); return; } throw new Error(`expected ${re}`); };
+  const throws = (f: () => unknown, re: RegExp) => { try { f(); } catch (e) { assert.ok(re.test(String(e)), String(e)); return; } throw new Error(`expected ${re}`); };
   throws(() => sdpa(q, k, k), /multiple of key\/value heads/);
   throws(() => sdpa(q, k1, k1, { keyPaddingMask: E.zeros([1, 5], 'u8') }), /keyPaddingMask must be \[1, 4\]/);
   throws(() => sdpa(q, k1, k1, { bias: E.zeros([2, 4]) }), /cannot broadcast/);
   throws(() => sdpa(E.zeros([3, 4, 8]), k1, k1), /must be \[B, H, S, D\]/);
-  assert((await E.getDevice()).dispatchCount - before === 3, 'only the zeros() fills were encoded');
+  assert.ok((await E.getDevice()).dispatchCount - before === 3, 'only the zeros() fills were encoded');
 });
 
 test('attention (tiled): forward on shapes that do not fill the row and key tiles, D = 64, 80, 5, vec4 and scalar loads', async () => {

@@ -1,4 +1,6 @@
-import { test, assertEqual, assertRejects } from '../../framework.js';
+import * as assert from 'uvu/assert';
+import { test } from '../../harness/test.js';
+import { assertRejects } from '../../harness/assert.js';
 import { checkOp } from '../../harness/opcheck.js';
 import * as E from '../../../engine/index.js';
 import { conv2d as refConv, convTranspose2d as refConvT, type RefConvOptions } from '../../ref/conv.js';
@@ -53,9 +55,9 @@ test('unfold / fold shapes (torch.nn.functional conventions)', async () => {
   await E.getDevice();
   const x = E.randn([2, 3, 5, 6]);
   const cols = E.unfold(x, { kernelSize: [2, 3], stride: 2, padding: 1 });
-  assertEqual([...cols.shape], [2, 18, 3 * 3]);
+  assert.equal([...cols.shape], [2, 18, 3 * 3]);
   const back = E.fold(cols, [5, 6], { kernelSize: [2, 3], stride: 2, padding: 1 });
-  assertEqual([...back.shape], [2, 3, 5, 6]);
+  assert.equal([...back.shape], [2, 3, 5, 6]);
 });
 
 test('conv2d shape errors', async () => {
@@ -85,5 +87,5 @@ test('conv2d + conv_transpose2d forward and backward leak nothing', async () => 
   const before = dev.memory().liveBytes;
   run();
   await dev.sync();
-  assertEqual(dev.memory().liveBytes, before, 'live bytes after a second forward/backward');
+  assert.equal(dev.memory().liveBytes, before, 'live bytes after a second forward/backward');
 });

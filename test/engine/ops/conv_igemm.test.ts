@@ -2,7 +2,9 @@
 // 'tiled' for GPUs, forced here through the `impl` option since planConv picks 'packed' on lavapipe)
 // against the CPU reference with finite-difference gradients on small shapes, and against the
 // unfold + matmul path (forward and every gradient) on larger ones.
-import { test, assertEqual, assertClose, SkipTest } from '../../framework.js';
+import * as assert from 'uvu/assert';
+import { test, SkipTest } from '../../harness/test.js';
+import { assertClose } from '../../harness/assert.js';
 import { checkOp } from '../../harness/opcheck.js';
 import * as E from '../../../engine/index.js';
 import { conv2d as refConv, convTranspose2d as refConvT, type RefConvOptions } from '../../ref/conv.js';
@@ -108,11 +110,11 @@ for (const impl of ['packed', 'tiled'] as const) {
 test('planConv: implicit GEMM on the GEMM planner\'s kernel family; forced and env choices', async () => {
   const d = await E.getDevice();
   const big = E.planMatmul(d, 1024, 256, 588, 1).variant;
-  assertEqual(E.planConv(d, 1024, 256, 588, 1), big === 'packed' || big === 'tiled' ? big : 'unfold');
-  assertEqual(E.planConv(d, 1024, 256, 588, 1, 'unfold'), 'unfold');
+  assert.equal(E.planConv(d, 1024, 256, 588, 1), big === 'packed' || big === 'tiled' ? big : 'unfold');
+  assert.equal(E.planConv(d, 1024, 256, 588, 1, 'unfold'), 'unfold');
   const prev = process.env.ULLAVA_CONV;
   process.env.ULLAVA_CONV = 'unfold';
-  try { assertEqual(E.planConv(d, 1024, 256, 588, 1), 'unfold'); } finally {
+  try { assert.equal(E.planConv(d, 1024, 256, 588, 1), 'unfold'); } finally {
     if (prev === undefined) delete process.env.ULLAVA_CONV; else process.env.ULLAVA_CONV = prev;
   }
 });

@@ -1,4 +1,4 @@
-import { test } from '../../framework.js';
+import { test } from '../../harness/test.js';
 import { checkOp, type InputSpec } from '../../harness/opcheck.js';
 import * as E from '../../../engine/index.js';
 import { zip, map, erf, type NDArray } from '../../ref/ndarray.js';

@@ -1,4 +1,6 @@
-import { test, assert, assertClose, assertEqual, assertRejects } from '../../framework.js';
+import * as assert from 'uvu/assert';
+import { test } from '../../harness/test.js';
+import { assertClose, assertRejects } from '../../harness/assert.js';
 import * as E from '../../../engine/index.js';
 
 /** The expected contents after dst[..., start:start+len on axis, ...] = src, on the host. */
@@ -37,7 +39,7 @@ test('writeSlice: f32/bf16/f16/i32/u8 windows on every axis, partial 16-bit word
     const dst = E.Tensor.from(d0, c.dshape, c.dtype);
     const src = E.Tensor.from(s0, c.sshape, c.dtype);
     const ret = E.writeSlice(dst, src, c.axis, c.start);
-    assert(ret === dst);
+    assert.ok(ret === dst);
     assertClose(await dst.toArray(), writeRef(d0, c.dshape, s0, c.sshape, c.axis, c.start), { atol: 0, rtol: 0, message: JSON.stringify(c) });
   }
   // A transposed (strided) f32 source written into a bf16 destination (converted, rounded on store).
@@ -51,9 +53,9 @@ test('writeSlice: f32/bf16/f16/i32/u8 windows on every axis, partial 16-bit word
   const big = E.zeros([2, 2, 6, 4]);
   E.writeSlice(E.slice(big, 1, 1, 2), E.ones([2, 1, 3, 4]), 2, 1);
   const bv = await big.toArray();
-  assertEqual([...bv].reduce((a, b) => a + b, 0), 24);
-  assertEqual(bv[(0 * 2 + 1) * 24 + 1 * 4], 1);
-  assertEqual(bv[(0 * 2 + 0) * 24 + 1 * 4], 0);
+  assert.equal([...bv].reduce((a, b) => a + b, 0), 24);
+  assert.equal(bv[(0 * 2 + 1) * 24 + 1 * 4], 1);
+  assert.equal(bv[(0 * 2 + 0) * 24 + 1 * 4], 0);
 });
 
 test('writeSlice: shape, window, dtype and autograd errors before anything is encoded', async () => {

@@ -1,4 +1,6 @@
-import { test, assert, assertClose, assertEqual } from '../../framework.js';
+import * as assert from 'uvu/assert';
+import { test } from '../../harness/test.js';
+import { assertClose } from '../../harness/assert.js';
 import { checkOp } from '../../harness/opcheck.js';
 import * as E from '../../../engine/index.js';
 import * as R from '../../ref/nn.js';
@@ -23,11 +25,11 @@ test('crossEntropy: default ignoreIndex -100, all ignored gives NaN (mean), stab
   E.backward(l);
   assertClose(await x.grad!.toArray(), [1, -1, 0, 0, 0, 0], { atol: 1e-6 });
   const none = E.crossEntropy(x, E.Tensor.from([-100, -100], [2], 'i32'));
-  assert(Number.isNaN(await none.item()), 'all ignored: mean is NaN');
+  assert.ok(Number.isNaN(await none.item()), 'all ignored: mean is NaN');
   const s = E.crossEntropy(x, E.Tensor.from([-100, -100], [2], 'i32'), { reduction: 'sum' });
-  assertEqual(await s.item(), 0);
+  assert.equal(await s.item(), 0);
   const bf = E.crossEntropy(E.Tensor.from([0, 0], [1, 2], 'bf16'), E.Tensor.from([0], [1], 'i32'));
-  assertEqual(bf.dtype, 'bf16');
+  assert.equal(bf.dtype, 'bf16');
   assertClose(await bf.toArray(), [Math.LN2], { rtol: 1e-2 });
 });
 
@@ -64,8 +66,8 @@ test('the nn ops free every intermediate (no scope): forward + backward leaves l
     E.sum(m(E.scatterAdd(x, 0, m(E.Tensor.from([3, 1, 0, 0, 1, 1], [1, 6], 'i32')), m(E.mul(x, 2)))))]);
   const loss = m(E.add(m(E.add(parts[0], parts[1])), parts[2]));
   E.backward(loss);
-  for (const t of [x, w, b, emb]) assert(t.grad !== null, 'every leaf got a gradient');
+  for (const t of [x, w, b, emb]) assert.ok(t.grad !== null, 'every leaf got a gradient');
   await dev.sync();
   E.noGrad(() => { for (const t of made) t.dispose(); });
-  assertEqual(dev.memory().liveBytes, base, 'live bytes after forward, backward and dispose');
+  assert.equal(dev.memory().liveBytes, base, 'live bytes after forward, backward and dispose');
 });

@@ -1,4 +1,6 @@
-import { test, assertClose, assertEqual, assertRejects } from '../../framework.js';
+import * as assert from 'uvu/assert';
+import { test } from '../../harness/test.js';
+import { assertClose, assertRejects } from '../../harness/assert.js';
 import { checkOp } from '../../harness/opcheck.js';
 import * as E from '../../../engine/index.js';
 import { matmul as refMatmul, permute, zip, NDArray, reshape as refReshape } from '../../ref/ndarray.js';
@@ -42,7 +44,7 @@ test('matmul of a permuted view (no copy) and an offset slice', async () => {
   const bs = E.slice(E.transpose(b), 1, 1, 5); // transpose [4, 6], columns 1..5: [4, 4] at an offset
   const as = E.slice(ap, 2, 2, 6); // [5, 3, 4]
   const c = E.matmul(as, bs);
-  assertEqual([...c.shape], [5, 3, 4]);
+  assert.equal([...c.shape], [5, 3, 4]);
   const refA = permute(NDArray.from([3, 8, 5], va), [2, 0, 1]);
   const refAs = NDArray.fill([5, 3, 4], ([i, j, k]) => refA.at([i, j, k + 2]));
   const refB = T(NDArray.from([6, 4], vb));

@@ -1,7 +1,9 @@
 // Every GEMM variant forced through planMatmul's `force` over odd shapes, transposed views, batches
 // and f32/f16/bf16 storage; the fused epilogue against the CPU reference; the subgroup-matrix
 // generator's text (it cannot run on this adapter).
-import { test, assert, assertEqual, assertClose, SkipTest } from '../../framework.js';
+import * as assert from 'uvu/assert';
+import { test, SkipTest } from '../../harness/test.js';
+import { assertClose } from '../../harness/assert.js';
 import { checkOp } from '../../harness/opcheck.js';
 import * as E from '../../../engine/index.js';
 import { matmul as refMatmul, permute, zip, map, NDArray } from '../../ref/ndarray.js';
@@ -55,15 +57,15 @@ test('planMatmul on this adapter: decode -> gemv, large -> packed (CPU) or tiled
   const d = await E.getDevice();
   const ops = (sBk: number, sBn: number) => ({ aDtype: 'bf16' as const, bDtype: 'bf16' as const, sAm: 4096, sAk: 1, sBk, sBn, offA: 0, offB: 0 });
   if (d.has('subgroups')) {
-    assertEqual(E.planMatmul(d, 1, 4096, 4096, 1, undefined, ops(1, 4096)).variant, 'gemv_k');
-    assertEqual(E.planMatmul(d, 1, 4096, 4096, 1, undefined, ops(4096, 1)).variant, 'gemv_n');
+    assert.equal(E.planMatmul(d, 1, 4096, 4096, 1, undefined, ops(1, 4096)).variant, 'gemv_k');
+    assert.equal(E.planMatmul(d, 1, 4096, 4096, 1, undefined, ops(4096, 1)).variant, 'gemv_n');
   }
   const big = E.planMatmul(d, 1024, 1024, 1024, 1).variant;
   const cpu = /llvmpipe|swiftshader/i.test(d.describe().description + d.describe().device);
-  assert(cpu ? big === 'packed' : (big === 'tiled' || big === 'sgmat'), `large GEMM planned as ${big}`);
+  assert.ok(cpu ? big === 'packed' : (big === 'tiled' || big === 'sgmat'), `large GEMM planned as ${big}`);
   let threw = false;
   try { E.planMatmul(d, 64, 64, 64, 1, 'gemv_k'); } catch { threw = true; }
-  assert(threw, 'forcing gemv on M = 64 must throw');
+  assert.ok(threw, 'forcing gemv on M = 64 must throw');
 });
 
 const ACT: Record<string, (x: number) => number> = {
@@ -100,7 +102,7 @@ for (const variant of ['tiled', 'packed', 'gemv_k', 'gemv_n'] as const) {
       await checkOp({ name: `fused:${variant}:${out}`, grad: false, dtypes: [out],
         gpu: (a, b, bias) => {
           const y = E.gemm(a, variant === 'gemv_k' ? E.transpose(b) : b, { bias, outDtype: out }, variant);
-          assertEqual(y.dtype, out);
+          assert.equal(y.dtype, out);
           return y;
         },
         ref: (a, b, bias) => zip((u, v) => u + v, refMatmul(a, variant === 'gemv_k' ? T(b) : b), bias),
@@ -130,18 +132,18 @@ test('subgroup-matrix kernel: generated WGSL is well-formed (not executable on t
       const k = sgmatKernel({ shape: { M: 8, N: 8, K: 8 }, SM: 2, SN: 2, subgroupSize: 32, bKContig, batchRank: 2,
         epi: { ...NO_EPILOGUE, bias: 'bf16', activation: 'gelu', out } });
       const c = k.code;
-      assert(c.includes('enable chromium_experimental_subgroup_matrix;') && c.includes('enable f16;'), 'enables');
-      assertEqual((c.match(/subgroupMatrixLoad<subgroup_matrix_left<f16, 8, 8>>/g) ?? []).length, 2);
-      assertEqual((c.match(/subgroupMatrixLoad<subgroup_matrix_right<f16, 8, 8>>\(&B, [^;]*, (true|false), /g) ?? []).length, 2);
-      assert(new RegExp(`subgroupMatrixLoad<subgroup_matrix_right[^;]*, ${bKContig}, sB${bKContig ? 'n' : 'k'}\\)`).test(c), 'B major order');
-      assertEqual((c.match(/subgroupMatrixMultiplyAccumulate\(/g) ?? []).length, 4);
-      assertEqual((c.match(/subgroupMatrixStore\(&tileOut/g) ?? []).length, 4);
-      assert(c.includes('var<workgroup> tileOut: array<f32, 256>;'), 'tile 16 x 16');
-      assert(c.includes('@workgroup_size(32)'), 'one subgroup per workgroup');
-      assert(c.includes(out === 'f32' ? 'st1(' : 'st2('), 'epilogue store');
+      assert.ok(c.includes('enable chromium_experimental_subgroup_matrix;') && c.includes('enable f16;'), 'enables');
+      assert.equal((c.match(/subgroupMatrixLoad<subgroup_matrix_left<f16, 8, 8>>/g) ?? []).length, 2);
+      assert.equal((c.match(/subgroupMatrixLoad<subgroup_matrix_right<f16, 8, 8>>\(&B, [^;]*, (true|false), /g) ?? []).length, 2);
+      assert.ok(new RegExp(`subgroupMatrixLoad<subgroup_matrix_right[^;]*, ${bKContig}, sB${bKContig ? 'n' : 'k'}\\)`).test(c), 'B major order');
+      assert.equal((c.match(/subgroupMatrixMultiplyAccumulate\(/g) ?? []).length, 4);
+      assert.equal((c.match(/subgroupMatrixStore\(&tileOut/g) ?? []).length, 4);
+      assert.ok(c.includes('var<workgroup> tileOut: array<f32, 256>;'), 'tile 16 x 16');
+      assert.ok(c.includes('@workgroup_size(32)'), 'one subgroup per workgroup');
+      assert.ok(c.includes(out === 'f32' ? 'st1(' : 'st2('), 'epilogue store');
       let depth = 0;
-      for (const ch of c) { if (ch === '{' || ch === '(') depth++; if (ch === '}' || ch === ')') depth--; assert(depth >= 0, 'brackets'); }
-      assertEqual(depth, 0);
+      for (const ch of c) { if (ch === '{' || ch === '(') depth++; if (ch === '}' || ch === ')') depth--; assert.ok(depth >= 0, 'brackets'); }
+      assert.equal(depth, 0);
     }
   }
 });

@@ -1,4 +1,6 @@
-import { test, assertEqual, assertClose, assertRejects } from '../../framework.js';
+import * as assert from 'uvu/assert';
+import { test } from '../../harness/test.js';
+import { assertClose, assertRejects } from '../../harness/assert.js';
 import { checkOp } from '../../harness/opcheck.js';
 import * as E from '../../../engine/index.js';
 import * as R from '../../ref/nn.js';
@@ -28,10 +30,10 @@ test('rmsNorm with and without weight', async () => {
 test('norms keep the dtype; bf16 input with f32 weight gives f32 (promotion)', async () => {
   await E.getDevice();
   const x = E.Tensor.from([1, 2, 3, 4], [2, 2], 'bf16');
-  assertEqual(E.layerNorm(x).dtype, 'bf16');
-  assertEqual(E.rmsNorm(x).dtype, 'bf16');
+  assert.equal(E.layerNorm(x).dtype, 'bf16');
+  assert.equal(E.rmsNorm(x).dtype, 'bf16');
   const y = E.rmsNorm(x, E.Tensor.from([2, 1], [2], 'f32'));
-  assertEqual(y.dtype, 'f32');
+  assert.equal(y.dtype, 'f32');
   const r = (a: number, b: number) => 1 / Math.sqrt((a * a + b * b) / 2 + 1e-6);
   assertClose(await y.toArray(), [2 * r(1, 2), 2 * r(1, 2), 6 * r(3, 4), 4 * r(3, 4)], { rtol: 1e-2 });
 });
@@ -49,5 +51,5 @@ test('shape and dtype errors are thrown up front and name the op', async () => {
   await assertRejects(() => E.scatterAdd(x, 1, i33, x), /scatterAdd: index \[3,3\] must fit/);
   await assertRejects(() => E.softmax(i2), /softmax: needs a floating tensor/);
   await assertRejects(() => E.pad(x, [1]), /pad: pads \[1\]/);
-  assertEqual(dev.dispatchCount, dispatches, 'nothing was encoded');
+  assert.equal(dev.dispatchCount, dispatches, 'nothing was encoded');
 });

@@ -1,4 +1,5 @@
-import { test, assertClose } from '../../framework.js';
+import { test } from '../../harness/test.js';
+import { assertClose } from '../../harness/assert.js';
 import * as E from '../../../engine/index.js';
 
 // The fused kernels against the composed reference on model-sized rows (SAM-H 1280, LLaMA 4096),

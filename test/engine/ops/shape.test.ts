@@ -1,4 +1,6 @@
-import { test, assertClose, assertEqual, assertRejects } from '../../framework.js';
+import * as assert from 'uvu/assert';
+import { test } from '../../harness/test.js';
+import { assertClose, assertRejects } from '../../harness/assert.js';
 import { checkOp } from '../../harness/opcheck.js';
 import * as E from '../../../engine/index.js';
 import * as R from '../../ref/nn.js';
@@ -28,7 +30,7 @@ test('stack along a new axis', () => checkOp({ name: 'stack', shapes: [[[2, 3], 
 test('split by chunk size and by sizes (views, with gradients)', async () => {
   await checkOp({ name: 'split chunk', shapes: [[[7, 3]]], gpu: (x) => {
     const parts = E.split(x, 3, 0);
-    assertEqual(parts.map((p) => p.shape[0]), [3, 3, 1]);
+    assert.equal(parts.map((p) => p.shape[0]), [3, 3, 1]);
     return E.concat([E.mul(parts[2], 2), parts[0]], 0);
   }, ref: (x: NDArray) => R.concat([NDArray.from([1, 3], x.data.slice(18, 21).map((v) => 2 * v)),
     NDArray.from([3, 3], x.data.slice(0, 9))], 0) });
@@ -36,7 +38,7 @@ test('split by chunk size and by sizes (views, with gradients)', async () => {
   const x = E.arange(0, 10);
   const [a, b, c] = E.split(E.reshape(x, [2, 5]), [1, 0, 4], 1);
   assertClose(await a.toArray(), [0, 5]);
-  assertEqual([...b.shape], [2, 0]);
+  assert.equal([...b.shape], [2, 0]);
   assertClose(await c.toArray(), [1, 2, 3, 4, 6, 7, 8, 9]);
   await assertRejects(() => E.split(x, [3, 3], 0), /do not add up/);
 });
@@ -49,13 +51,13 @@ test('pad (constant, F.pad order, negative pads crop)', async () => {
   await checkOp({ name: 'pad crop', shapes: [[[3, 5]]], gpu: (x) => E.pad(x, [-1, 2, 1, -2], -3),
     ref: (x: NDArray) => R.pad(x, [-1, 2, 1, -2], -3) });
   const p = E.pad(E.Tensor.from([1, 2], [2], 'i32'), [2, 1], 7);
-  assertEqual([...(await p.toArray())], [7, 7, 1, 2, 7]);
+  assert.equal([...(await p.toArray())], [7, 7, 1, 2, 7]);
 });
 
 test('concat promotes dtypes and checks shapes', async () => {
   await E.getDevice();
   const c = E.concat([E.Tensor.from([1, 2], [2], 'bf16'), E.Tensor.from([3], [1], 'f32')]);
-  assertEqual(c.dtype, 'f32');
+  assert.equal(c.dtype, 'f32');
   assertClose(await c.toArray(), [1, 2, 3]);
   await assertRejects(() => E.concat([E.zeros([2, 3]), E.zeros([3, 3])], 1), /differ outside axis 1/);
 });

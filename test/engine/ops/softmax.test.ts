@@ -1,4 +1,5 @@
-import { test, assertClose } from '../../framework.js';
+import { test } from '../../harness/test.js';
+import { assertClose } from '../../harness/assert.js';
 import { checkOp } from '../../harness/opcheck.js';
 import * as E from '../../../engine/index.js';
 import * as R from '../../ref/nn.js';

@@ -1,4 +1,6 @@
-import { test, assertClose, assertEqual, assert } from '../../framework.js';
+import * as assert from 'uvu/assert';
+import { test } from '../../harness/test.js';
+import { assertClose } from '../../harness/assert.js';
 import { checkOp } from '../../harness/opcheck.js';
 import * as E from '../../../engine/index.js';
 import { NDArray, reduce, permute, reshape, sum as rsum, map } from '../../ref/ndarray.js';
@@ -19,14 +21,14 @@ test('views share storage; unsqueeze/squeeze keep strides', async () => {
   await E.getDevice();
   const x = E.Tensor.from([1, 2, 3, 4, 5, 6], [2, 3]);
   const t = E.transpose(x);
-  assert(t.storage === x.storage, 'transpose must not copy');
-  assert(!t.isContiguous());
+  assert.ok(t.storage === x.storage, 'transpose must not copy');
+  assert.ok(!t.isContiguous());
   const u = E.unsqueeze(t, 1);
-  assertEqual([...u.shape], [3, 1, 2]);
+  assert.equal([...u.shape], [3, 1, 2]);
   assertClose(await u.toArray(), [1, 4, 2, 5, 3, 6]);
   assertClose(await E.squeeze(u).toArray(), [1, 4, 2, 5, 3, 6]);
   const s = E.slice(x, 1, 1, 2);
-  assert(s.storage === x.storage, 'slice must not copy');
+  assert.ok(s.storage === x.storage, 'slice must not copy');
   assertClose(await s.toArray(), [2, 5]);
   for (const z of [x, t, u, s]) z.dispose();
 });
@@ -59,12 +61,12 @@ test('argmax, argmin pick the first of ties and return i32', async () => {
   await E.getDevice();
   const x = E.Tensor.from([3, 7, 7, 1, 0, -2, 5, -2], [2, 4]);
   const a = E.argmax(x, 1), b = E.argmin(x, 1), c = E.argmax(x, 0);
-  assertEqual(a.dtype, 'i32');
-  assertEqual([...(await a.toArray())], [1, 2]);
-  assertEqual([...(await b.toArray())], [3, 1]);
-  assertEqual([...(await c.toArray())], [0, 0, 0, 0]);
+  assert.equal(a.dtype, 'i32');
+  assert.equal([...(await a.toArray())], [1, 2]);
+  assert.equal([...(await b.toArray())], [3, 1]);
+  assert.equal([...(await c.toArray())], [0, 0, 0, 0]);
   const bf = E.cast(E.Tensor.from([0.1, 0.9, 0.3]), 'bf16');
-  assertEqual([...(await E.argmax(bf, 0).toArray())], [1]);
+  assert.equal([...(await E.argmax(bf, 0).toArray())], [1]);
 });
 
 test('reductions reject bad axes with the op and shape in the message', async () => {
@@ -72,9 +74,9 @@ test('reductions reject bad axes with the op and shape in the message', async ()
   const x = E.Tensor.from([1, 2, 3], [3]);
   let msg = '';
   try { E.sum(x, 2); } catch (e) { msg = (e as Error).message; }
-  assert(/sum: axis 2 is out of range for rank 1/.test(msg), msg);
+  assert.ok(/sum: axis 2 is out of range for rank 1/.test(msg), msg);
   try { E.add(E.Tensor.from([1, 2]), x); } catch (e) { msg = (e as Error).message; }
-  assert(/add: shapes \[2\] and \[3\] cannot be broadcast/.test(msg), msg);
+  assert.ok(/add: shapes \[2\] and \[3\] cannot be broadcast/.test(msg), msg);
 });
 
 
@@ -93,10 +95,10 @@ test('reductions with many outputs take the one-invocation-per-output kernel and
   assertClose(await E.logsumexp(x, 0).toArray(), ref(lse), { atol: 1e-5 });
   assertClose(await E.variance(x, 0).toArray(), ref(vr), { atol: 1e-4 });
   const am = await E.argmax(x, 0).toArray();
-  assertEqual([...am].slice(0, 10), ref((v) => v.indexOf(Math.max(...v))).slice(0, 10));
+  assert.equal([...am].slice(0, 10), ref((v) => v.indexOf(Math.max(...v))).slice(0, 10));
   // Summing a size-1 broadcast axis is a reshape, not a reduction.
   const g = E.Tensor.from([1, 2, 3, 4, 5, 6], [1, 2, 3]);
   const s = E.sumToShape(g, [2, 3]);
-  assert(s.storage === g.storage, 'no kernel for size-1 axes');
+  assert.ok(s.storage === g.storage, 'no kernel for size-1 axes');
   assertClose(await s.toArray(), [1, 2, 3, 4, 5, 6]);
 });

@@ -1,7 +1,8 @@
 // Mutation fuzzing of the checkpoint readers: thousands of corrupted variants of valid safetensors and
 // torch.save files. Each must either load (and every tensor read) or fail with a CheckpointFormatError:
 // never another exception type, never a hang, never an allocation beyond the file's own size.
-import { test, assert } from '../../framework.js';
+import * as assert from 'uvu/assert';
+import { test } from '../../harness/test.js';
 import { CheckpointFormatError } from '../../../nn/io/dtypes.js';
 import { SafetensorsReader, encodeSafetensorsHeader } from '../../../nn/io/safetensors.js';
 import { TorchReader } from '../../../nn/io/torch.js';
@@ -79,21 +80,18 @@ function seeds(): { st: Uint8Array; pt: Uint8Array[]; pkl: (m: (b: Uint8Array) =
 test('fuzz: thousands of mutated safetensors and torch files load or fail cleanly', async () => {
   const { st, pt, pkl } = seeds();
   const r = rng(20241126);
-  const budgetMs = 8000, minCases = 3000;
+  // A fixed number of cases from a fixed seed: the same files on every machine, however fast or loaded
+  // (a hang would be stopped by the runner's hang guard; speed is not checked here).
+  const total = 8000;
   const t0 = performance.now();
   const counts = { ok: 0, refused: 0 };
   let cases = 0;
-  assert(await exercise('st', st) === 'ok' && await exercise('pt', pt[0]) === 'ok' && await exercise('pt', pt[1]) === 'ok', 'seeds load');
-  while (cases < 100000 && (cases < minCases || performance.now() - t0 < budgetMs)) {
+  assert.ok(await exercise('st', st) === 'ok' && await exercise('pt', pt[0]) === 'ok' && await exercise('pt', pt[1]) === 'ok', 'seeds load');
+  for (; cases < total; cases++) {
     const kind = cases % 3 === 0 ? 'st' : 'pt';
     const m = kind === 'st' ? mutate(st, r) : cases % 3 === 1 ? mutate(pt[cases % 2], r) : pkl((b) => mutate(b, r));
-    const c0 = performance.now();
     counts[await exercise(kind, m)]++;
-    const dt = performance.now() - c0;
-    assert(dt < 2000, `case ${cases} took ${dt.toFixed(0)} ms`);
-    cases++;
   }
   console.log(`     fuzz: ${cases} cases in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${counts.ok} loaded, ${counts.refused} refused cleanly`);
-  assert(cases >= minCases, `only ${cases} cases`);
-  assert(counts.refused > cases / 4, 'mutations should mostly be detected');
+  assert.ok(counts.refused > cases / 4, 'mutations should mostly be detected');
 });

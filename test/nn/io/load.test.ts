@@ -1,7 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test, assertClose, assertEqual, assertRejects, skip } from '../../framework.js';
+import * as assert from 'uvu/assert';
+import { test, skip } from '../../harness/test.js';
+import { assertClose, assertRejects } from '../../harness/assert.js';
 import { getDevice } from '../../../engine/device.js';
 import { writeSafetensors } from '../../../nn/io/safetensors.js';
 import { loadCheckpoint } from '../../../nn/io/load.js';
@@ -25,13 +27,13 @@ test('load: checkpoint tensors onto the device with dtype conversion (F32->bf16,
     ]);
     const m = await loadCheckpoint(path, { dtype: 'bf16', rename: (n) => (n.startsWith('llm.') ? n.slice(4) : undefined) });
     try {
-      assertEqual([...m.keys()], ['w', 'h', 'ids', 'mask']);
-      assertEqual([m.get('w')!.dtype, m.get('h')!.dtype, m.get('ids')!.dtype, m.get('mask')!.dtype], ['bf16', 'bf16', 'i32', 'u8']);
-      assertEqual([...m.get('w')!.shape], [2, 2]);
+      assert.equal([...m.keys()], ['w', 'h', 'ids', 'mask']);
+      assert.equal([m.get('w')!.dtype, m.get('h')!.dtype, m.get('ids')!.dtype, m.get('mask')!.dtype], ['bf16', 'bf16', 'i32', 'u8']);
+      assert.equal([...m.get('w')!.shape], [2, 2]);
       assertClose(await m.get('w')!.toArray(), [1, -2, 0.5, 3.25]);
       assertClose(await m.get('h')!.toArray(), [1, 2, -3]);
-      assertEqual([...await m.get('ids')!.toArray()], [0, -5, 31999]);
-      assertEqual([...await m.get('mask')!.toArray()], [1, 0, 1]);
+      assert.equal([...await m.get('ids')!.toArray()], [0, -5, 31999]);
+      assert.equal([...await m.get('mask')!.toArray()], [1, 0, 1]);
     } finally { for (const t of m.values()) t.dispose(); }
     await writeSafetensors(path, [{ name: 'big', dtype: 'I64', shape: [1], data: bytesOf(new BigInt64Array([1n << 40n])) }]);
     await assertRejects(() => loadCheckpoint(path), /does not fit in i32/);

@@ -1,7 +1,9 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test, assert, assertEqual, assertRejects } from '../../framework.js';
+import * as assert from 'uvu/assert';
+import { test } from '../../harness/test.js';
+import { assertRejects } from '../../harness/assert.js';
 import { SafetensorsReader, writeSafetensors, encodeSafetensorsHeader } from '../../../nn/io/safetensors.js';
 import { MemorySource } from '../../../nn/io/source.js';
 import { openCheckpoint } from '../../../nn/io/checkpoint.js';
@@ -36,15 +38,15 @@ test('safetensors: write then read every dtype, atomically, with metadata and 8-
       { name: 'i.empty', dtype: 'F32' as const, shape: [0, 4], data: new Uint8Array(0) },
     ];
     await writeSafetensors(path, tensors, { metadata: { format: 'pt' } });
-    assertEqual(await readdir(dir), ['m.safetensors'], 'no temp file left');
+    assert.equal(await readdir(dir), ['m.safetensors'], 'no temp file left');
     const raw = await readFile(path);
     const n = Number(raw.readBigUInt64LE(0));
-    assertEqual(n % 8, 0, 'header padded to 8 bytes');
+    assert.equal(n % 8, 0, 'header padded to 8 bytes');
     const r = await SafetensorsReader.openFile(path);
     try {
-      assertEqual(r.metadata, { format: 'pt' });
-      assertEqual(r.tensors.map((t) => [t.name, t.dtype, t.shape]), tensors.map((t) => [t.name, t.dtype, t.shape]));
-      for (const t of tensors) assertEqual([...await r.read(t.name)], [...t.data], t.name);
+      assert.equal(r.metadata, { format: 'pt' });
+      assert.equal(r.tensors.map((t) => [t.name, t.dtype, t.shape]), tensors.map((t) => [t.name, t.dtype, t.shape]));
+      for (const t of tensors) assert.equal([...await r.read(t.name)], [...t.data], t.name);
     } finally { await r.close(); }
   } finally { await rm(dir, { recursive: true }); }
 });
@@ -57,7 +59,7 @@ test('safetensors: a failed write leaves neither the target nor a temp file', as
       { name: 'ok', dtype: 'F32', shape: [1], data: new Uint8Array(4) },
       { name: 'short', dtype: 'F32', shape: [2], data: async () => new Uint8Array(4) },
     ]), /needs 8 bytes/);
-    assertEqual(await readdir(dir), []);
+    assert.equal(await readdir(dir), []);
   } finally { await rm(dir, { recursive: true }); }
 });
 
@@ -90,13 +92,13 @@ test('safetensors: sharded write with model.safetensors.index.json, read back th
     const mk = (i: number) => ({ name: `layer.${i}.weight`, dtype: 'F32' as const, shape: [4, 4], data: bytesOf(new Float32Array(16).fill(i)) });
     const tensors = [0, 1, 2, 3, 4].map(mk);
     const files = await writeShardedSafetensors(dir, 'model', tensors, { maxShardBytes: 130 });
-    assert(files.length > 1, `expected several shards, got ${files.join(',')}`);
+    assert.ok(files.length > 1, `expected several shards, got ${files.join(',')}`);
     const index = JSON.parse(await readFile(join(dir, 'model.safetensors.index.json'), 'utf8'));
-    assertEqual(index.metadata.total_size, 5 * 64);
+    assert.equal(index.metadata.total_size, 5 * 64);
     const r = await openCheckpoint(dir);
     try {
-      assertEqual(r.tensors.map((t) => t.name), tensors.map((t) => t.name));
-      for (const t of tensors) assertEqual([...await r.read(t.name)], [...t.data]);
+      assert.equal(r.tensors.map((t) => t.name), tensors.map((t) => t.name));
+      for (const t of tensors) assert.equal([...await r.read(t.name)], [...t.data]);
     } finally { await r.close(); }
     // an index that points at a missing tensor is refused
     await writeFile(join(dir, 'bad.index.json'), JSON.stringify({ weight_map: { nope: files[0] } }));
@@ -109,5 +111,5 @@ test('safetensors: sharded write with model.safetensors.index.json, read back th
 test('safetensors: header encoder rejects duplicate names', () => {
   let threw = false;
   try { encodeSafetensorsHeader([{ name: 'a', dtype: 'F32', shape: [1] }, { name: 'a', dtype: 'F32', shape: [1] }]); } catch { threw = true; }
-  assert(threw);
+  assert.ok(threw);
 });

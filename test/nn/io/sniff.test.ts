@@ -1,7 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test, assertEqual } from '../../framework.js';
+import * as assert from 'uvu/assert';
+import { test } from '../../harness/test.js';
 import { writeSafetensors, encodeSafetensorsHeader } from '../../../nn/io/safetensors.js';
 import { openCheckpoint } from '../../../nn/io/checkpoint.js';
 
@@ -13,11 +14,11 @@ test('a safetensors file whose header length starts 0x80 0x0? is not taken for a
     const t = { name: 'w', dtype: 'F32' as const, shape: [1] };
     while (new DataView(encodeSafetensorsHeader([t], { x: pad }).header.buffer).getUint32(0, true) < 0x380) pad += 'a';
     const { header } = encodeSafetensorsHeader([t], { x: pad });
-    assertEqual([header[0], header[1]], [0x80, 0x03]);
+    assert.equal([header[0], header[1]], [0x80, 0x03]);
     const path = join(dir, 'w.safetensors');
     await writeSafetensors(path, [{ ...t, data: new Uint8Array(4) }], { metadata: { x: pad } });
     const r = await openCheckpoint(path);
-    assertEqual(r.format, 'safetensors');
+    assert.equal(r.format, 'safetensors');
     await r.close();
   } finally { await rm(dir, { recursive: true, force: true }); }
 });

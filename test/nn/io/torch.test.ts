@@ -1,7 +1,9 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test, assert, assertEqual, assertRejects } from '../../framework.js';
+import * as assert from 'uvu/assert';
+import { test } from '../../harness/test.js';
+import { assertRejects } from '../../harness/assert.js';
 import { TorchReader } from '../../../nn/io/torch.js';
 import { MemorySource } from '../../../nn/io/source.js';
 import { openCheckpoint } from '../../../nn/io/checkpoint.js';
@@ -43,22 +45,22 @@ const TENSORS: FixtureTensor[] = [
 
 async function checkAll(r: TorchReader | Awaited<ReturnType<typeof openCheckpoint>>, prefix = ''): Promise<void> {
   const names = r.tensors.map((t) => t.name);
-  assertEqual(names, TENSORS.map((t) => prefix + t.name));
+  assert.equal(names, TENSORS.map((t) => prefix + t.name));
   const get = async (n: string) => r.read(prefix + n);
   const dt = Object.fromEntries(r.tensors.map((t) => [t.name.slice(prefix.length), [t.dtype, t.shape]]));
-  assertEqual(dt.w, ['F32', [2, 3]]); assertEqual(dt.bf, ['BF16', [3]]); assertEqual(dt.half, ['F16', [1, 2]]);
-  assertEqual(dt.ids, ['I64', [3]]); assertEqual(dt.mask, ['BOOL', [2, 2]]); assertEqual(dt.dbl, ['F64', []]);
-  assertEqual([...new Float32Array((await get('w')).slice().buffer)], [...f32]);
-  assertEqual([...new Float32Array((await get('wt')).slice().buffer)], [0.5, 3.5, 1.5, 4.5, 2.5, 5.5]);
-  assertEqual([...new Float32Array((await get('row1')).slice().buffer)], [3.5, 4.5, 5.5]);
-  assertEqual([...toHostArray('BF16', await get('bf'), 'f32')], [1, -2, 3]);
-  assertEqual([...toHostArray('F16', await get('half'), 'f32')], [1, 2]);
-  assertEqual([...toHostArray('I64', await get('ids'), 'i32')], [1, -2, 3]);
-  assertEqual([...toHostArray('BOOL', await get('mask'), 'u8')], [1, 0, 1, 1]);
-  assertEqual([...toHostArray('F64', await get('dbl'), 'f32')], [0.25]);
-  assertEqual([...toHostArray('I8', await get('i8'), 'i32')], [-1]);
-  assertEqual([...toHostArray('I16', await get('i16'), 'i32')], [-300]);
-  assertEqual((await get('empty')).length, 0);
+  assert.equal(dt.w, ['F32', [2, 3]]); assert.equal(dt.bf, ['BF16', [3]]); assert.equal(dt.half, ['F16', [1, 2]]);
+  assert.equal(dt.ids, ['I64', [3]]); assert.equal(dt.mask, ['BOOL', [2, 2]]); assert.equal(dt.dbl, ['F64', []]);
+  assert.equal([...new Float32Array((await get('w')).slice().buffer)], [...f32]);
+  assert.equal([...new Float32Array((await get('wt')).slice().buffer)], [0.5, 3.5, 1.5, 4.5, 2.5, 5.5]);
+  assert.equal([...new Float32Array((await get('row1')).slice().buffer)], [3.5, 4.5, 5.5]);
+  assert.equal([...toHostArray('BF16', await get('bf'), 'f32')], [1, -2, 3]);
+  assert.equal([...toHostArray('F16', await get('half'), 'f32')], [1, 2]);
+  assert.equal([...toHostArray('I64', await get('ids'), 'i32')], [1, -2, 3]);
+  assert.equal([...toHostArray('BOOL', await get('mask'), 'u8')], [1, 0, 1, 1]);
+  assert.equal([...toHostArray('F64', await get('dbl'), 'f32')], [0.25]);
+  assert.equal([...toHostArray('I8', await get('i8'), 'i32')], [-1]);
+  assert.equal([...toHostArray('I16', await get('i16'), 'i32')], [-300]);
+  assert.equal((await get('empty')).length, 0);
 }
 
 test('torch: protocol-2 state dict (OrderedDict, _rebuild_tensor_v2, _rebuild_parameter, views, every dtype)', async () => {
@@ -124,7 +126,7 @@ test('pickle: truncated and absurd lengths are refused before allocating', () =>
   for (const [bytes, re] of cases) {
     let msg = '';
     try { unpickle(Uint8Array.from(bytes), { resolveGlobal }); } catch (e) { msg = (e as Error).message; }
-    assert(re.test(msg), `${bytes.map((b) => b.toString(16)).join(' ')}: "${msg}" !~ ${re}`);
+    assert.ok(re.test(msg), `${bytes.map((b) => b.toString(16)).join(' ')}: "${msg}" !~ ${re}`);
   }
 });
 
@@ -140,18 +142,18 @@ test('torch: HF pytorch_model.bin.index.json with two shards, converted to shard
       weight_map: { 'llm.model.embed_tokens.weight': 'pytorch_model-00001-of-00002.bin', 'llm.lm_head.weight': 'pytorch_model-00002-of-00002.bin', ids: 'pytorch_model-00002-of-00002.bin' },
     }));
     const r = await openCheckpoint(dir);
-    assertEqual(r.format, 'pytorch');
-    assertEqual(r.tensors.map((t) => t.name), ['llm.model.embed_tokens.weight', 'llm.lm_head.weight', 'ids']);
+    assert.equal(r.format, 'pytorch');
+    assert.equal(r.tensors.map((t) => t.name), ['llm.model.embed_tokens.weight', 'llm.lm_head.weight', 'ids']);
     await r.close();
     const progress: number[] = [];
     const res = await convertCheckpoint(join(dir, 'pytorch_model.bin.index.json'), join(dir, 'out'), { maxShardBytes: 24, dtype: 'BF16', onProgress: (d) => progress.push(d) });
-    assertEqual(res.files.length, 2);
-    assertEqual(progress[progress.length - 1], res.bytes);
+    assert.equal(res.files.length, 2);
+    assert.equal(progress[progress.length - 1], res.bytes);
     const s = await openCheckpoint(join(dir, 'out'));
     try {
-      assertEqual(s.tensors.map((t) => [t.name, t.dtype, t.shape]), [['llm.model.embed_tokens.weight', 'BF16', [2, 3]], ['llm.lm_head.weight', 'BF16', [3]], ['ids', 'I64', [3]]]);
-      assertEqual([...toHostArray('BF16', await s.read('llm.model.embed_tokens.weight'), 'f32')], [...f32]);
-      assertEqual([...toHostArray('I64', await s.read('ids'), 'i32')], [1, -2, 3]);
+      assert.equal(s.tensors.map((t) => [t.name, t.dtype, t.shape]), [['llm.model.embed_tokens.weight', 'BF16', [2, 3]], ['llm.lm_head.weight', 'BF16', [3]], ['ids', 'I64', [3]]]);
+      assert.equal([...toHostArray('BF16', await s.read('llm.model.embed_tokens.weight'), 'f32')], [...f32]);
+      assert.equal([...toHostArray('I64', await s.read('ids'), 'i32')], [1, -2, 3]);
     } finally { await s.close(); }
   } finally { await rm(dir, { recursive: true }); }
 });

@@ -1,4 +1,5 @@
-import { test, assert, assertEqual } from '../../framework.js';
+import * as assert from 'uvu/assert';
+import { test } from '../../harness/test.js';
 import { join } from 'node:path';
 import { run, root, describe, squareImage } from './helpers.js';
 import { ffmpegEncode, videoArgs } from '../media/helpers.js';
@@ -13,13 +14,13 @@ test('ullava caption describes a short video (8 frames sampled uniformly), strea
   const video = join(root, `clip.${ext}`);
   ffmpegEncode(frames, video, args);
   const r = run(['caption', '--video', video, '--max-new-tokens', '3', '--json', '--quiet']);
-  assertEqual(r.status, 0, describe(r));
+  assert.equal(r.status, 0, describe(r));
   const j = JSON.parse(r.stdout);
-  assertEqual(j.prompt, 'Describe the video in detail.');
-  assertEqual(j.frames.total, 12);
-  assertEqual(j.frames.indices.length, 8);
-  assertEqual(j.timings.tokens, 3);
+  assert.equal(j.prompt, 'Describe the video in detail.');
+  assert.equal(j.frames.total, 12);
+  assert.equal(j.frames.indices.length, 8);
+  assert.equal(j.timings.tokens, 3);
   const s = run(['caption', '--video', video, '--max-new-tokens', '3', '--frames', '4', '--prompt', 'What happens?', '--quiet']);
-  assertEqual(s.status, 0, describe(s));
-  assert(s.stdout.endsWith('\n') && s.stdout.trim().length > 0, JSON.stringify(s.stdout));
+  assert.equal(s.status, 0, describe(s));
+  assert.ok(s.stdout.endsWith('\n') && s.stdout.trim().length > 0, JSON.stringify(s.stdout));
 });

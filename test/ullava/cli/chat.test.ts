@@ -1,4 +1,5 @@
-import { test, assert, assertEqual } from '../../framework.js';
+import * as assert from 'uvu/assert';
+import { test } from '../../harness/test.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { run, root, squarePng, describe } from './helpers.js';
@@ -7,22 +8,22 @@ test('ullava chat over a pipe: one answer line per question, history kept across
   const img = await squarePng();
   const input = 'What is this?\nWhat is this?\n/reset\nWhat is this?\n';
   const r = run(['chat', '--image', img, '--max-new-tokens', '4', '--json-lines', '--quiet'], { input });
-  assertEqual(r.status, 0, describe(r));
+  assert.equal(r.status, 0, describe(r));
   const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
-  assertEqual(lines.map((l) => l.turn ?? l.command), [1, 2, '/reset', 1]);
+  assert.equal(lines.map((l) => l.turn ?? l.command), [1, 2, '/reset', 1]);
   // history = messages before the question: the second turn sees the first exchange, the one after /reset nothing.
-  assertEqual(lines.map((l) => l.history ?? null), [0, 2, null, 0]);
+  assert.equal(lines.map((l) => l.history ?? null), [0, 2, null, 0]);
   // Greedy: the same question on a fresh history gets the same answer.
-  assertEqual(lines[3].answer, lines[0].answer);
+  assert.equal(lines[3].answer, lines[0].answer);
 
   // Plain mode: the answers, each followed by a newline, on stdout only.
   const p = run(['chat', '--image', img, '--max-new-tokens', '4', '--quiet'], { input });
-  assertEqual(p.status, 0, describe(p));
+  assert.equal(p.status, 0, describe(p));
   const answers = p.stdout.split('\n');
-  assertEqual(answers.length, 4, JSON.stringify(p.stdout));
-  assertEqual([answers[0], answers[2], answers[3]], [lines[0].answer, lines[3].answer, '']);
-  assertEqual(answers[1], lines[1].answer);
-  assert(/history cleared/.test(p.stderr), p.stderr);
+  assert.equal(answers.length, 4, JSON.stringify(p.stdout));
+  assert.equal([answers[0], answers[2], answers[3]], [lines[0].answer, lines[3].answer, '']);
+  assert.equal(answers[1], lines[1].answer);
+  assert.ok(/history cleared/.test(p.stderr), p.stderr);
 });
 
 test('ullava chat: /image switches images, masks of [SEG] answers are written to --out, errors go on and exit 1', async () => {
@@ -30,13 +31,13 @@ test('ullava chat: /image switches images, masks of [SEG] answers are written to
   const out = join(root, 'chat-out');
   const input = `Hello\n/image ${join(root, 'missing.png')}\n/image ${img}\nSegment it.\n/quit\nnever asked\n`;
   const r = run(['chat', '--max-new-tokens', '2', '--json-lines', '--quiet', '--out', out, '--answer-prefix', 'Sure. Info: [SEG]'], { input });
-  assertEqual(r.status, 1, describe(r));
+  assert.equal(r.status, 1, describe(r));
   const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
-  assertEqual(lines.length, 4, r.stdout);
-  assertEqual(lines[0].masks, [], 'no image, no mask');
-  assert(/missing\.png: no such file/.test(lines[1].error), JSON.stringify(lines[1]));
-  assertEqual(lines[2].command, '/image');
-  assertEqual([lines[3].turn, lines[3].history, lines[3].masks.length], [1, 0, 1]);
-  assert(existsSync(lines[3].masks[0].file) && existsSync(lines[3].overlay), JSON.stringify(lines[3]));
-  assert(/missing\.png: no such file/.test(r.stderr), r.stderr);
+  assert.equal(lines.length, 4, r.stdout);
+  assert.equal(lines[0].masks, [], 'no image, no mask');
+  assert.ok(/missing\.png: no such file/.test(lines[1].error), JSON.stringify(lines[1]));
+  assert.equal(lines[2].command, '/image');
+  assert.equal([lines[3].turn, lines[3].history, lines[3].masks.length], [1, 0, 1]);
+  assert.ok(existsSync(lines[3].masks[0].file) && existsSync(lines[3].overlay), JSON.stringify(lines[3]));
+  assert.ok(/missing\.png: no such file/.test(r.stderr), r.stderr);
 });

@@ -1,4 +1,5 @@
-import { test, assert, assertEqual } from '../../framework.js';
+import * as assert from 'uvu/assert';
+import { test } from '../../harness/test.js';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { run, root, squarePng, describe } from './helpers.js';
@@ -17,8 +18,8 @@ test('ullava segment/ground/chat/caption: usage errors exit 2 with the usage', a
   ];
   for (const [args, pattern] of cases) {
     const r = run(args);
-    assertEqual(r.status, 2, `${args.join(' ')}: ${describe(r)}`);
-    assert(pattern.test(r.stderr) && new RegExp(`usage: ullava ${args[0]}`).test(r.stderr), `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(r.status, 2, `${args.join(' ')}: ${describe(r)}`);
+    assert.ok(pattern.test(r.stderr) && new RegExp(`usage: ullava ${args[0]}`).test(r.stderr), `${args.join(' ')}: ${r.stderr}`);
   }
 });
 
@@ -26,17 +27,17 @@ test('ullava segment: a missing image, a directory without config.json and a mod
   const img = await squarePng();
   const noStack = (s: string) => !/\n\s+at /.test(s);
   const a = run(['segment', '--image', join(root, 'nope.png'), '--prompt', 'x']);
-  assertEqual(a.status, 1, describe(a));
-  assert(/nope\.png: no such file/.test(a.stderr) && noStack(a.stderr), a.stderr);
+  assert.equal(a.status, 1, describe(a));
+  assert.ok(/nope\.png: no such file/.test(a.stderr) && noStack(a.stderr), a.stderr);
 
   const empty = join(root, 'not-a-model');
   mkdirSync(empty, { recursive: true });
   const b = run(['segment', '--image', img, '--prompt', 'x', '--model', empty]);
-  assertEqual(b.status, 1, describe(b));
-  assert(/no config\.json there/.test(b.stderr) && noStack(b.stderr), b.stderr);
+  assert.equal(b.status, 1, describe(b));
+  assert.ok(/no config\.json there/.test(b.stderr) && noStack(b.stderr), b.stderr);
 
   const c = run(['segment', '--image', img, '--prompt', 'x', '--quiet'], { env: { ULLAVA_MEMORY_GB: '0.001' } });
-  assertEqual(c.status, 1, describe(c));
-  assert(/u-LLaVA needs .* GiB .*more than the .* GiB available/.test(c.stderr) && noStack(c.stderr), c.stderr);
-  assert(!/loading weights/.test(c.stderr), 'refused before loading');
+  assert.equal(c.status, 1, describe(c));
+  assert.ok(/u-LLaVA needs .* GiB .*more than the .* GiB available/.test(c.stderr) && noStack(c.stderr), c.stderr);
+  assert.ok(!/loading weights/.test(c.stderr), 'refused before loading');
 });

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writePng, type RgbImage } from '../../../ullava/media/index.js';
+import { HANG_GUARD_MS } from '../../harness/test.js';
 
 export const cli = fileURLToPath(new URL('../../../ullava/cli/main.js', import.meta.url));
 
@@ -15,7 +16,7 @@ process.on('exit', () => rmSync(root, { recursive: true, force: true }));
 
 export function run(args: string[], o: { input?: string; env?: NodeJS.ProcessEnv } = {}): SpawnSyncReturns<string> {
   return spawnSync(process.execPath, [cli, ...args], {
-    encoding: 'utf8', timeout: 120_000, input: o.input ?? '',
+    encoding: 'utf8', timeout: HANG_GUARD_MS, input: o.input ?? '',
     env: { ...process.env, ULLAVA_CACHE: join(root, 'cache'), ULLAVA_DEBUG: '', ...o.env },
   });
 }

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
-import { skip } from '../../framework.js';
+import { skip, HANG_GUARD_MS } from '../../harness/test.js';
 import { findFfmpeg } from '../../../ullava/media/ffmpeg.js';
 import type { RgbImage } from '../../../ullava/media/image.js';
 
@@ -21,7 +21,7 @@ export function requireFfmpeg(): { path: string; encoders: string } {
   if (ffmpegState === undefined) {
     try {
       const { path } = findFfmpeg();
-      const r = spawnSync(path, ['-hide_banner', '-encoders'], { encoding: 'utf8' });
+      const r = spawnSync(path, ['-hide_banner', '-encoders'], { encoding: 'utf8', timeout: HANG_GUARD_MS });
       ffmpegState = r.status === 0 ? { path, encoders: r.stdout } : `${path} -encoders failed: ${r.error?.message ?? r.stderr}`;
     } catch (e) {
       ffmpegState = `ffmpeg cannot run here: ${(e as Error).message}`;
@@ -41,7 +41,7 @@ export function ffmpegEncode(frames: RgbImage[], out: string, outArgs: string[],
   const { width, height } = frames[0];
   const r = spawnSync(path, ['-hide_banner', '-v', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'rgb24',
     '-s', `${width}x${height}`, '-r', String(fps), '-i', 'pipe:0', ...outArgs, out],
-  { input: Buffer.concat(frames.map((f) => f.data)), encoding: 'utf8' });
+  { input: Buffer.concat(frames.map((f) => f.data)), encoding: 'utf8', timeout: HANG_GUARD_MS });
   if (r.status !== 0) throw new Error(`ffmpeg ${outArgs.join(' ')} ${out} failed: ${r.error?.message ?? r.stderr}`);
 }
 

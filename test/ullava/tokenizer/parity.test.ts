@@ -1,6 +1,7 @@
 // Parity with the real SentencePiece library (wasm, @sctg/sentencepiece-js) on LLaMA's tokenizer.model.
 import { createHash } from 'node:crypto';
-import { test, assert, assertEqual } from '../../framework.js';
+import * as assert from 'uvu/assert';
+import { test } from '../../harness/test.js';
 import { SentencePieceProcessor } from '../../../ullava/tokenizer/sentencepiece.js';
 import { LlamaTokenizer, ullavaAddedTokens, pyLstrip, pyRstrip } from '../../../ullava/tokenizer/llama.js';
 import { plainCorpus, specialCorpus, ULLAVA_SPECIALS } from './corpus.js';
@@ -9,11 +10,11 @@ import { loadReference, LLAMA_MD5, ullavaTokenizer } from './reference.js';
 
 test('tokenizer parity: the model is LLaMA\'s (md5) and parses to 32000 pieces with byte fallback', async () => {
   const { model } = await loadReference();
-  assertEqual(createHash('md5').update(model).digest('hex'), LLAMA_MD5);
+  assert.equal(createHash('md5').update(model).digest('hex'), LLAMA_MD5);
   const sp = SentencePieceProcessor.fromBytes(model);
-  assertEqual(sp.vocabSize, 32000);
-  assertEqual([sp.unkId, sp.bosId, sp.eosId], [0, 1, 2]);
-  assertEqual(sp.idToPiece(3), '<0x00>');
+  assert.equal(sp.vocabSize, 32000);
+  assert.equal([sp.unkId, sp.bosId, sp.eosId], [0, 1, 2]);
+  assert.equal(sp.idToPiece(3), '<0x00>');
 });
 
 test('tokenizer parity: identical ids to SentencePiece on 10,000 varied strings', async () => {
@@ -28,12 +29,12 @@ test('tokenizer parity: identical ids to SentencePiece on 10,000 varied strings'
       if (++mismatches <= 5) examples.push(`${JSON.stringify(s)}: ours ${JSON.stringify(a)} ref ${JSON.stringify(b)}`);
     }
   }
-  assertEqual(mismatches, 0, `mismatches, e.g.\n${examples.join('\n')}`);
+  assert.equal(mismatches, 0, `mismatches, e.g.\n${examples.join('\n')}`);
   // decoding round-trips, as SentencePiece's own decoder
   for (const s of corpus.slice(0, 2000)) {
     const ids = sp.encode(s);
     const tok = new LlamaTokenizer(sp, [], false);
-    assertEqual(tok.decode(ids), ref.decodeIds(Int32Array.from(ids)), `decode of ${JSON.stringify(s)}`);
+    assert.equal(tok.decode(ids), ref.decodeIds(Int32Array.from(ids)), `decode of ${JSON.stringify(s)}`);
   }
 });
 
@@ -75,9 +76,9 @@ test('tokenizer parity: u-LLaVA special tokens and templates (2,000 strings) mat
     const a = tok.encode(s), b = hfReference(s, (x) => ref.encodeIds(x));
     if (JSON.stringify(a) !== JSON.stringify(b)) { if (++mismatches <= 5) examples.push(`${JSON.stringify(s)}: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`); }
   }
-  assertEqual(mismatches, 0, examples.join('\n'));
+  assert.equal(mismatches, 0, examples.join('\n'));
   // spot checks of the documented whitespace behaviour
-  assertEqual(tok.encode('Sure. Info: [SEG]; [tag]cat[/tag].'), [...ref.encodeIds('Sure. Info:'), 32007, ...ref.encodeIds(';'), 32008, ...ref.encodeIds('cat'), 32009, ...ref.encodeIds('.')]);
-  assertEqual(tok.encode('hi</s>USER: x', { bos: true }), [1, ...ref.encodeIds('hi'), 2, ...ref.encodeIds('USER: x')]);
-  assert(ULLAVA_SPECIALS.every((c, i) => tok.tokenId(c) === 32000 + i));
+  assert.equal(tok.encode('Sure. Info: [SEG]; [tag]cat[/tag].'), [...ref.encodeIds('Sure. Info:'), 32007, ...ref.encodeIds(';'), 32008, ...ref.encodeIds('cat'), 32009, ...ref.encodeIds('.')]);
+  assert.equal(tok.encode('hi</s>USER: x', { bos: true }), [1, ...ref.encodeIds('hi'), 2, ...ref.encodeIds('USER: x')]);
+  assert.ok(ULLAVA_SPECIALS.every((c, i) => tok.tokenId(c) === 32000 + i));
 });

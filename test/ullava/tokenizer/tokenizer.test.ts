@@ -5,7 +5,9 @@ import { join, dirname } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { test, assert, assertEqual, assertRejects, skip } from '../../framework.js';
+import * as assert from 'uvu/assert';
+import { test, skip, HANG_GUARD_MS } from '../../harness/test.js';
+import { assertRejects } from '../../harness/assert.js';
 import { SentencePieceProcessor } from '../../../ullava/tokenizer/sentencepiece.js';
 import { ullavaAddedTokens, LlamaTokenizer } from '../../../ullava/tokenizer/llama.js';
 import { loadTokenizer } from '../../../ullava/tokenizer/load.js';
@@ -30,18 +32,18 @@ test('tokenizer: u-LLaVA directory (added_tokens.json etc.) maps the 10 added to
   const dirLoc = await ullavaDir(true);
   try {
     const tok = await loadTokenizer(dir) as LlamaTokenizer;
-    assertEqual(tok.vocabSize, 32010);
+    assert.equal(tok.vocabSize, 32010);
     const ids = tok.encode('<img_beg><image_patch><image_patch></img_end>[SEG][tag]x[/tag]<vid_beg><video_patch></vid_end>[PAD]');
-    assertEqual(ids.filter((i) => i >= 32000), [32003, 32001, 32001, 32004, 32007, 32008, 32009, 32005, 32002, 32006, 32000]);
-    assertEqual(tok.encode('hi</s>', { bos: true }), [1, 7251, 2]);
+    assert.equal(ids.filter((i) => i >= 32000), [32003, 32001, 32001, 32004, 32007, 32008, 32009, 32005, 32002, 32006, 32000]);
+    assert.equal(tok.encode('hi</s>', { bos: true }), [1, 7251, 2]);
     const loc = await loadTokenizer(dirLoc) as LlamaTokenizer;
-    assertEqual([loc.tokenId('[LOC]'), loc.tokenId('[tag]'), loc.tokenId('[/tag]')], [32008, 32009, 32010]);
-    assertEqual(tok.decode(tok.encode('Sure. Info: [SEG]; [tag]cat[/tag].', { bos: true })), 'Sure. Info:[SEG];[tag]cat[/tag].');
-    assertEqual(tok.decode(tok.encode('x [SEG] y', { bos: true }), { skipSpecial: true }), 'x[SEG]y');
+    assert.equal([loc.tokenId('[LOC]'), loc.tokenId('[tag]'), loc.tokenId('[/tag]')], [32008, 32009, 32010]);
+    assert.equal(tok.decode(tok.encode('Sure. Info: [SEG]; [tag]cat[/tag].', { bos: true })), 'Sure. Info:[SEG];[tag]cat[/tag].');
+    assert.equal(tok.decode(tok.encode('x [SEG] y', { bos: true }), { skipSpecial: true }), 'x[SEG]y');
     // a bare tokenizer.model is plain SentencePiece: </s> in the text is characters
     const bare = await loadTokenizer(join(dir, 'tokenizer.model'));
-    assert(!bare.encode('a</s>').includes(2));
-    assert((await loadTokenizer(join(dir, 'tokenizer.model'), { matchSpecial: true })).encode('a</s>').includes(2));
+    assert.ok(!bare.encode('a</s>').includes(2));
+    assert.ok((await loadTokenizer(join(dir, 'tokenizer.model'), { matchSpecial: true })).encode('a</s>').includes(2));
     // a colliding added_tokens.json is refused
     await writeFile(join(dir, 'added_tokens.json'), JSON.stringify({ '[SEG]': 5 }));
     await assertRejects(() => loadTokenizer(dir), /collides/);
@@ -57,17 +59,17 @@ test('tokenizer: streaming decode emits only whole characters and concatenates t
     let acc = '';
     for (const id of ids) {
       const piece = d.push(id);
-      assert(!/[\uD800-\uDBFF]$/.test(piece) && !piece.includes('\uFFFD') || s.includes('\uFFFD'), `broken output ${JSON.stringify(piece)} for ${JSON.stringify(s)}`);
+      assert.ok(!/[\uD800-\uDBFF]$/.test(piece) && !piece.includes('\uFFFD') || s.includes('\uFFFD'), `broken output ${JSON.stringify(piece)} for ${JSON.stringify(s)}`);
       acc += piece;
     }
     acc += d.flush();
-    assertEqual(acc, tok.decode(ids));
-    assertEqual(acc, s.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD'));
+    assert.equal(acc, tok.decode(ids));
+    assert.equal(acc, s.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD'));
   }
   // an incomplete byte sequence is held back, then flushed as U+FFFD
   const d = tok.streamDecoder();
-  assertEqual(d.push(0xf0 + 3) + d.push(0x9f + 3), '');
-  assertEqual(d.flush(), '\uFFFD');
+  assert.equal(d.push(0xf0 + 3) + d.push(0x9f + 3), '');
+  assert.equal(d.flush(), '\uFFFD');
 });
 
 test('tokenizer: HF tokenizer.json (BPE, byte fallback, merges) built from the model matches SentencePiece', async () => {
@@ -102,12 +104,12 @@ test('tokenizer: HF tokenizer.json (BPE, byte fallback, merges) built from the m
     const a = hf.encode(s), b = ref.encodeIds(s);
     if (JSON.stringify(a) !== JSON.stringify(b)) { if (++bad <= 3) ex.push(`${JSON.stringify(s)} ${JSON.stringify(a)} ${JSON.stringify(b)}`); }
   }
-  assertEqual(bad, 0, ex.join('\n'));
-  assertEqual(hf.encode('a</s>b'), [...ref.encodeIds('a'), 2, ...ref.encodeIds('b')]);
-  assertEqual(hf.decode(hf.encode('Hello, 世界 🐈')), 'Hello, 世界 🐈');
+  assert.equal(bad, 0, ex.join('\n'));
+  assert.equal(hf.encode('a</s>b'), [...ref.encodeIds('a'), 2, ...ref.encodeIds('b')]);
+  assert.equal(hf.decode(hf.encode('Hello, 世界 🐈')), 'Hello, 世界 🐈');
   let threw = false;
   try { HfBpeTokenizer.fromJson({ model: { type: 'WordPiece' } }); } catch (e) { threw = /not supported/.test((e as Error).message); }
-  assert(threw);
+  assert.ok(threw);
 });
 
 test('tokenizer: `ullava tokenize` line protocol (JSON string in, JSON id array out)', async () => {
@@ -120,18 +122,18 @@ test('tokenizer: `ullava tokenize` line protocol (JSON string in, JSON id array 
     const lines = ['"Hello world"', '"USER: <image>\\n[SEG] ok</s>"', '""', '"\\u00e9t\\u00e9 🐈"'];
     const done = tokenizeLines(tok, input, output, { bos: true });
     input.end(lines.join('\n') + '\n');
-    assertEqual(await done, 4);
+    assert.equal(await done, 4);
     const out = text.trim().split('\n').map((l) => JSON.parse(l));
-    assertEqual(out.length, 4);
-    assertEqual(out[0], [1, 15043, 3186]);
-    assertEqual(out[2], [1]);
-    assert(out[1].includes(32007) && out[1][out[1].length - 1] === 2);
+    assert.equal(out.length, 4);
+    assert.equal(out[0], [1, 15043, 3186]);
+    assert.equal(out[2], [1]);
+    assert.ok(out[1].includes(32007) && out[1][out[1].length - 1] === 2);
     await assertRejects(async () => { const i = new PassThrough(); const p = tokenizeLines(tok, i, new PassThrough(), {}); i.end('not json\n'); await p; }, /line 1: not valid JSON/);
     // end to end through the CLI binary, when the whole CLI builds
     const main = join(dirname(fileURLToPath(import.meta.url)), '../../../ullava/cli/main.js');
     if (!existsSync(join(dirname(main), 'doctor.js'))) skip('ullava/cli/doctor.js is not there yet: CLI binary not runnable');
-    const r = spawnSync(process.execPath, [main, 'tokenize', '--tokenizer', dir, '--bos'], { input: lines.join('\n') + '\n', encoding: 'utf8' });
-    assertEqual(r.status, 0, r.stderr);
-    assertEqual(r.stdout.trim().split('\n').map((l) => JSON.parse(l)), out);
+    const r = spawnSync(process.execPath, [main, 'tokenize', '--tokenizer', dir, '--bos'], { input: lines.join('\n') + '\n', encoding: 'utf8', timeout: HANG_GUARD_MS });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim().split('\n').map((l) => JSON.parse(l)), out);
   } finally { await rm(dir, { recursive: true }); }
 });

@@ -4,7 +4,9 @@
 import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test, assert, assertEqual, assertClose, assertRejects } from '../../../framework.js';
+import * as assert from 'uvu/assert';
+import { test } from '../../../harness/test.js';
+import { assertClose, assertRejects } from '../../../harness/assert.js';
 import * as E from '../../../../engine/index.js';
 import { StateDictError } from '../../../../nn/index.js';
 import { writeSafetensors, type TensorToWrite } from '../../../../nn/io/safetensors.js';
@@ -50,21 +52,21 @@ test('clip: HF CLIPVisionModel key names and shapes', async () => {
     .flatMap((n) => [`vision_model.encoder.layers.${i}.${n}.weight`, `vision_model.encoder.layers.${i}.${n}.bias`]);
   const expected = ['vision_model.embeddings.class_embedding', 'vision_model.embeddings.patch_embedding.weight', 'vision_model.embeddings.position_embedding.weight',
     'vision_model.pre_layrnorm.weight', 'vision_model.pre_layrnorm.bias', ...layer(0), ...layer(1), 'vision_model.post_layernorm.weight', 'vision_model.post_layernorm.bias'];
-  assertEqual([...keys].sort(), [...expected].sort());
+  assert.equal([...keys].sort(), [...expected].sort());
   const sd = m.stateDict();
-  assertEqual([...sd.get('vision_model.embeddings.patch_embedding.weight')!.shape], [32, 3, 14, 14]);
-  assertEqual([...sd.get('vision_model.embeddings.position_embedding.weight')!.shape], [5, 32]);
-  assertEqual([...sd.get('vision_model.encoder.layers.1.mlp.fc1.weight')!.shape], [64, 32]);
+  assert.equal([...sd.get('vision_model.embeddings.patch_embedding.weight')!.shape], [32, 3, 14, 14]);
+  assert.equal([...sd.get('vision_model.embeddings.position_embedding.weight')!.shape], [5, 32]);
+  assert.equal([...sd.get('vision_model.encoder.layers.1.mlp.fc1.weight')!.shape], [64, 32]);
   // ViT-L/14: 303.2M parameters as HF's CLIPVisionModel (counted from the shapes, not allocated).
   const L = CLIP_VIT_L14_224, Dl = L.hiddenSize;
   const perLayer = 4 * (Dl * Dl + Dl) + 2 * 2 * Dl + (Dl * L.intermediateSize + L.intermediateSize) + (L.intermediateSize * Dl + Dl);
   const total = Dl + Dl * 3 * 14 * 14 + 257 * Dl + 2 * Dl + L.numHiddenLayers * perLayer + 2 * Dl;
-  assertEqual(total, 303_179_776);
-  assertEqual([numPatches(CLIP_VIT_L14_224), numPatches(CLIP_VIT_L14_336)], [256, 576]);
+  assert.equal(total, 303_179_776);
+  assert.equal([numPatches(CLIP_VIT_L14_224), numPatches(CLIP_VIT_L14_336)], [256, 576]);
   // The loader's key/shape list (checked before allocating anything) is the model's.
-  assertEqual([...clipVisionParamShapes(cfg)], [...m.stateDict()].map(([k, t]) => [k, [...t.shape]]));
+  assert.equal([...clipVisionParamShapes(cfg)], [...m.stateDict()].map(([k, t]) => [k, [...t.shape]]));
   const big = clipVisionParamShapes(CLIP_VIT_L14_336);
-  assertEqual([...big.values()].reduce((a, s) => a + s.reduce((x, y) => x * y, 1), 0), total + (577 - 257) * Dl);
+  assert.equal([...big.values()].reduce((a, s) => a + s.reduce((x, y) => x * y, 1), 0), total + (577 - 257) * Dl);
   m.dispose();
 });
 
@@ -79,13 +81,13 @@ test('clip: forward matches the float64 reference at every hidden state and the 
   const out = E.noGrad(() => m.forward(pixels));
   await out.pooled!.toArray();
   const ms = performance.now() - t0;
-  assertEqual(out.hiddenStates.length, cfg.numHiddenLayers + 1);
-  assert(out.lastHiddenState === out.hiddenStates[2]);
+  assert.equal(out.hiddenStates.length, cfg.numHiddenLayers + 1);
+  assert.ok(out.lastHiddenState === out.hiddenStates[2]);
   for (let i = 0; i < out.hiddenStates.length; i++) {
-    assertEqual([...out.hiddenStates[i].shape], [B, S, D]);
+    assert.equal([...out.hiddenStates[i].shape], [B, S, D]);
     assertClose(await out.hiddenStates[i].toArray(), ref.hiddenStates[i], { atol: 2e-5, rtol: 2e-4, message: `hidden state ${i}` });
   }
-  assertEqual([...out.pooled!.shape], [B, D]);
+  assert.equal([...out.pooled!.shape], [B, D]);
   assertClose(await out.pooled!.toArray(), ref.pooled, { atol: 2e-5, rtol: 2e-4, message: 'pooled' });
   console.log(`     tiny CLIP forward (B=2, 5 tokens, 2 layers, width 32): ${ms.toFixed(1)} ms first call`);
   const t1 = performance.now();
@@ -109,15 +111,15 @@ test('clip: u-LLaVA features = hidden_states[-2] without CLS; the early stop ski
   const pixels = E.Tensor.from(px, [B, 3, 28, 28]);
   const baseline = dev.memory().liveBytes;
   const feats = E.noGrad(() => m.features(pixels));
-  assertEqual([...feats.shape], [B, S - 1, D]);
+  assert.equal([...feats.shape], [B, S - 1, D]);
   assertClose(await feats.toArray(), want, { atol: 2e-5, rtol: 2e-4 });
   feats.dispose();
-  assertEqual(dev.memory().liveBytes, baseline, 'features() leaves only its result alive');
+  assert.equal(dev.memory().liveBytes, baseline, 'features() leaves only its result alive');
   const early = E.noGrad(() => m.forward(pixels, { stopAt: -2 }));
-  assertEqual(early.hiddenStates.length, 2);
-  assert(early.lastHiddenState === null && early.pooled === null);
+  assert.equal(early.hiddenStates.length, 2);
+  assert.ok(early.lastHiddenState === null && early.pooled === null);
   const sel = selectFeatures(early);
-  assertEqual([...sel.shape], [B, S - 1, D]);
+  assert.equal([...sel.shape], [B, S - 1, D]);
   assertClose(await sel.toArray(), want, { atol: 2e-5, rtol: 2e-4 });
   const withCls = selectFeatures(early, 0, false);
   assertClose(await withCls.toArray(), ref.hiddenStates[0], { atol: 2e-5, rtol: 2e-4 });
@@ -125,7 +127,7 @@ test('clip: u-LLaVA features = hidden_states[-2] without CLS; the early stop ski
   await assertRejects(() => selectFeatures(early, 3), /out of range/);
   for (const t of [sel, withCls]) t.dispose();
   disposeClipOutput(early);
-  assertEqual(dev.memory().liveBytes, baseline, 'forward outputs disposed');
+  assert.equal(dev.memory().liveBytes, baseline, 'forward outputs disposed');
   // 336 px input to a 224 px tower is refused before anything runs.
   await assertRejects(() => m.features(E.zeros([1, 3, 42, 42])), /pixels must be \[B, 3, 28, 28\]/);
   pixels.dispose();
@@ -156,7 +158,7 @@ test('clip: gradients of a scalar of hidden_states[-2] match finite differences 
   const h = 1e-5;
   for (const n of names) {
     const g = sd.get(`vision_model.${n}`)!.grad;
-    assert(g !== null, `${n} has no gradient`);
+    assert.ok(g !== null, `${n} has no gradient`);
     const v = params.get(n)!;
     const numeric = new Float64Array(v.length);
     for (let i = 0; i < v.length; i++) {
@@ -169,8 +171,8 @@ test('clip: gradients of a scalar of hidden_states[-2] match finite differences 
     assertClose(await g.toArray(), numeric, { atol: 5e-4, rtol: 2e-3, message: `grad of ${n}` });
   }
   // The last layer and post_layernorm are not used by hidden_states[-2]: no gradient reaches them.
-  assert(sd.get('vision_model.encoder.layers.1.mlp.fc2.weight')!.grad === null);
-  assert(sd.get('vision_model.post_layernorm.weight')!.grad === null);
+  assert.ok(sd.get('vision_model.encoder.layers.1.mlp.fc2.weight')!.grad === null);
+  assert.ok(sd.get('vision_model.post_layernorm.weight')!.grad === null);
   // The patch convolution's gradient, checked on a few entries.
   const gConv = await sd.get('vision_model.embeddings.patch_embedding.weight')!.grad!.toArray();
   const conv = params.get('embeddings.patch_embedding.weight')!;
@@ -196,23 +198,23 @@ test('clip: strict loading reports missing, unexpected and mis-shaped keys; HF c
   sd.set('vision_model.post_layernorm.weight', E.zeros([31]));
   let err: unknown;
   try { b.loadStateDict(sd); } catch (e) { err = e; }
-  assert(err instanceof StateDictError, String(err));
+  assert.ok(err instanceof StateDictError, String(err));
   const msg = (err as Error).message;
-  assert(/missing 1: vision_model.encoder.layers.1.mlp.fc2.bias/.test(msg) && /unexpected 1: vision_model.embeddings.position_ids/.test(msg)
+  assert.ok(/missing 1: vision_model.encoder.layers.1.mlp.fc2.bias/.test(msg) && /unexpected 1: vision_model.embeddings.position_ids/.test(msg)
     && /wrong shape 1: vision_model.post_layernorm.weight/.test(msg), msg);
   // The loader's view of a whole checkpoint: u-LLaVA's prefix found, position_ids and other towers dropped.
   const full = new Map<string, E.Tensor>([...a.stateDict()].map(([k, t]) => [`llm.vision_encoder.${k}`, t]));
   full.set('llm.vision_encoder.vision_model.embeddings.position_ids', sd.get('vision_model.embeddings.position_ids')!);
   full.set('llm.model.embed_tokens.weight', sd.get('vision_model.post_layernorm.weight')!);
-  assertEqual(detectClipPrefix(full.keys()), 'llm.vision_encoder.');
+  assert.equal(detectClipPrefix(full.keys()), 'llm.vision_encoder.');
   b.loadStateDict(clipVisionStateDict(full));
   assertClose(await b.visionModel.encoder.layers.at(1).mlp.fc2.weight.toArray(), await a.visionModel.encoder.layers.at(1).mlp.fc2.weight.toArray(), { atol: 0, rtol: 0 });
   // openai/clip-vit-large-patch14's config.json (a CLIPConfig listing only what differs from the defaults).
   const openai = { model_type: 'clip', projection_dim: 768, vision_config: { hidden_size: 1024, intermediate_size: 4096, num_attention_heads: 16,
     num_hidden_layers: 24, patch_size: 14, projection_dim: 768 }, text_config: { hidden_size: 768 } };
-  assertEqual(clipVisionConfigFromHF(openai), CLIP_VIT_L14_224);
-  assertEqual(clipVisionConfigFromHF({ ...openai.vision_config, image_size: 336 }), CLIP_VIT_L14_336);
-  assertEqual(clipVisionConfigFromHF(clipVisionConfigToHF(CLIP_TINY)), CLIP_TINY);
+  assert.equal(clipVisionConfigFromHF(openai), CLIP_VIT_L14_224);
+  assert.equal(clipVisionConfigFromHF({ ...openai.vision_config, image_size: 336 }), CLIP_VIT_L14_336);
+  assert.equal(clipVisionConfigFromHF(clipVisionConfigToHF(CLIP_TINY)), CLIP_TINY);
   await assertRejects(() => clipVisionConfigFromHF({ hidden_size: 30, num_attention_heads: 4 }), /not a multiple of 4 heads/);
   await assertRejects(() => clipVisionConfigFromHF({ hidden_act: 'swish' }), /unsupported hidden_act/);
   await assertRejects(() => clipVisionConfigFromHF({ image_size: 225, patch_size: 14 }), /not a multiple of patch size/);
@@ -245,8 +247,8 @@ test('clip: loading safetensors checkpoints (HF layout with config.json; u-LLaVA
       { name: 'vision_model.embeddings.position_ids', dtype: 'I64', shape: [1, 5], data: new Uint8Array(ids.buffer) }]);
     await writeFile(join(hf, 'config.json'), JSON.stringify(clipVisionConfigToHF(cfg)));
     const a = await loadClipVisionModel(hf);
-    assertEqual(a.prefix, '');
-    assertEqual(a.config, cfg);
+    assert.equal(a.prefix, '');
+    assert.equal(a.config, cfg);
     assertClose(await E.noGrad(() => a.model.features(pixels)).toArray(), want, { atol: 1e-6, rtol: 0 });
     a.model.dispose();
     // 2. u-LLaVA's layout: llm.vision_encoder.* beside other weights, no CLIP config (given explicitly).
@@ -254,16 +256,16 @@ test('clip: loading safetensors checkpoints (HF layout with config.json; u-LLaVA
     await writeSafetensors(ul, [{ name: 'llm.lm_head.weight', dtype: 'F32', shape: [2, 2], data: new Uint8Array(16) },
       ...await tensorsToWrite(src, 'llm.vision_encoder.'), { name: 'visual_model.x', dtype: 'F32', shape: [1], data: new Uint8Array(4) }]);
     const b = await loadClipVisionModel(ul, { config: cfg });
-    assertEqual(b.prefix, 'llm.vision_encoder.');
-    assert(b.model.parameters().every((t) => !t.requiresGrad), 'the loaded tower is frozen by default');
+    assert.equal(b.prefix, 'llm.vision_encoder.');
+    assert.ok(b.model.parameters().every((t) => !t.requiresGrad), 'the loaded tower is frozen by default');
     assertClose(await E.noGrad(() => b.model.features(pixels)).toArray(), want, { atol: 1e-6, rtol: 0 });
     b.model.dispose();
     // Shapes alone give everything but the head count (64-dim heads assumed unless told).
     const inferred = inferClipVisionConfig((await tensorsToWrite(src, '')).map((t) => ({ name: t.name, shape: t.shape })), 2);
-    assertEqual(inferred, cfg);
+    assert.equal(inferred, cfg);
     // 3. bf16 parameters: close to f32.
     const c = await loadClipVisionModel(ul, { config: cfg, dtype: 'bf16' });
-    assertEqual(c.model.visionModel.encoder.layers.at(0).mlp.fc1.weight.dtype, 'bf16');
+    assert.equal(c.model.visionModel.encoder.layers.at(0).mlp.fc1.weight.dtype, 'bf16');
     const got = await E.noGrad(() => c.model.features(pixels)).toArray();
     assertClose(got, want, { atol: 0.1, rtol: 0.05 });
     c.model.dispose();

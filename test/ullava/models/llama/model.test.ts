@@ -1,7 +1,9 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test, assert, assertEqual, assertClose, assertRejects } from '../../../framework.js';
+import * as assert from 'uvu/assert';
+import { test } from '../../../harness/test.js';
+import { assertClose, assertRejects } from '../../../harness/assert.js';
 import * as E from '../../../../engine/index.js';
 import { LoRALinear, StateDictError, Linear } from '../../../../nn/index.js';
 import { writeShardedSafetensors } from '../../../../nn/io/convert.js';
@@ -39,25 +41,25 @@ test('llama config: HF config.json fields, LLaMA-7B, nested u-LLaVA llm_config, 
   const vicuna = { architectures: ['LlamaForCausalLM'], hidden_size: 4096, intermediate_size: 11008, num_attention_heads: 32,
     num_hidden_layers: 32, rms_norm_eps: 1e-6, vocab_size: 32000, max_position_embeddings: 2048, bos_token_id: 1, eos_token_id: 2, pad_token_id: 0,
     tie_word_embeddings: false, torch_dtype: 'float16' };
-  assertEqual(llamaConfigFromHF(vicuna), { ...LLAMA_7B });
+  assert.equal(llamaConfigFromHF(vicuna), { ...LLAMA_7B });
   const nested = llamaConfigFromHF({ architectures: ['UllavaForCausalLM'], llm_config: { ...vicuna, vocab_size: 32010 } });
-  assertEqual(nested.vocabSize, 32010);
+  assert.equal(nested.vocabSize, 32010);
   const gqa = llamaConfigFromHF({ ...vicuna, num_key_value_heads: 8, rope_theta: 500000 });
-  assertEqual([gqa.numKeyValueHeads, gqa.ropeTheta], [8, 500000]);
+  assert.equal([gqa.numKeyValueHeads, gqa.ropeTheta], [8, 500000]);
   await assertRejects(() => llamaConfigFromHF({ ...vicuna, num_key_value_heads: 5 }), /not a multiple of num_key_value_heads 5/);
   await assertRejects(() => llamaConfigFromHF({ ...vicuna, rope_scaling: { type: 'linear', factor: 2 } }), /rope_scaling/);
-  assertEqual(llamaParameterCount(LLAMA_7B), 6738415616);
+  assert.equal(llamaParameterCount(LLAMA_7B), 6738415616);
 });
 
 test('llama memory: 7B bf16 figures, checkFits refuses with the breakdown', async () => {
   const m = llamaMemoryBytes(LLAMA_7B, { dtype: 'bf16', batch: 1, maxTokens: 2048, attentionScores: false });
-  assertEqual(m.weights, 6738415616 * 2);
-  assertEqual(m.kvCachePerToken, 2 * 32 * 4096 * 2); // 512 KiB per token
-  assertEqual(m.kvCache, 2048 * 524288);
-  assert(m.total === m.weights + m.kvCache + m.activations && m.activations > 0 && m.activations < 2 ** 30, JSON.stringify(m));
+  assert.equal(m.weights, 6738415616 * 2);
+  assert.equal(m.kvCachePerToken, 2 * 32 * 4096 * 2); // 512 KiB per token
+  assert.equal(m.kvCache, 2048 * 524288);
+  assert.ok(m.total === m.weights + m.kvCache + m.activations && m.activations > 0 && m.activations < 2 ** 30, JSON.stringify(m));
   const device = await E.getDevice();
   const err = await assertRejects(() => checkFits(device, m, { budgetBytes: 8 * 2 ** 30, what: 'Vicuna-7B' }), /Vicuna-7B needs 12\.55 GiB weights \+ 1\.00 GiB KV cache/);
-  assert(err instanceof InsufficientMemoryError);
+  assert.ok(err instanceof InsufficientMemoryError);
   // The 7B embedding (250 MiB in bf16) must fit one storage binding: lavapipe binds at most 128 MiB.
   const maxBinding = Math.min(device.limits.maxBufferSize, device.limits.maxStorageBufferBindingSize);
   if (maxBinding < m.largestTensor) await assertRejects(() => checkFits(device, m, { budgetBytes: 2 ** 40 }), /binds at most/);
@@ -69,8 +71,8 @@ test('llama forward: logits and final-norm hidden states match the float64 refer
   const { model, w, cfg } = await tinyModel();
   const rows = [randomIds(7, cfg.vocabSize, 1), randomIds(7, cfg.vocabSize, 2)];
   const out = E.noGrad(() => model.forward({ inputIds: ids(rows) }));
-  assertEqual(out.logits.shape, [2, 7, cfg.vocabSize]);
-  assertEqual(out.hidden.shape, [2, 7, cfg.hiddenSize]);
+  assert.equal(out.logits.shape, [2, 7, cfg.vocabSize]);
+  assert.equal(out.hidden.shape, [2, 7, cfg.hiddenSize]);
   const logits = await out.logits.toArray(), hidden = await out.hidden.toArray();
   for (let b = 0; b < 2; b++) {
     const ref = refLlama(cfg, w, { ids: rows[b] });
@@ -95,7 +97,7 @@ test('llama forward: left-padded batch equals each sequence alone (masked keys n
   const ra = refLlama(cfg, w, { ids: a }), rb = refLlama(cfg, w, { ids: b });
   for (let t = 0; t < 6; t++) assertClose(rowsOf(logits, 2, 6, cfg.vocabSize, 0, t), ra.logits[t], { atol: 2e-4, rtol: 1e-3, message: `a t${t}` });
   for (let t = 0; t < 3; t++) assertClose(rowsOf(logits, 2, 6, cfg.vocabSize, 1, t + 3), rb.logits[t], { atol: 2e-4, rtol: 1e-3, message: `b t${t}` });
-  assert(Array.from(logits).every(Number.isFinite), 'padding rows stay finite');
+  assert.ok(Array.from(logits).every(Number.isFinite), 'padding rows stay finite');
   model.dispose();
 });
 
@@ -120,12 +122,12 @@ async function checkCachedDecoding(kvDtype: E.DType, tol: { atol: number; rtol: 
     // Step 6 passes the mask HF-style ([B, past + 1]); the others pass only the new token's.
     const m = t === 6 ? E.Tensor.from(maskRows.map((r) => r.slice(0, t + 1)).flat(), [2, t + 1], 'i32') : E.ones([2, 1], 'i32');
     const step = E.noGrad(() => model.forward({ inputIds: ids(full.map((r) => [r[t]])), attentionMask: m, kvCache: cache, lastLogitsOnly: true }));
-    assertEqual(step.logits.shape, [2, 1, V]);
+    assert.equal(step.logits.shape, [2, 1, V]);
     const sl = await step.logits.toArray();
     for (let bb = 0; bb < 2; bb++) assertClose(rowsOf(sl, 2, 1, V, bb, 0), rowsOf(refLogits, 2, 9, V, bb, t), { ...tol, message: `step ${t} b${bb}` });
     step.logits.dispose(); step.hidden.dispose();
   }
-  assertEqual([cache.length, cache.capacity], [9, 12]);
+  assert.equal([cache.length, cache.capacity], [9, 12]);
   cache.dispose();
   model.dispose();
 }
@@ -174,7 +176,7 @@ test('llama checkpoint: sharded safetensors with a prefix, config.json and an in
     tensors.push({ name: 'llm.model.layers.0.self_attn.rotary_emb.inv_freq', dtype: 'F32' as const, shape: [8], data: new Uint8Array(32) });
     tensors.push({ name: 'visual_model.image_encoder.pos_embed', dtype: 'F32' as const, shape: [2], data: new Uint8Array(8) });
     const files = await writeShardedSafetensors(dir, 'model', tensors, { maxShardBytes: 40_000 });
-    assert(files.length > 2, `${files.length} shards`);
+    assert.ok(files.length > 2, `${files.length} shards`);
     await writeFile(join(dir, 'config.json'), JSON.stringify({ architectures: ['UllavaForCausalLM'], llm_config: {
       vocab_size: cfg.vocabSize, hidden_size: cfg.hiddenSize, intermediate_size: cfg.intermediateSize, num_hidden_layers: cfg.numHiddenLayers,
       num_attention_heads: cfg.numAttentionHeads, num_key_value_heads: cfg.numKeyValueHeads, rms_norm_eps: cfg.rmsNormEps,
@@ -184,14 +186,14 @@ test('llama checkpoint: sharded safetensors with a prefix, config.json and an in
     const before = device.memory().liveBytes;
     let progress = 0;
     const loaded = await loadLlama(dir, { prefix: 'llm.', dtype: 'bf16', maxTokens: 16, onProgress: (d) => { progress = d; } });
-    assert(progress > 0);
-    assertEqual(loaded.dtype, 'bf16');
+    assert.ok(progress > 0);
+    assert.equal(loaded.dtype, 'bf16');
     const x = ids([randomIds(6, cfg.vocabSize, 8)]);
     model.to('bf16');
     const want = await E.noGrad(() => model.forward({ inputIds: x })).logits.toArray();
     const got = await E.noGrad(() => loaded.forward({ inputIds: x })).logits.toArray();
     assertClose(got, want, { atol: 0, rtol: 0, message: 'same bf16 weights, same logits' });
-    assert(device.memory().peakLiveBytes - before < 3 * loaded.numParameters() * 2 + 2 ** 20, 'loading holds the model plus about one tensor');
+    assert.ok(device.memory().peakLiveBytes - before < 3 * loaded.numParameters() * 2 + 2 ** 20, 'loading holds the model plus about one tensor');
     // Strict: every problem listed in one error, before anything is written.
     const q0 = await loaded.model.layers.at(0).self_attn.q_proj.forward(E.ones([1, cfg.hiddenSize], 'bf16')).toArray();
     const bad = [...tensors.filter((t) => t.name !== 'llm.model.norm.weight' && t.name !== 'llm.lm_head.weight'),
@@ -201,7 +203,7 @@ test('llama checkpoint: sharded safetensors with a prefix, config.json and an in
     await writeShardedSafetensors(badDir, 'model', bad);
     const err = await assertRejects(() => loadLlamaWeights(loaded, badDir, { prefix: 'llm.' }),
       /missing 1: model\.norm\.weight; unexpected 1: llm\.model\.extra\.weight; wrong shape 1: llm\.lm_head\.weight \[3,64\] vs model \[128,64\]/);
-    assert(err instanceof StateDictError);
+    assert.ok(err instanceof StateDictError);
     assertClose(await loaded.model.layers.at(0).self_attn.q_proj.forward(E.ones([1, cfg.hiddenSize], 'bf16')).toArray(), q0, { atol: 0, rtol: 0 });
     loaded.dispose();
   } finally {
@@ -213,16 +215,16 @@ test('llama checkpoint: sharded safetensors with a prefix, config.json and an in
 test('llama: HF key names; LoRA on q/v swaps in with PEFT keys; cached forward refuses gradients with a clear error', async () => {
   const { model, cfg } = await tinyModel({ tieWordEmbeddings: true });
   const keys = [...model.stateDict().keys()];
-  assertEqual(keys.slice(0, 11), ['model.embed_tokens.weight', 'model.layers.0.self_attn.q_proj.weight', 'model.layers.0.self_attn.k_proj.weight',
+  assert.equal(keys.slice(0, 11), ['model.embed_tokens.weight', 'model.layers.0.self_attn.q_proj.weight', 'model.layers.0.self_attn.k_proj.weight',
     'model.layers.0.self_attn.v_proj.weight', 'model.layers.0.self_attn.o_proj.weight', 'model.layers.0.mlp.gate_proj.weight',
     'model.layers.0.mlp.up_proj.weight', 'model.layers.0.mlp.down_proj.weight', 'model.layers.0.input_layernorm.weight',
     'model.layers.0.post_attention_layernorm.weight', 'model.layers.1.self_attn.q_proj.weight']);
-  assertEqual(keys[keys.length - 1], 'model.norm.weight'); // tied: no lm_head
+  assert.equal(keys[keys.length - 1], 'model.norm.weight'); // tied: no lm_head
   const x = ids([randomIds(4, cfg.vocabSize, 9)]);
   const y0 = await E.noGrad(() => model.forward({ inputIds: x })).logits.toArray();
   const attn = model.model.layers.at(0).self_attn;
   attn.replaceProjection('q_proj', new LoRALinear(attn.q_proj as Linear, { r: 2, seed: 3 }));
-  assert(model.stateDict().has('model.layers.0.self_attn.q_proj.lora_A.weight'));
+  assert.ok(model.stateDict().has('model.layers.0.self_attn.q_proj.lora_A.weight'));
   assertClose(await E.noGrad(() => model.forward({ inputIds: x })).logits.toArray(), y0, { atol: 1e-6, rtol: 0 });
   const cache = new KVCache(cfg, { batch: 1, maxLength: 8 });
   await assertRejects(() => model.forward({ inputIds: x, kvCache: cache }), /noGrad/);
@@ -247,7 +249,7 @@ test('llama cached decoding without a mask, explicit position ids, and live memo
     assertClose(await out.toArray(), rowsOf(ref, 1, 7, V, 0, t), { atol: 2e-4, rtol: 1e-3, message: `step ${t}` });
     out.dispose();
   }
-  assertEqual(device.memory().liveBytes, live, 'a decoding step leaves nothing behind');
+  assert.equal(device.memory().liveBytes, live, 'a decoding step leaves nothing behind');
   cache.dispose();
   model.dispose();
 });

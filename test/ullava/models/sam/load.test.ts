@@ -3,7 +3,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test, assert, assertEqual, assertClose } from '../../../framework.js';
+import * as assert from 'uvu/assert';
+import { test } from '../../../harness/test.js';
+import { assertClose } from '../../../harness/assert.js';
 import * as E from '../../../../engine/index.js';
 import { StateDictError } from '../../../../nn/index.js';
 import { writeSafetensors } from '../../../../nn/io/safetensors.js';
@@ -50,7 +52,7 @@ test('sam load: segment_anything, u-LLaVA visual_model. and HF SamModel namings 
   const { model: src } = await tinySam(11);
   const own = src.stateDict();
   const keys = [...own.keys()];
-  assert(keys.includes('image_encoder.blocks.0.attn.rel_pos_h') && keys.includes('prompt_encoder.pe_layer.positional_encoding_gaussian_matrix')
+  assert.ok(keys.includes('image_encoder.blocks.0.attn.rel_pos_h') && keys.includes('prompt_encoder.pe_layer.positional_encoding_gaussian_matrix')
     && keys.includes('mask_decoder.output_hypernetworks_mlps.3.layers.2.bias') && keys.includes('image_encoder.neck.3.weight'), 'segment_anything key names');
   const clone = (m: Map<string, string>) => new Map([...m].map(([to, from]) => [to, E.add(own.get(from)!, 0)]));
   const samSd = clone(new Map(keys.map((k) => [k, k])));
@@ -58,21 +60,21 @@ test('sam load: segment_anything, u-LLaVA visual_model. and HF SamModel namings 
   ullavaSd.set('llm.model.embed_tokens.weight', E.zeros([4, 2])); // the rest of a u-LLaVA checkpoint is ignored
   ullavaSd.set('text_hidden_fcs.0.weight', E.zeros([2, 2]));
   const hfNames = toHfNames(keys);
-  assert(hfNames.has('vision_encoder.layers.1.layer_norm2.weight') && hfNames.has('mask_decoder.transformer.layer_norm_final_attn.bias')
+  assert.ok(hfNames.has('vision_encoder.layers.1.layer_norm2.weight') && hfNames.has('mask_decoder.transformer.layer_norm_final_attn.bias')
     && hfNames.has('mask_decoder.output_hypernetworks_mlps.0.proj_out.weight') && hfNames.has('mask_decoder.iou_prediction_head.layers.0.weight')
     && hfNames.has('prompt_encoder.mask_embed.conv3.bias') && hfNames.has('vision_encoder.neck.layer_norm1.weight'), 'HF names');
   const hfSd = clone(hfNames);
   for (const [sd, naming] of [[samSd, 'sam'], [ullavaSd, 'ullava'], [hfSd, 'hf']] as const) {
-    assertEqual(detectSamNaming(sd.keys()), naming);
+    assert.equal(detectSamNaming(sd.keys()), naming);
     const dst = new Sam(samTiny(), 99);
-    assertEqual(loadSamStateDict(dst, sd), naming);
+    assert.equal(loadSamStateDict(dst, sd), naming);
     await sameParameters(src, dst);
     dst.dispose();
     for (const t of sd.values()) t.dispose();
   }
-  assertEqual(samKey('visual_model.mask_decoder.iou_token.weight', 'ullava'), 'mask_decoder.iou_token.weight');
-  assertEqual(samKey('pixel_mean', 'sam'), undefined);
-  assertEqual(samKey('llm.lm_head.weight', 'ullava'), undefined);
+  assert.equal(samKey('visual_model.mask_decoder.iou_token.weight', 'ullava'), 'mask_decoder.iou_token.weight');
+  assert.equal(samKey('pixel_mean', 'sam'), undefined);
+  assert.equal(samKey('llm.lm_head.weight', 'ullava'), undefined);
   // Strictness: a missing and an unexpected tensor fail the load, naming both.
   const bad = clone(new Map(keys.map((k) => [k, k])));
   bad.get('mask_decoder.iou_token.weight')!.dispose(); bad.delete('mask_decoder.iou_token.weight');
@@ -80,7 +82,7 @@ test('sam load: segment_anything, u-LLaVA visual_model. and HF SamModel namings 
   const dst = new Sam(samTiny(), 98);
   let err: unknown;
   try { loadSamStateDict(dst, bad); } catch (e) { err = e; }
-  assert(err instanceof StateDictError && /missing 1: mask_decoder.iou_token.weight/.test(err.message) && /unexpected 1: mask_decoder.extra.weight/.test(err.message), String(err));
+  assert.ok(err instanceof StateDictError && /missing 1: mask_decoder.iou_token.weight/.test(err.message) && /unexpected 1: mask_decoder.extra.weight/.test(err.message), String(err));
   for (const t of bad.values()) t.dispose();
   dst.dispose(); src.dispose();
 });
@@ -104,10 +106,10 @@ test('sam load: loadSam reads a u-LLaVA-style safetensors file (SAM tensors only
 });
 
 test('sam preprocess: ResizeLongestSide sizes, Pillow bilinear (antialiased) resize, normalise, zero pad', () => {
-  assertEqual(preprocessShape(480, 640, 1024), [768, 1024]);
-  assertEqual(preprocessShape(427, 640, 1024), [683, 1024]); // 682.9 -> int(683.3)
-  assertEqual(preprocessShape(1000, 333, 1024), [1024, 341]);
-  assertEqual(preprocessShape(1024, 1024, 1024), [1024, 1024]);
+  assert.equal(preprocessShape(480, 640, 1024), [768, 1024]);
+  assert.equal(preprocessShape(427, 640, 1024), [683, 1024]); // 682.9 -> int(683.3)
+  assert.equal(preprocessShape(1000, 333, 1024), [1024, 341]);
+  assert.equal(preprocessShape(1024, 1024, 1024), [1024, 1024]);
   // A 2x4 image -> longest side 2: 1x2. Pillow's bilinear with scale 2 has support 2: output x=0 reads
   // source 0..2 with taps (0.75, 0.75, 0.25) / 1.75, i.e. (3 a0 + 3 a1 + a2) / 7 (F.interpolate would
   // average only a0, a1).
@@ -115,19 +117,19 @@ test('sam preprocess: ResizeLongestSide sizes, Pillow bilinear (antialiased) res
   const rgb = new Uint8Array(2 * 4 * 3);
   for (let y = 0; y < 2; y++) for (let x = 0; x < 4; x++) for (let c = 0; c < 3; c++) rgb[(y * 4 + x) * 3 + c] = row[x] + c;
   const out = preprocessImage(rgb, 2, 4, { imageSize: 2 });
-  assertEqual(out.inputSize, [1, 2]);
-  assertEqual(out.originalSize, [2, 4]);
+  assert.equal(out.inputSize, [1, 2]);
+  assert.equal(out.originalSize, [2, 4]);
   const px = (x0: number, x1: number, x2: number) => Math.round((3 * x0 + 3 * x1 + x2) / 7);
   const want0 = px(10, 40, 200), want1 = px(90, 200, 40); // mirrored for the right output pixel
   const norm = (v: number, c: number) => Math.fround(v - Math.fround([123.675, 116.28, 103.53][c])) / Math.fround([58.395, 57.12, 57.375][c]);
   for (let c = 0; c < 3; c++) {
     assertClose([out.pixels[c * 4], out.pixels[c * 4 + 1]], [norm(want0 + c, c), norm(want1 + c, c)], { atol: 1e-6, rtol: 0, message: `channel ${c}` });
-    assertEqual([out.pixels[c * 4 + 2], out.pixels[c * 4 + 3]], [0, 0], 'bottom row is zero padding');
+    assert.equal([out.pixels[c * 4 + 2], out.pixels[c * 4 + 3]], [0, 0], 'bottom row is zero padding');
   }
   // No resize when the longest side already matches; padding fills the rest.
   const sq = preprocessImage(new Uint8Array(3 * 2 * 3).fill(128), 3, 2, { imageSize: 3 });
-  assertEqual(sq.inputSize, [3, 2]);
-  assertEqual(sq.pixels[2], 0);
+  assert.equal(sq.inputSize, [3, 2]);
+  assert.equal(sq.pixels[2], 0);
   assertClose([sq.pixels[0]], [norm(128, 0)]);
   assertClose([...applyCoords([320, 240], [480, 640], 1024)], [512, 384]);
 });

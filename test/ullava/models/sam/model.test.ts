@@ -1,7 +1,9 @@
 // SAM (tiny configurations) against the float64 reference in test/ref/sam.ts: windows, relative
 // positions, encoder blocks and the whole encoder, the prompt encoder, the mask decoder for text
 // embeddings, points and boxes with multimask on and off, postprocessing, and mask-loss gradients.
-import { test, assert, assertEqual, assertClose } from '../../../framework.js';
+import * as assert from 'uvu/assert';
+import { test } from '../../../harness/test.js';
+import { assertClose } from '../../../harness/assert.js';
 import * as E from '../../../../engine/index.js';
 import { NDArray } from '../../../ref/ndarray.js';
 import * as R from '../../../ref/sam.js';
@@ -19,10 +21,10 @@ const up = (a: NDArray) => E.Tensor.fromHost(f32(a), a.shape, 'f32');
 
 test('sam: configs of the published encoders', () => {
   const h = samVitH(), l = samVitL(), b = samVitB();
-  assertEqual([h.encoder.embedDim, h.encoder.depth, h.encoder.numHeads, h.encoder.globalAttnIndexes], [1280, 32, 16, [7, 15, 23, 31]]);
-  assertEqual([l.encoder.embedDim, l.encoder.depth, l.encoder.numHeads, l.encoder.globalAttnIndexes], [1024, 24, 16, [5, 11, 17, 23]]);
-  assertEqual([b.encoder.embedDim, b.encoder.depth, b.encoder.numHeads, b.encoder.globalAttnIndexes], [768, 12, 12, [2, 5, 8, 11]]);
-  assertEqual([h.encoder.windowSize, h.encoder.patchSize, h.encoder.imageSize, h.encoder.outChans], [14, 16, 1024, 256]);
+  assert.equal([h.encoder.embedDim, h.encoder.depth, h.encoder.numHeads, h.encoder.globalAttnIndexes], [1280, 32, 16, [7, 15, 23, 31]]);
+  assert.equal([l.encoder.embedDim, l.encoder.depth, l.encoder.numHeads, l.encoder.globalAttnIndexes], [1024, 24, 16, [5, 11, 17, 23]]);
+  assert.equal([b.encoder.embedDim, b.encoder.depth, b.encoder.numHeads, b.encoder.globalAttnIndexes], [768, 12, 12, [2, 5, 8, 11]]);
+  assert.equal([h.encoder.windowSize, h.encoder.patchSize, h.encoder.imageSize, h.encoder.outChans], [14, 16, 1024, 256]);
 });
 
 test('sam: window partition pads bottom/right and unpartition inverts it', async () => {
@@ -31,28 +33,28 @@ test('sam: window partition pads bottom/right and unpartition inverts it', async
   const xt = up(x);
   const { windows, padHW } = windowPartition(xt, 3);
   const ref = R.windowPartition(x, 3);
-  assertEqual(padHW, [6, 9]);
-  assertEqual(windows.shape, [2 * 2 * 3, 3, 3, 3]);
+  assert.equal(padHW, [6, 9]);
+  assert.equal(windows.shape, [2 * 2 * 3, 3, 3, 3]);
   assertClose(await windows.toArray(), f32(ref.windows), { atol: 0, rtol: 0 });
   const back = windowUnpartition(windows, 3, padHW, [5, 7]);
-  assertEqual(back.shape, [2, 5, 7, 3]);
+  assert.equal(back.shape, [2, 5, 7, 3]);
   assertClose(await back.toArray(), f32(x), { atol: 0, rtol: 0 });
   // No padding needed: the windows are a pure rearrangement.
   const y = randomNd([1, 4, 4, 2], 2);
   const w2 = windowPartition(up(y), 2);
-  assertEqual(w2.padHW, [4, 4]);
+  assert.equal(w2.padHW, [4, 4]);
   assertClose(await w2.windows.toArray(), f32(R.windowPartition(y, 2).windows), { atol: 0, rtol: 0 });
   for (const t of [xt, windows, back, w2.windows]) t.dispose();
 });
 
 test('sam: get_rel_pos (with table interpolation, q != k) and the decomposed rel-pos bias', async () => {
   await E.getDevice();
-  assertEqual([...relPosIndex(3, 3)], [2, 1, 0, 3, 2, 1, 4, 3, 2]);
-  assertEqual([...relPosIndex(4, 2)], [2, 0, 3, 1, 4, 2, 5, 3]); // key coords scaled by 2
+  assert.equal([...relPosIndex(3, 3)], [2, 1, 0, 3, 2, 1, 4, 3, 2]);
+  assert.equal([...relPosIndex(4, 2)], [2, 0, 3, 1, 4, 2, 5, 3]); // key coords scaled by 2
   for (const [L, q, k] of [[7, 4, 4], [5, 4, 4], [11, 4, 4], [7, 4, 2], [9, 3, 5]]) {
     const table = randomNd([L, 6], 10 + L);
     const got = getRelPos(up(table), q, k);
-    assertEqual(got.shape, [q, k, 6]);
+    assert.equal(got.shape, [q, k, 6]);
     assertClose(await got.toArray(), f32(R.getRelPos(table, q, k)), { atol: 1e-6, rtol: 1e-5, message: `L ${L} q ${q} k ${k}` });
     got.dispose();
   }
@@ -60,7 +62,7 @@ test('sam: get_rel_pos (with table interpolation, q != k) and the decomposed rel
   for (const [Lh, Lw] of [[7, 5], [5, 9]]) {
     const th = randomNd([Lh, 5], 21), tw = randomNd([Lw, 5], 22);
     const bias = decomposedRelPosBias(up(q), up(th), up(tw), [4, 3], [4, 3]);
-    assertEqual(bias.shape, [3, 12, 12]);
+    assert.equal(bias.shape, [3, 12, 12]);
     assertClose(await bias.toArray(), f32(R.relPosBias(q, th, tw, [4, 3], [4, 3])), { atol: 1e-5, rtol: 1e-4, message: `tables ${Lh}, ${Lw}` });
     bias.dispose();
   }
@@ -72,7 +74,7 @@ test('sam: encoder blocks (windowed with padding, global) and the whole image en
   const x = randomNd([1, 4, 4, cfg.encoder.embedDim], 30);
   for (const i of [0, 1]) {
     const blk = enc.blocks.at(i);
-    assertEqual(blk.windowSize, i === 0 ? 3 : 0);
+    assert.equal(blk.windowSize, i === 0 ? 3 : 0);
     const ref = R.encoderBlock(P, `image_encoder.blocks.${i}`, x, cfg.encoder, blk.windowSize);
     // Whole attention at once, then in blocks of query rows (7 rows of 16 keys x 2 heads: blocks of 7, 7, 2).
     for (const bytes of [Infinity, 7 * 16 * 2 * 4]) {
@@ -84,7 +86,7 @@ test('sam: encoder blocks (windowed with padding, global) and the whole image en
   }
   const pixels = randomNd([1, 3, 64, 64], 31);
   const emb = E.noGrad(() => model.encodeImage(up(pixels)));
-  assertEqual(emb.shape, [1, 16, 4, 4]);
+  assert.equal(emb.shape, [1, 16, 4, 4]);
   assertClose(await emb.toArray(), f32(R.imageEncoder(P, cfg.encoder, pixels)), { ...TOL, message: 'encoder' });
   emb.dispose();
   model.dispose();
@@ -95,7 +97,7 @@ test('sam: prompt encoder (points with padding point, box, points + box, masks, 
   const pe = model.promptEncoder;
   const C = 16;
   const dense = pe.getDensePe();
-  assertEqual(dense.shape, [1, C, 4, 4]);
+  assert.equal(dense.shape, [1, C, 4, 4]);
   assertClose(await dense.toArray(), f32(R.densePe(P, 4, 4)), { atol: 1e-5, rtol: 1e-4, message: 'dense pe' });
   const pts = { coords: [[[10, 20], [40.5, 3]], [[63, 63], [0, 0]]], labels: [[1, 0], [1, -1]] };
   const box = [[4, 8, 50, 60], [0, 0, 63, 31]];
@@ -114,14 +116,14 @@ test('sam: prompt encoder (points with padding point, box, points + box, masks, 
     };
     const { sparse, dense: d } = pe.forward(prompts);
     const ref = R.promptEncoder(P, cfg, rp);
-    assertEqual(sparse.shape, [2, n, C], name);
-    assertEqual(d.shape, [2, C, 4, 4], name);
+    assert.equal(sparse.shape, [2, n, C], name);
+    assert.equal(d.shape, [2, C, 4, 4], name);
     assertClose(await sparse.toArray(), f32(ref.sparse), { atol: 1e-4, rtol: 1e-3, message: `${name} sparse` });
     assertClose(await d.toArray(), f32(ref.dense), { ...TOL, message: `${name} dense` });
     sparse.dispose(); d.dispose();
   }
   const empty = pe.forward({});
-  assertEqual(empty.sparse.shape, [1, 0, C]);
+  assert.equal(empty.sparse.shape, [1, 0, C]);
   dense.dispose();
   model.dispose();
 });
@@ -146,13 +148,13 @@ test('sam: mask decoder end to end (text embeddings on one image, points, box; m
       const pr = R.promptEncoder(P, cfg, rp);
       const ref = R.maskDecoder(P, cfg, image, R.densePe(P, 4, 4), pr.sparse, pr.dense, multimask);
       const k = multimask ? 3 : 1;
-      assertEqual(out.lowResMasks.shape, [B, k, 16, 16], name);
-      assertEqual(out.iouPredictions.shape, [B, k], name);
+      assert.equal(out.lowResMasks.shape, [B, k, 16, 16], name);
+      assert.equal(out.iouPredictions.shape, [B, k], name);
       assertClose(await out.lowResMasks.toArray(), f32(ref.masks), { ...TOL, message: `${name} multimask ${multimask} masks` });
       assertClose(await out.iouPredictions.toArray(), f32(ref.iouPred), { ...TOL, message: `${name} multimask ${multimask} iou` });
       if (name === 'text' && !multimask) {
         const post = model.postprocess(out.lowResMasks, [64, 43], [90, 60]);
-        assertEqual(post.shape, [3, 1, 90, 60]);
+        assert.equal(post.shape, [3, 1, 90, 60]);
         assertClose(await post.toArray(), f32(R.postprocess(ref.masks, [64, 43], [90, 60], 64)), { ...TOL, message: 'postprocess' });
         post.dispose();
       }
@@ -194,7 +196,7 @@ test('sam: mask-loss gradients of mask-decoder parameters match finite differenc
   const eps = 1e-4;
   for (const [key, idxs] of checks) {
     const grad = sd.get(key)!.grad;
-    assert(grad, `no gradient for ${key}`);
+    assert.ok(grad, `no gradient for ${key}`);
     const g = await grad.toArray();
     for (const i of idxs) {
       const base = P.get(key)!;
@@ -224,10 +226,10 @@ test('sam: tiny forward (encoder + text prompt decode + postprocess) timing and 
   const out = run();
   const v = await out.toArray();
   const ms = performance.now() - t0;
-  assertEqual(out.shape, [1, 1, 128, 96]);
-  assert(v.every(Number.isFinite));
+  assert.equal(out.shape, [1, 1, 128, 96]);
+  assert.ok(v.every(Number.isFinite));
   out.dispose();
-  assertEqual(dev.memory().liveBytes, before, 'live bytes after a forward');
+  assert.equal(dev.memory().liveBytes, before, 'live bytes after a forward');
   console.log(`     tiny SAM forward: ${ms.toFixed(1)} ms`);
   pixels.dispose(); text.dispose(); model.dispose();
 });

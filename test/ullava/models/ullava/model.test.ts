@@ -1,4 +1,6 @@
-import { test, assert, assertEqual, assertClose, assertRejects } from '../../../framework.js';
+import * as assert from 'uvu/assert';
+import { test } from '../../../harness/test.js';
+import { assertClose, assertRejects } from '../../../harness/assert.js';
 import { writeFile, mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,13 +42,13 @@ async function uncachedGreedy(l: LoadedUllava, ids: number[], start: number, fea
 
 test('u-LLaVA: the published layout (two bf16 .bin shards + index, tokenizer, added tokens) loads strictly and matches the safetensors copy', async () => {
   const a = await published();
-  assertEqual(a.config.layout, 'published');
-  assertEqual(a.config.tokens.imageStart, 32003);
-  assertEqual(a.tokenizer.tokenId('[SEG]'), 32007);
+  assert.equal(a.config.layout, 'published');
+  assert.equal(a.config.tokens.imageStart, 32003);
+  assert.equal(a.tokenizer.tokenId('[SEG]'), 32007);
   const b = await loadUllava(await tinySafetensorsDir(), { dtype: 'f32' });
   // The .bin copy went through bf16: every parameter equals the f32 original rounded to bf16.
   const sa = a.model.stateDict(), sb = b.model.stateDict();
-  assertEqual([...sa.keys()].sort(), [...sb.keys()].sort());
+  assert.equal([...sa.keys()].sort(), [...sb.keys()].sort());
   for (const k of ['llm.model.embed_tokens.weight', 'llm.vision_projector.weight', 'visual_model.mask_decoder.iou_token.weight', 'text_hidden_fcs.2.bias']) {
     const x = await sa.get(k)!.toArray(), y = await sb.get(k)!.toArray();
     assertClose(x, Array.from(y, (v) => E.roundTo('bf16', v)), { atol: 0, rtol: 0, message: k });
@@ -81,11 +83,11 @@ test('u-LLaVA: KV-cached generation equals uncached full forwards, token by toke
   const conv = new Conversation({ kind: 'image' }).user('Describe the image.');
   const ids = l.tokenizer.encode(conv.prompt(), { bos: true });
   const start = ids.indexOf(l.config.tokens.imageStart);
-  assertEqual(ids.filter((i) => i === l.config.tokens.imagePatch).length, 256);
+  assert.equal(ids.filter((i) => i === l.config.tokens.imagePatch).length, 256);
   const features = (s as unknown as { media: { features: E.Tensor } }).media.features;
   const [cached] = await generate(l.model, l.tokenizer, [{ ids, span: { start, features } }], { maxNewTokens: 6, stop: [] });
   const ref = await uncachedGreedy(l, ids, start, features, cached.ids.length);
-  assertEqual(cached.ids, ref.tokens);
+  assert.equal(cached.ids, ref.tokens);
   s.dispose();
 });
 
@@ -101,7 +103,7 @@ test('u-LLaVA: batched generation with left padding equals each prompt alone', a
   const both = await generate(l.model, l.tokenizer, prompts, { maxNewTokens: 5, stop: [] });
   for (let i = 0; i < 2; i++) {
     const [alone] = await generate(l.model, l.tokenizer, [prompts[i]], { maxNewTokens: 5, stop: [] });
-    assertEqual(both[i].ids, alone.ids, `prompt ${i}`);
+    assert.equal(both[i].ids, alone.ids, `prompt ${i}`);
   }
   s.dispose();
 });
@@ -118,10 +120,10 @@ test('u-LLaVA: the [SEG] state is the one that emitted the token (an off-by-one 
   s.setImage(image);
   const q = UllavaSession.segmentationPrompt('thing');
   const a = await s.ask(q, { answerPrefix: 'Sure. Info: [SEG]', maxNewTokens: 4 });
-  assertEqual(a.masks.length, 1);
-  assertEqual(a.masks[0].length, image.width * image.height, 'mask at the original size');
-  assertEqual(a.boxSource, 'mask');
-  assertEqual(a.boxes[0], masksToBoxes(a.masks[0], image.width, image.height));
+  assert.equal(a.masks.length, 1);
+  assert.equal(a.masks[0].length, image.width * image.height, 'mask at the original size');
+  assert.equal(a.boxSource, 'mask');
+  assert.equal(a.boxes[0], masksToBoxes(a.masks[0], image.width, image.height));
   // Recompute by hand from one full forward over prompt + answer.
   const promptIds = l.tokenizer.encode(new Conversation({ kind: 'image' }).user(q).prompt(), { bos: true });
   const answerIds = l.tokenizer.encode('Sure. Info: [SEG]');
@@ -145,11 +147,11 @@ test('u-LLaVA: the [SEG] state is the one that emitted the token (an off-by-one 
     same = Math.max(same, Math.abs(a.masks[0][i] - before[i]));
     diff = Math.max(diff, Math.abs(at[i] - before[i]));
   }
-  assert(same < 1e-3, `the session used the state before [SEG] (max diff ${same})`);
-  assert(diff > 100 * same && diff > 1e-2, `the state at [SEG] itself gives a different mask (max diff ${diff} vs ${same})`);
+  assert.ok(same < 1e-3, `the session used the state before [SEG] (max diff ${same})`);
+  assert.ok(diff > 100 * same && diff > 1e-2, `the state at [SEG] itself gives a different mask (max diff ${diff} vs ${same})`);
   // Two [SEG] in one answer give two masks.
   const b = await s.ask('And both?', { answerPrefix: '[SEG] and [SEG]', maxNewTokens: 4 });
-  assertEqual(b.masks.length, 2);
+  assert.equal(b.masks.length, 2);
   s.dispose();
 });
 
@@ -160,30 +162,30 @@ test('u-LLaVA: multi-turn keeps the history; video input splices T + 256 feature
   await s.ask('First?', { maxNewTokens: 2 });
   await s.ask('Second?', { maxNewTokens: 2 });
   const p = s.conversation.prompt();
-  assert(p.includes('USER: ') && p.split('USER:').length === 3 && p.includes('</s>USER: Second?'), p.slice(-200));
+  assert.ok(p.includes('USER: ') && p.split('USER:').length === 3 && p.includes('</s>USER: Second?'), p.slice(-200));
   s.reset();
-  assertEqual(s.conversation.turns, 0);
+  assert.equal(s.conversation.turns, 0);
   const frames = Array.from({ length: 8 }, (_, f) => ({ width: 16, height: 12, data: new Uint8Array(16 * 12 * 3).fill(f * 30) }));
   s.setVideo(frames);
   const a = await s.ask('What happens?', { maxNewTokens: 3 });
-  assert(a.tokens >= 1);
-  assert(s.conversation.prompt().includes('<vid_beg>'));
+  assert.ok(a.tokens >= 1);
+  assert.ok(s.conversation.prompt().includes('<vid_beg>'));
   s.dispose();
 });
 
 test('u-LLaVA: the newer layout decodes [LOC] into a pixel box inside the image', async () => {
   await E.getDevice();
   const l = await loadUllava(await tinySafetensorsDir('head'), { dtype: 'f32' });
-  assertEqual(l.config.layout, 'head');
-  assertEqual(l.config.locTokenId, 32008);
+  assert.equal(l.config.layout, 'head');
+  assert.equal(l.config.locTokenId, 32008);
   const s = new UllavaSession(l);
   s.setImage(image);
   const a = await s.ask('Where is it?', { answerPrefix: 'Sure. Mask: [SEG]; Location: [LOC]', maxNewTokens: 2 });
-  assertEqual(a.masks.length, 1);
-  assertEqual(a.boxSource, 'loc-decoder');
-  assertEqual(a.boxes.length, 1);
+  assert.equal(a.masks.length, 1);
+  assert.equal(a.boxSource, 'loc-decoder');
+  assert.equal(a.boxes.length, 1);
   const [x0, y0, x1, y1] = a.boxes[0]!;
-  assert(0 <= x0 && x0 <= x1 && x1 <= image.width - 1 && 0 <= y0 && y0 <= y1 && y1 <= image.height - 1, `box ${a.boxes[0]} inside the image`);
+  assert.ok(0 <= x0 && x0 <= x1 && x1 <= image.width - 1 && 0 <= y0 && y0 <= y1 && y1 <= image.height - 1, `box ${a.boxes[0]} inside the image`);
   s.dispose();
   l.model.dispose();
 });
@@ -195,6 +197,6 @@ test('u-LLaVA: a prompt longer than the model allows is refused before generatin
 });
 
 test('u-LLaVA: decoder boxes are ordered and clamped to the image', () => {
-  assertEqual(clampBox([50, 20, -10, 5], 40, 30), [0, 5, 39, 20]);
-  assertEqual(clampBox([1.5, 2, 3, 4], 40, 30), [1.5, 2, 3, 4]);
+  assert.equal(clampBox([50, 20, -10, 5], 40, 30), [0, 5, 39, 20]);
+  assert.equal(clampBox([1.5, 2, 3, 4], 40, 30), [1.5, 2, 3, 4]);
 });
