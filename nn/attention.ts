@@ -2,20 +2,9 @@
 // composition used as their reference) is chosen in one place.
 import {
   Tensor, matmul, softmax, mul, add, where, arange, reshape, expand, le, transpose, unsqueeze, scope,
-  scaledDotProductAttention, isGradEnabled,
+  scaledDotProductAttention, isGradEnabled, type AttentionOptions,
 } from '../engine/index.js';
 import { ShapeError } from '../engine/errors.js';
-
-export interface AttentionOptions {
-  /** Query i attends keys j <= i + (Skv - Sq) (the query block is aligned to the end of the keys). */
-  causal?: boolean;
-  /** [B, Skv], nonzero = attend. */
-  keyPaddingMask?: Tensor | null;
-  /** Additive, broadcastable to [B, H, Sq, Skv]. */
-  bias?: Tensor | null;
-  /** Default 1/sqrt(D). */
-  scale?: number;
-}
 
 /**
  * softmax(q kᵀ · scale + bias + masks) v with q [B, H, Sq, D], k and v [B, Hkv, Skv, D] (Hkv divides H:

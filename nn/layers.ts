@@ -1,16 +1,24 @@
 // The basic layers, with PyTorch's parameter names and default initialisations.
 import {
   Tensor, rand, randn, ones, zeros, linear, embedding, layerNorm, rmsNorm, conv2d, convTranspose2d, dropout,
-  relu, gelu, quickGelu, silu, tanh, sigmoid, type DType,
+  relu, gelu, quickGelu, silu, tanh, sigmoid, scope, type DType,
 } from '../engine/index.js';
 import { Module, ModuleList } from './module.js';
 
 export interface LayerOptions { dtype?: DType; seed?: number }
 
+/** A seed k steps on; undefined stays undefined (an unseeded draw). */
+export function seedPlus(seed: number | undefined, k: number): number | undefined {
+  return seed === undefined ? undefined : seed + k;
+}
+
+/** The options with the seed k steps on, so that each part of a seeded model draws its own values. */
+export function withSeed(o: LayerOptions, k: number): LayerOptions { return { ...o, seed: seedPlus(o.seed, k) }; }
+
 /** U(-bound, bound) as torch's kaiming_uniform_(a=sqrt(5)) gives for Linear/Conv weights: bound = 1/sqrt(fan_in). */
 function uniformInit(shape: number[], fanIn: number, o: LayerOptions, salt: number): Tensor {
   const bound = 1 / Math.sqrt(Math.max(1, fanIn));
-  return rand(shape, -bound, bound, { dtype: o.dtype ?? 'f32', seed: o.seed === undefined ? undefined : o.seed + salt });
+  return rand(shape, -bound, bound, { dtype: o.dtype ?? 'f32', seed: seedPlus(o.seed, salt) });
 }
 
 export class Linear extends Module {
@@ -119,29 +127,40 @@ export function activate(x: Tensor, a: Activation): Tensor {
   }
 }
 
-/**
- * Linear layers with an activation between them (none after the last), keys `layers.{i}.*` as SAM's MLP.
- * dims = [in, hidden..., out].
- */
+export interface MLPOptions extends LayerOptions {
+  /** A sigmoid after the last layer (SAM's MLP option). */
+  sigmoidOutput?: boolean;
+  /**
+   * How the checkpoint names the layers: 'layers' (default) `layers.{i}.*`, as SAM's MLP; 'sequential'
+   * `{2i}.*`, as a torch nn.Sequential with the activation modules between the Linears (u-LLaVA's
+   * projector and heads).
+   */
+  keys?: 'layers' | 'sequential';
+}
+
+/** Linear layers with an activation between them (none after the last); dims = [in, hidden..., out]. */
 export class MLP extends Module {
-  readonly layers: ModuleList<Linear>;
-  constructor(dims: number[], readonly activation: Activation = 'relu', o: LayerOptions & { sigmoidOutput?: boolean } = {}) {
+  readonly layers: readonly Linear[];
+  private readonly sigmoidOutput: boolean;
+  constructor(dims: number[], readonly activation: Activation = 'relu', o: MLPOptions = {}) {
     super();
     if (dims.length < 2) throw new RangeError(`MLP: needs at least [in, out], got [${dims}]`);
-    this.layers = this.module('layers', new ModuleList(dims.slice(1).map((d, i) =>
-      new Linear(dims[i], d, { ...o, seed: o.seed === undefined ? undefined : o.seed + 10 * i }))));
-    this.sigmoidOutput = o.sigmoidOutput ?? false;
+    const { sigmoidOutput, keys, ...layerOptions } = o;
+    const linears = dims.slice(1).map((d, i) =>
+      new Linear(dims[i], d, { ...layerOptions, seed: seedPlus(o.seed, 10 * i) }));
+    if ((keys ?? 'layers') === 'layers') this.module('layers', new ModuleList(linears));
+    else linears.forEach((l, i) => this.module(String(2 * i), l));
+    this.layers = linears;
+    this.sigmoidOutput = sigmoidOutput ?? false;
   }
-  private readonly sigmoidOutput: boolean;
   forward(x: Tensor): Tensor {
-    let h = x;
-    this.layers.items.forEach((l, i) => {
-      const y = l.forward(h);
-      if (h !== x) h.dispose();
-      h = y;
-      if (i < this.layers.length - 1) { const a = activate(h, this.activation); h.dispose(); h = a; }
+    return scope(() => {
+      let h = x;
+      this.layers.forEach((l, i) => {
+        h = l.forward(h);
+        if (i < this.layers.length - 1) h = activate(h, this.activation);
+      });
+      return this.sigmoidOutput ? sigmoid(h) : h;
     });
-    if (this.sigmoidOutput) { const s = sigmoid(h); h.dispose(); h = s; }
-    return h;
   }
 }

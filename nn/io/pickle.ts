@@ -51,7 +51,7 @@ export function unpickle(data: Uint8Array, opts: UnpickleOptions): unknown {
   const where = opts.where ?? 'pickle';
   const maxStack = opts.maxStack ?? 1 << 22, maxMemo = opts.maxMemo ?? 1 << 22;
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  const utf8 = new TextDecoder('utf-8');
+  const utf8 = new TextDecoder('utf-8', { ignoreBOM: true }); // a pickled string may start with U+FEFF
   const latin1 = new TextDecoder('latin1');
   let pos = 0;
   let stack: unknown[] = [];

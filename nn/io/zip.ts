@@ -62,7 +62,7 @@ export async function readZipDirectory(src: ByteSource): Promise<ZipEntry[]> {
   if (count * 46 > cdSize) throw new CheckpointFormatError(`${where}: central directory of ${cdSize} bytes cannot hold ${count} entries`);
   const cd = await src.read(cdOffset, cdSize);
   const v = dv(cd);
-  const dec = new TextDecoder('utf-8', { fatal: false });
+  const dec = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
   const entries: ZipEntry[] = [];
   let p = 0;
   for (let i = 0; i < count; i++) {

@@ -1,6 +1,6 @@
 // The host-side image every media function exchanges: 8-bit RGB, 3 channels interleaved, rows top to
-// bottom (the layout of PIL's Image.convert('RGB') as numpy sees it, [h, w, 3]). Structurally the same as
-// the RgbImage of the CLIP preprocessor, so decoded images go straight into it.
+// bottom (the layout of PIL's Image.convert('RGB') as numpy sees it, [h, w, 3]). The CLIP
+// preprocessor takes it as it is.
 
 export interface RgbImage { width: number; height: number; data: Uint8Array }
 

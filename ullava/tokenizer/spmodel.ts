@@ -18,7 +18,8 @@ export interface SentencePieceModelProto {
   };
 }
 
-const utf8 = new TextDecoder('utf-8');
+// ignoreBOM: a piece may be U+FEFF itself (LLaMA's id 30143); the default decoder would strip it to ''.
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
 export function parseModelProto(buf: Uint8Array): SentencePieceModelProto {
   const m: SentencePieceModelProto = {

@@ -12,7 +12,7 @@ export interface TokenBytes {
 }
 
 export class StreamDecoder {
-  private dec = new TextDecoder('utf-8', { fatal: false });
+  private dec = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
   private atStart = true;
   constructor(private tok: TokenBytes) {}
 
@@ -27,7 +27,7 @@ export class StreamDecoder {
   /** Ends the stream: any incomplete trailing bytes become U+FFFD. */
   flush(): string {
     const s = this.dec.decode();
-    this.dec = new TextDecoder('utf-8', { fatal: false });
+    this.dec = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
     this.atStart = true;
     return s;
   }

@@ -2,7 +2,7 @@
 // into P x P patches, a learned class token goes in front, learned absolute position embeddings are added.
 import { Tensor, reshape, transpose, expand, concat, add, cast, scope, randn, unsqueeze } from '../../../engine/index.js';
 import { ShapeError } from '../../../engine/errors.js';
-import { Module, Conv2d, Embedding, type LayerOptions } from '../../../nn/index.js';
+import { Module, Conv2d, Embedding, seedPlus, type LayerOptions } from '../../../nn/index.js';
 import { type ClipVisionConfig, numPositions } from './config.js';
 
 export class ClipVisionEmbeddings extends Module {
@@ -14,13 +14,12 @@ export class ClipVisionEmbeddings extends Module {
     super();
     const D = config.hiddenSize;
     const dtype = o.dtype ?? 'f32';
-    const seed = (k: number) => (o.seed === undefined ? undefined : o.seed + k);
     // HF's init: class token N(0, D^-0.5), patch and position embeddings N(0, 0.02).
-    this.classEmbedding = this.param('class_embedding', randn([D], 0, D ** -0.5, { dtype, seed: seed(0) }));
+    this.classEmbedding = this.param('class_embedding', randn([D], 0, D ** -0.5, { dtype, seed: seedPlus(o.seed, 0) }));
     this.patchEmbedding = this.module('patch_embedding', new Conv2d(config.numChannels, D, config.patchSize,
-      { stride: config.patchSize, bias: false, dtype, seed: seed(1) }));
-    this.positionEmbedding = this.module('position_embedding', new Embedding(numPositions(config), D, { dtype, seed: seed(3) }));
-    const pos = randn([numPositions(config), D], 0, 0.02, { dtype, seed: seed(4) });
+      { stride: config.patchSize, bias: false, dtype, seed: seedPlus(o.seed, 1) }));
+    this.positionEmbedding = this.module('position_embedding', new Embedding(numPositions(config), D, { dtype, seed: seedPlus(o.seed, 3) }));
+    const pos = randn([numPositions(config), D], 0, 0.02, { dtype, seed: seedPlus(o.seed, 4) });
     this.positionEmbedding.weight.assign(pos);
     pos.dispose();
   }

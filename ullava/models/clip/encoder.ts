@@ -1,14 +1,13 @@
 // CLIP's transformer encoder (HF CLIPEncoder): pre-norm layers of multi-head self-attention (no mask:
 // every patch sees every patch) and a two-layer MLP, each added back to the residual stream.
 import { Tensor, reshape, permute, add, scope } from '../../../engine/index.js';
-import { Module, ModuleList, Linear, LayerNorm, attention, activate, type Activation, type LayerOptions } from '../../../nn/index.js';
+import { Module, ModuleList, Linear, LayerNorm, attention, activate, withSeed, type Activation, type LayerOptions } from '../../../nn/index.js';
 import type { ClipVisionConfig, ClipActivation } from './config.js';
 
 const ACTIVATION: Record<ClipActivation, Activation> = {
   quick_gelu: 'quick_gelu', gelu: 'gelu', gelu_new: 'gelu_tanh', gelu_pytorch_tanh: 'gelu_tanh', relu: 'relu',
 };
 
-const seedPlus = (o: LayerOptions, k: number): LayerOptions => ({ ...o, seed: o.seed === undefined ? undefined : o.seed + k });
 
 export class ClipAttention extends Module {
   readonly qProj: Linear;
@@ -21,10 +20,10 @@ export class ClipAttention extends Module {
     super();
     const D = config.hiddenSize;
     this.heads = config.numAttentionHeads;
-    this.kProj = this.module('k_proj', new Linear(D, D, seedPlus(o, 0)));
-    this.vProj = this.module('v_proj', new Linear(D, D, seedPlus(o, 2)));
-    this.qProj = this.module('q_proj', new Linear(D, D, seedPlus(o, 4)));
-    this.outProj = this.module('out_proj', new Linear(D, D, seedPlus(o, 6)));
+    this.kProj = this.module('k_proj', new Linear(D, D, withSeed(o, 0)));
+    this.vProj = this.module('v_proj', new Linear(D, D, withSeed(o, 2)));
+    this.qProj = this.module('q_proj', new Linear(D, D, withSeed(o, 4)));
+    this.outProj = this.module('out_proj', new Linear(D, D, withSeed(o, 6)));
   }
 
   /** x [B, S, D] -> [B, S, D]. */
@@ -46,8 +45,8 @@ export class ClipMLP extends Module {
   constructor(readonly config: ClipVisionConfig, o: LayerOptions = {}) {
     super();
     this.activation = ACTIVATION[config.hiddenAct];
-    this.fc1 = this.module('fc1', new Linear(config.hiddenSize, config.intermediateSize, seedPlus(o, 0)));
-    this.fc2 = this.module('fc2', new Linear(config.intermediateSize, config.hiddenSize, seedPlus(o, 2)));
+    this.fc1 = this.module('fc1', new Linear(config.hiddenSize, config.intermediateSize, withSeed(o, 0)));
+    this.fc2 = this.module('fc2', new Linear(config.intermediateSize, config.hiddenSize, withSeed(o, 2)));
   }
   forward(x: Tensor): Tensor {
     return scope(() => this.fc2.forward(activate(this.fc1.forward(x), this.activation)));
@@ -62,9 +61,9 @@ export class ClipEncoderLayer extends Module {
   constructor(readonly config: ClipVisionConfig, o: LayerOptions = {}) {
     super();
     const D = config.hiddenSize, eps = config.layerNormEps;
-    this.selfAttn = this.module('self_attn', new ClipAttention(config, seedPlus(o, 0)));
+    this.selfAttn = this.module('self_attn', new ClipAttention(config, withSeed(o, 0)));
     this.layerNorm1 = this.module('layer_norm1', new LayerNorm(D, eps, o));
-    this.mlp = this.module('mlp', new ClipMLP(config, seedPlus(o, 10)));
+    this.mlp = this.module('mlp', new ClipMLP(config, withSeed(o, 10)));
     this.layerNorm2 = this.module('layer_norm2', new LayerNorm(D, eps, o));
   }
   /** x [B, S, D] -> [B, S, D]. */
@@ -81,7 +80,7 @@ export class ClipEncoder extends Module {
   constructor(readonly config: ClipVisionConfig, o: LayerOptions = {}) {
     super();
     this.layers = this.module('layers', new ModuleList(Array.from({ length: config.numHiddenLayers },
-      (_, i) => new ClipEncoderLayer(config, seedPlus(o, 100 * i)))));
+      (_, i) => new ClipEncoderLayer(config, withSeed(o, 100 * i)))));
   }
 
   /**

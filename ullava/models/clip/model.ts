@@ -2,7 +2,7 @@
 // post_layernorm}.*`. u-LLaVA and LLaVA take hidden_states[-2] without the class token as the image's
 // features, so the tower can stop before the layers those features do not need.
 import { Tensor, slice, contiguous, scope, squeeze } from '../../../engine/index.js';
-import { Module, LayerNorm, type LayerOptions } from '../../../nn/index.js';
+import { Module, LayerNorm, withSeed, type LayerOptions } from '../../../nn/index.js';
 import { type ClipVisionConfig, validateClipVisionConfig } from './config.js';
 import { ClipVisionEmbeddings } from './embeddings.js';
 import { ClipEncoder } from './encoder.js';
@@ -43,10 +43,9 @@ export class ClipVisionTransformer extends Module {
     super();
     validateClipVisionConfig(config);
     const D = config.hiddenSize, eps = config.layerNormEps;
-    const seed = (k: number) => ({ ...o, seed: o.seed === undefined ? undefined : o.seed + k });
-    this.embeddings = this.module('embeddings', new ClipVisionEmbeddings(config, seed(0)));
+    this.embeddings = this.module('embeddings', new ClipVisionEmbeddings(config, withSeed(o, 0)));
     this.preLayrnorm = this.module('pre_layrnorm', new LayerNorm(D, eps, o)); // sic, HF's name
-    this.encoder = this.module('encoder', new ClipEncoder(config, seed(1000)));
+    this.encoder = this.module('encoder', new ClipEncoder(config, withSeed(o, 1000)));
     this.postLayernorm = this.module('post_layernorm', new LayerNorm(D, eps, o));
   }
 

@@ -6,14 +6,15 @@
 // match the Python pipeline's.
 import { Tensor, type Device } from '../../../engine/index.js';
 import { pillowResize, checkImage8, type Image8, type PillowFilter } from '../../media/pillow.js';
+import type { RgbImage } from '../../media/image.js';
 
 export const CLIP_MEAN: readonly [number, number, number] = [0.48145466, 0.4578275, 0.40821073];
 export const CLIP_STD: readonly [number, number, number] = [0.26862954, 0.26130258, 0.27577711];
 
-/** An 8-bit RGB or RGBA image, interleaved (the channel count follows from the data's length). */
-export interface RgbImage { width: number; height: number; data: Uint8Array }
-
-/** PIL's convert('RGB'): RGB stays, RGBA loses its alpha (no compositing), L is repeated. */
+/**
+ * PIL's convert('RGB'): RGB stays, RGBA loses its alpha (no compositing), L is repeated. Without a
+ * channel count (an RgbImage) it follows from the data's length.
+ */
 export function toRgb(img: RgbImage | Image8): Image8 {
   const { width, height, data } = img;
   const n = width * height;

@@ -3,7 +3,7 @@
 // attention entry point. With a KV cache the new keys/values are written into the cache and attention
 // runs over everything cached so far (causal aligns the queries to the end of the keys).
 import { Tensor, reshape, permute, scope } from '../../../engine/index.js';
-import { Module, Linear, attention, type LayerOptions } from '../../../nn/index.js';
+import { Module, Linear, attention, withSeed, type LayerOptions } from '../../../nn/index.js';
 import { headDim, type LlamaConfig } from './config.js';
 import { applyRotary } from './rope.js';
 import type { KVCache } from './kv-cache.js';
@@ -35,11 +35,10 @@ export class LlamaAttention extends Module {
     this.numKvHeads = c.numKeyValueHeads;
     this.headDim = headDim(c);
     const H = c.hiddenSize, kvOut = this.numKvHeads * this.headDim;
-    const seed = (k: number) => (o.seed === undefined ? undefined : o.seed + k);
-    this.q_proj = this.module('q_proj', new Linear(H, H, { bias: false, dtype: o.dtype, seed: seed(0) }));
-    this.k_proj = this.module('k_proj', new Linear(H, kvOut, { bias: false, dtype: o.dtype, seed: seed(1) }));
-    this.v_proj = this.module('v_proj', new Linear(H, kvOut, { bias: false, dtype: o.dtype, seed: seed(2) }));
-    this.o_proj = this.module('o_proj', new Linear(H, H, { bias: false, dtype: o.dtype, seed: seed(3) }));
+    this.q_proj = this.module('q_proj', new Linear(H, H, { ...withSeed(o, 0), bias: false }));
+    this.k_proj = this.module('k_proj', new Linear(H, kvOut, { ...withSeed(o, 1), bias: false }));
+    this.v_proj = this.module('v_proj', new Linear(H, kvOut, { ...withSeed(o, 2), bias: false }));
+    this.o_proj = this.module('o_proj', new Linear(H, H, { ...withSeed(o, 3), bias: false }));
   }
 
   /** Swaps a projection (e.g. for a LoRALinear wrapping it); the state dict keys follow the new module. */

@@ -1,6 +1,6 @@
 // One LLaMA decoder layer (pre-norm): h = x + attn(norm1(x)); out = h + mlp(norm2(h)).
 import { Tensor, add, scope } from '../../../engine/index.js';
-import { Module, RMSNorm, type LayerOptions } from '../../../nn/index.js';
+import { Module, RMSNorm, withSeed, type LayerOptions } from '../../../nn/index.js';
 import type { LlamaConfig } from './config.js';
 import { LlamaAttention, type AttentionContext } from './attention.js';
 import { LlamaMLP } from './mlp.js';
@@ -13,9 +13,8 @@ export class LlamaDecoderLayer extends Module {
 
   constructor(c: LlamaConfig, o: LayerOptions = {}) {
     super();
-    const seed = (k: number) => (o.seed === undefined ? undefined : o.seed + k);
-    this.self_attn = this.module('self_attn', new LlamaAttention(c, { dtype: o.dtype, seed: seed(0) }));
-    this.mlp = this.module('mlp', new LlamaMLP(c, { dtype: o.dtype, seed: seed(10) }));
+    this.self_attn = this.module('self_attn', new LlamaAttention(c, withSeed(o, 0)));
+    this.mlp = this.module('mlp', new LlamaMLP(c, withSeed(o, 10)));
     this.input_layernorm = this.module('input_layernorm', new RMSNorm(c.hiddenSize, c.rmsNormEps, { dtype: o.dtype }));
     this.post_attention_layernorm = this.module('post_attention_layernorm', new RMSNorm(c.hiddenSize, c.rmsNormEps, { dtype: o.dtype }));
   }

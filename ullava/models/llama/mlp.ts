@@ -1,6 +1,6 @@
 // LLaMA's feed-forward block: SwiGLU, down(silu(gate(x)) * up(x)), no biases; keys gate_proj, up_proj, down_proj.
 import { Tensor, silu, mul, scope } from '../../../engine/index.js';
-import { Module, Linear, type LayerOptions } from '../../../nn/index.js';
+import { Module, Linear, withSeed, type LayerOptions } from '../../../nn/index.js';
 import type { LlamaConfig } from './config.js';
 
 export class LlamaMLP extends Module {
@@ -9,10 +9,9 @@ export class LlamaMLP extends Module {
   readonly down_proj: Linear;
   constructor(c: LlamaConfig, o: LayerOptions = {}) {
     super();
-    const seed = (k: number) => (o.seed === undefined ? undefined : o.seed + k);
-    this.gate_proj = this.module('gate_proj', new Linear(c.hiddenSize, c.intermediateSize, { bias: false, dtype: o.dtype, seed: seed(0) }));
-    this.up_proj = this.module('up_proj', new Linear(c.hiddenSize, c.intermediateSize, { bias: false, dtype: o.dtype, seed: seed(1) }));
-    this.down_proj = this.module('down_proj', new Linear(c.intermediateSize, c.hiddenSize, { bias: false, dtype: o.dtype, seed: seed(2) }));
+    this.gate_proj = this.module('gate_proj', new Linear(c.hiddenSize, c.intermediateSize, { ...withSeed(o, 0), bias: false }));
+    this.up_proj = this.module('up_proj', new Linear(c.hiddenSize, c.intermediateSize, { ...withSeed(o, 1), bias: false }));
+    this.down_proj = this.module('down_proj', new Linear(c.intermediateSize, c.hiddenSize, { ...withSeed(o, 2), bias: false }));
   }
   forward(x: Tensor): Tensor {
     return scope(() => this.down_proj.forward(mul(silu(this.gate_proj.forward(x)), this.up_proj.forward(x))));

@@ -7,7 +7,7 @@ import {
   Tensor, embedding, linear, reshape, cast, where, le, arange, matmul, sub, mul, slice, scope, noGrad,
   type DType,
 } from '../../../engine/index.js';
-import { Module, ModuleList, Embedding, RMSNorm, Linear, type LayerOptions } from '../../../nn/index.js';
+import { Module, ModuleList, Embedding, RMSNorm, Linear, withSeed, type LayerOptions } from '../../../nn/index.js';
 import { ShapeError } from '../../../engine/errors.js';
 import { headDim, validateConfig, type LlamaConfig } from './config.js';
 import { RotaryEmbedding } from './rope.js';
@@ -53,10 +53,9 @@ export class LlamaModel extends Module {
   readonly norm: RMSNorm;
   constructor(readonly config: LlamaConfig, o: LayerOptions = {}) {
     super();
-    const seed = (k: number) => (o.seed === undefined ? undefined : o.seed + k);
-    this.embed_tokens = this.module('embed_tokens', new Embedding(config.vocabSize, config.hiddenSize, { dtype: o.dtype, seed: seed(0) }));
+    this.embed_tokens = this.module('embed_tokens', new Embedding(config.vocabSize, config.hiddenSize, withSeed(o, 0)));
     this.layers = this.module('layers', new ModuleList(Array.from({ length: config.numHiddenLayers },
-      (_, i) => new LlamaDecoderLayer(config, { dtype: o.dtype, seed: seed(100 * (i + 1)) }))));
+      (_, i) => new LlamaDecoderLayer(config, withSeed(o, 100 * (i + 1))))));
     this.norm = this.module('norm', new RMSNorm(config.hiddenSize, config.rmsNormEps, { dtype: o.dtype }));
   }
 }
@@ -73,7 +72,7 @@ export class LlamaForCausalLM extends Module {
     this.config = validateConfig(config);
     this.model = this.module('model', new LlamaModel(config, o));
     this.lm_head = config.tieWordEmbeddings ? null
-      : this.module('lm_head', new Linear(config.hiddenSize, config.vocabSize, { bias: false, dtype: o.dtype, seed: o.seed === undefined ? undefined : o.seed + 7 }));
+      : this.module('lm_head', new Linear(config.hiddenSize, config.vocabSize, { ...withSeed(o, 7), bias: false }));
     this.rotary = new RotaryEmbedding(headDim(config), config.ropeTheta, config.maxPositionEmbeddings);
   }
 

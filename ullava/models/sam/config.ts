@@ -76,3 +76,11 @@ export type SamVariant = keyof typeof SAM_CONFIGS;
 
 /** The image embedding's grid (64x64 for the published models). */
 export function embeddingGrid(c: SamConfig): number { return c.encoder.imageSize / c.encoder.patchSize; }
+
+/**
+ * The blocks' MLP width, int(dim * mlp_ratio) as segment_anything computes it; the tiny epsilon keeps a
+ * ratio inferred from the weights (mlp_dim / dim, which may round just below) at that mlp_dim.
+ */
+export function samMlpDim(c: Pick<SamEncoderConfig, 'embedDim' | 'mlpRatio'>): number {
+  return Math.trunc(c.embedDim * c.mlpRatio + 1e-6);
+}

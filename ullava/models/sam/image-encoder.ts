@@ -7,7 +7,7 @@ import {
 } from '../../../engine/index.js';
 import { Module, ModuleList, Linear, LayerNorm, Conv2d, attention } from '../../../nn/index.js';
 import { LayerNorm2d, MLPBlock } from './common.js';
-import type { SamEncoderConfig } from './config.js';
+import { samMlpDim, type SamEncoderConfig } from './config.js';
 
 // ---- windows ----
 
@@ -189,7 +189,7 @@ export class EncoderBlock extends Module {
     this.attn = this.module('attn', new EncoderAttention(c.embedDim, c.numHeads, c.qkvBias, c.useRelPos,
       windowSize > 0 ? [windowSize, windowSize] : [grid, grid]));
     this.norm2 = this.module('norm2', new LayerNorm(c.embedDim, c.layerNormEps));
-    this.mlp = this.module('mlp', new MLPBlock(c.embedDim, Math.trunc(c.embedDim * c.mlpRatio), 'gelu'));
+    this.mlp = this.module('mlp', new MLPBlock(c.embedDim, samMlpDim(c), 'gelu'));
   }
   /** [B, H, W, C] -> [B, H, W, C]. */
   forward(x: Tensor): Tensor {

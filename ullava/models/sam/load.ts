@@ -4,8 +4,10 @@
 //   'hf'     transformers' SamModel: vision_encoder.*, prompt_encoder.*, mask_decoder.*, shared_image_embedding.*
 //            with HF's inner names (layers / layer_norm1 / proj_in / upscale_conv1 / mask_embed / point_embed ...)
 import type { StateDict } from '../../../nn/index.js';
-import { loadCheckpoint, type LoadOptions } from '../../../nn/io/load.js';
+import type { DType } from '../../../engine/index.js';
 import { openCheckpoint } from '../../../nn/io/checkpoint.js';
+import { loadModuleWeights } from '../../../nn/io/load-module.js';
+import { inferSamConfig } from './infer-config.js';
 import { Sam } from './model.js';
 import type { SamConfig } from './config.js';
 
@@ -79,19 +81,11 @@ export function samKey(name: string, naming: SamNaming): string | undefined {
  * and shared_image_embedding) is kept once.
  */
 export function samStateDict(model: Sam, sd: StateDict, naming: SamNaming = detectSamNaming(sd.keys()) ?? 'sam'): StateDict {
-  const own = model.stateDict();
-  // For each MLP, its last layer's index (HF proj_out).
-  const lastLayer = new Map<string, number>();
-  for (const k of own.keys()) {
-    const m = /^(.*)\.layers\.(\d+)\.weight$/.exec(k);
-    if (m && /(output_hypernetworks_mlps\.\d+|iou_prediction_head)$/.test(m[1])) lastLayer.set(m[1], Math.max(lastLayer.get(m[1]) ?? 0, Number(m[2])));
-  }
+  const key = samKeyFor(model, naming);
   const out: StateDict = new Map();
   for (const [name, t] of sd) {
-    let k = samKey(name, naming);
+    const k = key(name);
     if (k === undefined) continue;
-    const po = /^(.*)\.proj_out\.(weight|bias)$/.exec(k);
-    if (po && lastLayer.has(po[1])) k = `${po[1]}.layers.${lastLayer.get(po[1])}.${po[2]}`;
     if (out.has(k)) {
       if (k.endsWith('positional_encoding_gaussian_matrix')) continue; // HF's tied copy
       throw new Error(`SAM checkpoint: two tensors map to "${k}" (the second is "${name}")`);
@@ -109,26 +103,67 @@ export function loadSamStateDict(model: Sam, sd: StateDict, naming?: SamNaming):
   return n;
 }
 
+/** For each MLP of the model whose last layer HF names `proj_out`: that layer's index in our keys. */
+function mlpLastLayers(model: Sam): Map<string, number> {
+  const last = new Map<string, number>();
+  for (const k of model.stateDict().keys()) {
+    const m = /^(.*)\.layers\.(\d+)\.weight$/.exec(k);
+    if (m && /(output_hypernetworks_mlps\.\d+|iou_prediction_head)$/.test(m[1])) last.set(m[1], Math.max(last.get(m[1]) ?? 0, Number(m[2])));
+  }
+  return last;
+}
+
+/** Checkpoint key -> the model's key (undefined: not SAM's), HF's proj_out resolved against the model. */
+function samKeyFor(model: Sam, naming: SamNaming): (name: string) => string | undefined {
+  const last = mlpLastLayers(model);
+  return (name) => {
+    const k = samKey(name, naming);
+    const po = k === undefined ? null : /^(.*)\.proj_out\.(weight|bias)$/.exec(k);
+    return po && last.has(po[1]) ? `${po[1]}.layers.${last.get(po[1])}.${po[2]}` : k;
+  };
+}
+
+/** SAM's tensor shapes under segment_anything's keys (HF's proj_out left as it is), for inferSamConfig. */
+export function samShapes(tensors: Iterable<{ name: string; shape: readonly number[] }>, naming: SamNaming): Map<string, readonly number[]> {
+  const out = new Map<string, readonly number[]>();
+  for (const t of tensors) {
+    const k = samKey(t.name, naming);
+    if (k !== undefined) out.set(k, t.shape);
+  }
+  return out;
+}
+
+export interface LoadSamOptions {
+  /** Default: inferred from the checkpoint's tensor shapes (inferSamConfig). */
+  config?: SamConfig;
+  /** Default: detected from the keys. */
+  naming?: SamNaming;
+  /** The parameters' dtype (default f32); the checkpoint's tensors are converted to it. */
+  dtype?: DType;
+  onProgress?: (doneBytes: number, totalBytes: number) => void;
+}
+
 /**
- * Builds SAM from a checkpoint file (sam_vit_h_4b8939.pth, a u-LLaVA shard set, an HF model directory),
- * loading only SAM's tensors. The naming is detected from the keys unless given.
+ * Builds SAM from a checkpoint (sam_vit_h_4b8939.pth, a u-LLaVA shard set, an HF model directory) and
+ * streams SAM's tensors straight into its parameters (strict; the rest of the checkpoint is skipped).
  */
-export async function loadSam(path: string, config: SamConfig, o: { naming?: SamNaming; dtype?: LoadOptions['dtype'] } = {}): Promise<Sam> {
+export async function loadSam(path: string, o: LoadSamOptions = {}): Promise<{ model: Sam; config: SamConfig; naming: SamNaming }> {
   const reader = await openCheckpoint(path);
-  let naming: SamNaming | undefined;
-  try { naming = o.naming ?? detectSamNaming(reader.tensors.map((t) => t.name)); } finally { await reader.close(); }
-  if (!naming) throw new Error(`${path}: no SAM tensors (image_encoder.*, visual_model.* or vision_encoder.*)`);
-  const n = naming;
-  const sd = await loadCheckpoint(path, { dtype: o.dtype ?? 'f32', filter: (k) => samKey(k, n) !== undefined });
+  let naming: SamNaming | undefined, config: SamConfig;
+  try {
+    naming = o.naming ?? detectSamNaming(reader.tensors.map((t) => t.name));
+    if (!naming) throw new Error(`${path}: no SAM tensors (image_encoder.*, visual_model.* or vision_encoder.*)`);
+    config = o.config ?? inferSamConfig(samShapes(reader.tensors, naming), path);
+  } finally { await reader.close(); }
   const model = new Sam(config);
   try {
-    loadSamStateDict(model, sd, n);
+    if (o.dtype && o.dtype !== 'f32') model.to(o.dtype);
+    const n = naming;
+    // HF keeps its positional matrix twice (tied); both copies load into the one parameter.
+    await loadModuleWeights(model, path, { rename: samKeyFor(model, n), onProgress: o.onProgress, where: `SAM (${n} naming) from ${path}` });
   } catch (e) {
     model.dispose();
     throw e;
-  } finally {
-    for (const t of sd.values()) t.dispose();
   }
-  return model;
+  return { model: model.eval(), config, naming };
 }
-

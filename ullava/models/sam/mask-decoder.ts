@@ -3,7 +3,7 @@
 // tokens, one hypernetwork MLP per mask token giving the per-mask weights of the upscaled channels, and
 // an MLP predicting each mask's IoU.
 import { Tensor, reshape, transpose, expand, concat, add, matmul, slice, stack, scope, unsqueeze } from '../../../engine/index.js';
-import { Module, ModuleList, Embedding, ConvTranspose2d, MLP, activate } from '../../../nn/index.js';
+import { Module, ModuleList, Embedding, ConvTranspose2d, MLP, activate, seedPlus } from '../../../nn/index.js';
 import { LayerNorm2d } from './common.js';
 import { TwoWayTransformer } from './two-way-transformer.js';
 import type { SamDecoderConfig } from './config.js';
@@ -45,12 +45,11 @@ export class MaskDecoder extends Module {
   readonly numMaskTokens: number;
   constructor(readonly dim: number, c: SamDecoderConfig, seed?: number) {
     super();
-    const s = (k: number) => (seed === undefined ? undefined : seed + k);
     this.numMaskTokens = c.numMultimaskOutputs + 1;
     this.transformer = this.module('transformer', new TwoWayTransformer(c.transformerDepth, dim, c.transformerHeads,
       c.transformerMlpDim, c.attentionDownsampleRate));
-    this.iouToken = this.module('iou_token', new Embedding(1, dim, { seed: s(0) }));
-    this.maskTokens = this.module('mask_tokens', new Embedding(this.numMaskTokens, dim, { seed: s(1) }));
+    this.iouToken = this.module('iou_token', new Embedding(1, dim, { seed: seedPlus(seed, 0) }));
+    this.maskTokens = this.module('mask_tokens', new Embedding(this.numMaskTokens, dim, { seed: seedPlus(seed, 1) }));
     this.outputUpscaling = this.module('output_upscaling', new OutputUpscaling(dim));
     this.hypernetworks = this.module('output_hypernetworks_mlps', new ModuleList(
       Array.from({ length: this.numMaskTokens }, () => new MLP([dim, dim, dim, dim / 8], 'relu'))));

@@ -1,7 +1,7 @@
 // SAM: image encoder + prompt encoder + mask decoder, with segment_anything's key names (image_encoder.*,
 // prompt_encoder.*, mask_decoder.*; pixel_mean/std are not persistent in the checkpoints).
 import { Tensor, scope } from '../../../engine/index.js';
-import { Module } from '../../../nn/index.js';
+import { Module, seedPlus } from '../../../nn/index.js';
 import { ImageEncoderViT } from './image-encoder.js';
 import { PromptEncoder, type Prompts } from './prompt-encoder.js';
 import { MaskDecoder } from './mask-decoder.js';
@@ -26,7 +26,7 @@ export class Sam extends Module {
     this.imageEncoder = this.module('image_encoder', new ImageEncoderViT(e));
     this.promptEncoder = this.module('prompt_encoder', new PromptEncoder(e.outChans, [g, g], [e.imageSize, e.imageSize],
       config.maskInChans, seed));
-    this.maskDecoder = this.module('mask_decoder', new MaskDecoder(e.outChans, config.decoder, seed === undefined ? undefined : seed + 100));
+    this.maskDecoder = this.module('mask_decoder', new MaskDecoder(e.outChans, config.decoder, seedPlus(seed, 100)));
   }
 
   /** Normalised, padded pixels [B, 3, S, S] -> image embeddings [B, outChans, S/16, S/16]. */

@@ -6,7 +6,7 @@
 import {
   Tensor, randn, cast, reshape, expand, permute, concat, matmul, mul, add, fusedMap, scope,
 } from '../../../engine/index.js';
-import { Module, ModuleList, Embedding, Conv2d, activate } from '../../../nn/index.js';
+import { Module, ModuleList, Embedding, Conv2d, activate, seedPlus } from '../../../nn/index.js';
 import { LayerNorm2d } from './common.js';
 
 /** PositionEmbeddingRandom: sin/cos of 2π (2c - 1) G for coordinates c in [0, 1]² and a fixed Gaussian G [2, F]. */
@@ -100,13 +100,12 @@ export class PromptEncoder extends Module {
   constructor(readonly embedDim: number, readonly imageEmbeddingSize: [number, number], readonly inputImageSize: [number, number],
     maskInChans: number, seed?: number) {
     super();
-    const s = (k: number) => (seed === undefined ? undefined : seed + k);
-    this.peLayer = this.module('pe_layer', new PositionEmbeddingRandom(embedDim / 2, 1, s(0)));
+    this.peLayer = this.module('pe_layer', new PositionEmbeddingRandom(embedDim / 2, 1, seedPlus(seed, 0)));
     this.pointEmbeddings = this.module('point_embeddings', new ModuleList(
-      [0, 1, 2, 3].map((i) => new Embedding(1, embedDim, { seed: s(1 + i) }))));
-    this.notAPointEmbed = this.module('not_a_point_embed', new Embedding(1, embedDim, { seed: s(5) }));
+      [0, 1, 2, 3].map((i) => new Embedding(1, embedDim, { seed: seedPlus(seed, 1 + i) }))));
+    this.notAPointEmbed = this.module('not_a_point_embed', new Embedding(1, embedDim, { seed: seedPlus(seed, 5) }));
     this.maskDownscaling = this.module('mask_downscaling', new MaskDownscaling(maskInChans, embedDim));
-    this.noMaskEmbed = this.module('no_mask_embed', new Embedding(1, embedDim, { seed: s(6) }));
+    this.noMaskEmbed = this.module('no_mask_embed', new Embedding(1, embedDim, { seed: seedPlus(seed, 6) }));
   }
 
   /** Positional encoding of the image embedding's grid: [1, embedDim, h, w] (get_dense_pe). */

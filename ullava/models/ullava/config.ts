@@ -5,7 +5,8 @@
 import { readFile } from 'node:fs/promises';
 import { llamaConfigFromHF, type LlamaConfig } from '../llama/config.js';
 import { clipVisionConfigFromHF, CLIP_VIT_L14_224, type ClipVisionConfig } from '../clip/config.js';
-import { samVitH, type SamConfig } from '../sam/config.js';
+import type { SamConfig } from '../sam/config.js';
+import { samConfigFromHF } from '../sam/hf-config.js';
 
 export interface MultimodalTokenIds {
   imageStart: number; imageEnd: number; imagePatch: number;
@@ -55,10 +56,12 @@ function int(j: Record<string, unknown>, k: string, d: number | null, where: str
 
 /**
  * Parses the published config.json. `layout` is given by the caller when the checkpoint's keys tell it
- * (seg_projector.* present => 'head'); `sam_config` is this project's extension for SAM variants other
- * than ViT-H (the published model is always ViT-H, and its config does not say so).
+ * (seg_projector.* present => 'head'). `sam_config` (HF's SamConfig form) is this project's extension; the
+ * published config has none, and then SAM's configuration comes from `samFromWeights` (inferSamConfig
+ * over the checkpoint's shapes: ViT-B/L/H or any other size).
  */
-export function ullavaConfigFromJSON(json: unknown, where = 'config.json', layout: UllavaConfig['layout'] = 'published'): UllavaConfig {
+export function ullavaConfigFromJSON(json: unknown, where = 'config.json', layout: UllavaConfig['layout'] = 'published',
+  samFromWeights?: () => SamConfig): UllavaConfig {
   const top = obj(json, where);
   const llmJson = top.llm_config === undefined ? top : obj(top.llm_config, `${where}: llm_config`);
   const llm = llamaConfigFromHF(llmJson, `${where} (llm_config)`);
@@ -80,7 +83,10 @@ export function ullavaConfigFromJSON(json: unknown, where = 'config.json', layou
   if (proj !== 'linear' && proj !== 'mlp2x' && proj !== 'mlp2x_gelu') {
     throw new RangeError(`${where}: projector_type ${JSON.stringify(proj)} is not supported (linear, mlp2x_gelu)`);
   }
-  const sam = top.sam_config === undefined ? samVitH() : obj(top.sam_config, `${where}: sam_config`) as unknown as SamConfig;
+  let sam: SamConfig;
+  if (top.sam_config !== undefined && top.sam_config !== null) sam = samConfigFromHF(top.sam_config, `${where}: sam_config`);
+  else if (samFromWeights) sam = samFromWeights();
+  else throw new Error(`${where}: no sam_config, and no weights to infer SAM's configuration from (load the model directory with loadUllava)`);
   const loc = top.loc_token_idx ?? null;
   return {
     llm, vision,
@@ -95,10 +101,10 @@ export function ullavaConfigFromJSON(json: unknown, where = 'config.json', layou
   };
 }
 
-export async function readUllavaConfig(path: string, layout?: UllavaConfig['layout']): Promise<UllavaConfig> {
+export async function readUllavaConfig(path: string, layout?: UllavaConfig['layout'], samFromWeights?: () => SamConfig): Promise<UllavaConfig> {
   let json: unknown;
   try { json = JSON.parse(await readFile(path, 'utf8')); } catch (e) {
     throw new Error(`${path}: cannot read the model's config.json (${(e as Error).message})`);
   }
-  return ullavaConfigFromJSON(json, path, layout);
+  return ullavaConfigFromJSON(json, path, layout, samFromWeights);
 }

@@ -13,6 +13,8 @@ import { isIgnorableLlamaKey } from '../llama/load.js';
 import { llamaMemoryBytes, checkFits } from '../llama/memory.js';
 import { readUllavaConfig, type UllavaConfig } from './config.js';
 import { UllavaForCausalLM } from './model.js';
+import { inferSamConfig } from '../sam/infer-config.js';
+import { samShapes } from '../sam/load.js';
 
 export interface LoadUllavaOptions {
   /** Parameter dtype (default bf16, as published; f32 doubles the memory). */
@@ -41,9 +43,10 @@ export async function loadUllava(dir: string, o: LoadUllavaOptions = {}): Promis
     throw new Error(`${dir}: not a model directory (it should hold config.json, the weights, tokenizer.model and added_tokens.json)`);
   }
   const weights = await findWeights(dir);
-  const names = await (async () => { const r = await openCheckpoint(weights); try { return r.tensors.map((t) => t.name); } finally { await r.close(); } })();
-  const layout = names.some((n) => n.startsWith('seg_projector.')) ? 'head' : 'published';
-  const config = await readUllavaConfig(join(dir, 'config.json'), layout);
+  const tensors = await (async () => { const r = await openCheckpoint(weights); try { return r.tensors; } finally { await r.close(); } })();
+  const layout = tensors.some((t) => t.name.startsWith('seg_projector.')) ? 'head' : 'published';
+  // The published config.json says nothing about SAM: its configuration is read off the shapes.
+  const config = await readUllavaConfig(join(dir, 'config.json'), layout, () => inferSamConfig(samShapes(tensors, 'ullava'), weights));
   const tok = await loadTokenizer(dir);
   if (!(tok instanceof LlamaTokenizer)) throw new Error(`${dir}: u-LLaVA needs LLaMA's SentencePiece tokenizer.model`);
   for (const [name, id] of [['[SEG]', config.segTokenId], ['<img_beg>', config.tokens.imageStart], ['</img_end>', config.tokens.imageEnd]] as const) {

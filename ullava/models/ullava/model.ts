@@ -5,38 +5,18 @@
 // llm.lm_head.*, llm.vision_encoder.*, llm.vision_projector.*, visual_model.*, text_hidden_fcs.*
 // (the newer code: seg_projector.*, det_projector.*, det_decoder.*).
 import {
-  Tensor, linear, relu, gelu, concat, slice, stack, reshape, mean, scope, noGrad, cast, type DType,
+  Tensor, concat, slice, stack, reshape, mean, scope, noGrad, cast, type DType,
 } from '../../../engine/index.js';
-import { Module, Linear, type LayerOptions } from '../../../nn/index.js';
+import { Module, Linear, MLP, withSeed, seedPlus, type LayerOptions } from '../../../nn/index.js';
 import { LlamaForCausalLM } from '../llama/model.js';
 import { ClipVisionModel } from '../clip/model.js';
 import { Sam } from '../sam/model.js';
 import type { UllavaConfig } from './config.js';
 import { ShapeError } from '../../../engine/errors.js';
 
-/** Linear layers at indices 0, 2, 4, ... of an nn.Sequential with an activation (or Dropout(0)) between them. */
-export class SequentialStack extends Module {
-  readonly layers: Linear[];
-  constructor(dims: number[], readonly activation: 'relu' | 'gelu', o: LayerOptions = {}) {
-    super();
-    this.layers = dims.slice(1).map((d, i) => this.module(String(2 * i), new Linear(dims[i], d,
-      { ...o, seed: o.seed === undefined ? undefined : o.seed + i })));
-  }
-  forward(x: Tensor): Tensor {
-    return scope(() => {
-      let h = x;
-      this.layers.forEach((l, i) => {
-        h = linear(h, l.weight, l.bias);
-        if (i < this.layers.length - 1) h = this.activation === 'relu' ? relu(h) : gelu(h);
-      });
-      return h;
-    });
-  }
-}
-
 /** The language model with its vision tower and projector, keys under `llm.`. */
 export class UllavaCore extends Module {
-  readonly projector: Linear | SequentialStack;
+  readonly projector: Linear | MLP;
   constructor(readonly lm: LlamaForCausalLM, readonly vision: ClipVisionModel, config: UllavaConfig, o: LayerOptions) {
     super();
     // The LLaMA modules are registered here directly so the keys are llm.model.* and llm.lm_head.*.
@@ -45,7 +25,7 @@ export class UllavaCore extends Module {
     this.module('vision_encoder', vision);
     const [v, h] = [config.vision.hiddenSize, config.llm.hiddenSize];
     this.projector = this.module('vision_projector', config.projector === 'linear'
-      ? new Linear(v, h, o) : new SequentialStack([v, h, h], 'gelu', o));
+      ? new Linear(v, h, o) : new MLP([v, h, h], 'gelu', { ...o, keys: 'sequential' }));
   }
 }
 
@@ -60,24 +40,23 @@ export class UllavaForCausalLM extends Module {
   readonly llm: UllavaCore;
   readonly visualModel: Sam;
   /** text_hidden_fcs (published) or seg_projector (newer): hidden -> 256, the [SEG] prompt for SAM. */
-  readonly segHead: SequentialStack;
-  readonly detProjector: SequentialStack | null;
-  readonly detDecoder: SequentialStack | null;
+  readonly segHead: MLP;
+  readonly detProjector: MLP | null;
+  readonly detDecoder: MLP | null;
 
   constructor(readonly config: UllavaConfig, o: LayerOptions = {}) {
     super();
-    const seed = (k: number) => ({ ...o, seed: o.seed === undefined ? undefined : o.seed + k });
-    const lm = new LlamaForCausalLM(config.llm, seed(0));
-    const vision = new ClipVisionModel(config.vision, seed(10_000));
-    this.llm = this.module('llm', new UllavaCore(lm, vision, config, seed(20_000)));
-    this.visualModel = this.module('visual_model', new Sam(config.sam, o.seed === undefined ? undefined : o.seed + 30_000));
+    const lm = new LlamaForCausalLM(config.llm, withSeed(o, 0));
+    const vision = new ClipVisionModel(config.vision, withSeed(o, 10_000));
+    this.llm = this.module('llm', new UllavaCore(lm, vision, config, withSeed(o, 20_000)));
+    this.visualModel = this.module('visual_model', new Sam(config.sam, seedPlus(o.seed, 30_000)));
     if (o.dtype && o.dtype !== 'f32') this.visualModel.to(o.dtype);
     const H = config.llm.hiddenSize, D = config.outDim;
     this.segHead = this.module(config.layout === 'head' ? 'seg_projector' : 'text_hidden_fcs',
-      new SequentialStack([H, H, D], 'relu', seed(40_000)));
+      new MLP([H, H, D], 'relu', { ...withSeed(o, 40_000), keys: 'sequential' }));
     if (config.layout === 'head') {
-      this.detProjector = this.module('det_projector', new SequentialStack([H, H, D], 'relu', seed(50_000)));
-      this.detDecoder = this.module('det_decoder', new SequentialStack([D, D, D / 2, 4], 'relu', seed(60_000)));
+      this.detProjector = this.module('det_projector', new MLP([H, H, D], 'relu', { ...withSeed(o, 50_000), keys: 'sequential' }));
+      this.detDecoder = this.module('det_decoder', new MLP([D, D, D / 2, 4], 'relu', { ...withSeed(o, 60_000), keys: 'sequential' }));
     } else {
       this.detProjector = null;
       this.detDecoder = null;

@@ -3,20 +3,20 @@
 // added_tokens.json), so everything a user's download goes through (loading, tokenising, splicing,
 // generating, segmenting) runs without the 15 GB of real weights. Its answers are noise: it is the default
 // model of the CLI's demo and of the tests, not a model of anything.
-import { mkdir, writeFile, rename, stat } from 'node:fs/promises';
+import { mkdir, writeFile, rename, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { getDevice } from '../../../engine/index.js';
 import { writeShardedSafetensors } from '../../../nn/io/convert.js';
 import type { TensorToWrite } from '../../../nn/io/safetensors.js';
 import { ullavaAddedTokens } from '../../tokenizer/llama.js';
 import { clipVisionConfigToHF } from '../clip/config.js';
-import { samTiny } from '../sam/config.js';
+import { samTiny, type SamConfig } from '../sam/config.js';
+import { samConfigToHF } from '../sam/hf-config.js';
 import { ULLAVA_TOKEN_IDS, ullavaConfigFromJSON } from './config.js';
 import { UllavaForCausalLM } from './model.js';
 
-/** config.json of the tiny model, in the published format (plus this project's sam_config). */
-export function tinyUllavaConfigJSON(layout: 'published' | 'head' = 'published'): Record<string, unknown> {
-  const sam = samTiny();
+/** config.json of the tiny model, in the published format plus this project's sam_config (HF's SamConfig form). */
+export function tinyUllavaConfigJSON(layout: 'published' | 'head' = 'published', sam: SamConfig = samTiny()): Record<string, unknown> {
   return {
     architectures: ['UllavaForCausalLM'], model_type: 'ullava', out_dim: sam.encoder.outChans, seg_token_idx: 32007,
     ...(layout === 'head' ? { loc_token_idx: 32008 } : {}),
@@ -31,11 +31,9 @@ export function tinyUllavaConfigJSON(layout: 'published' | 'head' = 'published')
       vision_config: { ...clipVisionConfigToHF({ hiddenSize: 32, intermediateSize: 64, numHiddenLayers: 2, numAttentionHeads: 2,
         numChannels: 3, imageSize: 224, patchSize: 14, hiddenAct: 'quick_gelu', layerNormEps: 1e-5 }) },
     },
-    sam_config: sam,
+    sam_config: samConfigToHF(sam),
   };
 }
-
-async function exists(p: string): Promise<boolean> { return stat(p).then(() => true, () => false); }
 
 async function writeAtomic(path: string, data: string | Uint8Array): Promise<void> {
   // A per-process temp name: two processes writing the demo model at once never share a temp file.
@@ -59,15 +57,26 @@ export async function writeUllavaTokenizer(dir: string, withLoc = false): Promis
     padding_side: 'right', add_bos_token: true, add_eos_token: false, legacy: false }, null, 2) + '\n');
 }
 
+/** The marker written last; a directory with another marker (an older format) is written again. */
+const COMPLETE = 'tiny u-LLaVA, random weights (format 2: sam_config in HF SamConfig form)\n';
+
+export interface TinyUllavaOptions {
+  seed?: number;
+  layout?: 'published' | 'head';
+  /** The SAM to build (default samTiny()). */
+  sam?: SamConfig;
+}
+
 /**
  * Writes the tiny model to `dir` (created if needed) and returns `dir`; a complete one already there is
  * kept (the marker file is written last). Weights: f32 safetensors, two shards with an index.
  */
-export async function writeTinyUllava(dir: string, o: { seed?: number; layout?: 'published' | 'head' } = {}): Promise<string> {
-  if (await exists(join(dir, '.complete'))) return dir;
+export async function writeTinyUllava(dir: string, o: TinyUllavaOptions = {}): Promise<string> {
+  if (await readFile(join(dir, '.complete'), 'utf8').then((s) => s === COMPLETE, () => false)) return dir;
   await mkdir(dir, { recursive: true });
   const layout = o.layout ?? 'published';
-  const json = tinyUllavaConfigJSON(layout);
+  const sam = o.sam ?? samTiny();
+  const json = tinyUllavaConfigJSON(layout, sam);
   await getDevice();
   const model = new UllavaForCausalLM(ullavaConfigFromJSON(json, 'tiny config', layout), { seed: o.seed ?? 1234 });
   try {
@@ -83,6 +92,6 @@ export async function writeTinyUllava(dir: string, o: { seed?: number; layout?: 
   }
   await writeAtomic(join(dir, 'config.json'), JSON.stringify(json, null, 2) + '\n');
   await writeUllavaTokenizer(dir, layout === 'head');
-  await writeAtomic(join(dir, '.complete'), 'tiny u-LLaVA, random weights\n');
+  await writeAtomic(join(dir, '.complete'), COMPLETE);
   return dir;
 }

@@ -87,18 +87,33 @@ test('sam load: segment_anything, u-LLaVA visual_model. and HF SamModel namings 
   dst.dispose(); src.dispose();
 });
 
-test('sam load: loadSam reads a u-LLaVA-style safetensors file (SAM tensors only)', async () => {
+test('sam load: loadSam streams SAM\'s tensors from u-LLaVA-style and HF-style safetensors files, with or without a config', async () => {
   const { model: src, host } = await tinySam(12);
   const dir = mkdtempSync(join(tmpdir(), 'sam-'));
   try {
-    const path = join(dir, 'model.safetensors');
+    const ullavaPath = join(dir, 'ullava.safetensors');
     const tensors = [...src.stateDict()].map(([k, t]) => ({ name: `visual_model.${k}`, dtype: 'F32' as const, shape: [...t.shape],
       data: new Uint8Array(host.get(k)!.buffer.slice(0)) }));
     tensors.push({ name: 'llm.lm_head.weight', dtype: 'F32', shape: [2], data: new Uint8Array(8) });
-    await writeSafetensors(path, tensors);
-    const m = await loadSam(path, samTiny());
-    await sameParameters(src, m);
-    m.dispose();
+    await writeSafetensors(ullavaPath, tensors);
+    const given = await loadSam(ullavaPath, { config: samTiny() });
+    assertEqual(given.naming, 'ullava');
+    await sameParameters(src, given.model);
+    given.model.dispose();
+    // Without a config it is read off the shapes; only the decoder's head count is not in them (8, as published).
+    const inferred = await loadSam(ullavaPath);
+    assertEqual(inferred.config, { ...samTiny(), decoder: { ...samTiny().decoder, transformerHeads: 8 } });
+    await sameParameters(src, inferred.model);
+    inferred.model.dispose();
+    // HF naming, including the MLPs' proj_out resolved against the model and the tied positional matrix.
+    const hfPath = join(dir, 'hf.safetensors');
+    const hfNames = toHfNames([...src.stateDict().keys()]);
+    await writeSafetensors(hfPath, [...hfNames].map(([name, k]) => ({ name, dtype: 'F32' as const, shape: [...src.stateDict().get(k)!.shape],
+      data: new Uint8Array(host.get(k)!.buffer.slice(0)) })));
+    const hf = await loadSam(hfPath, { config: samTiny() });
+    assertEqual(hf.naming, 'hf');
+    await sameParameters(src, hf.model);
+    hf.model.dispose();
   } finally {
     rmSync(dir, { recursive: true, force: true });
     src.dispose();
