@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { dirname, join, sep } from 'node:path';
 import { tmpdir } from 'node:os';
 import { test, assert, assertEqual } from '../framework.js';
+import { encodeBmp } from '../harness/bmp.js';
 import { checkExampleOutput, cleanEnv, describe, readmeExample, repoRoot, run } from './helpers.js';
 
 interface PackInfo { filename: string; files: { path: string; mode: number }[] }
@@ -16,18 +17,8 @@ function requiredFiles(pkg: { exports: Record<string, string | Record<string, st
   return [...targets, ...Object.values(pkg.bin)].map((p) => p.replace(/^\.\//, ''));
 }
 
-/** A 3 x 2 24-bit BMP (bottom-up rows padded to 4 bytes): not a PNG, so decoding it needs ffmpeg. */
-function bmp(): Uint8Array {
-  const w = 3, h = 2, row = 12, size = 54 + row * h;
-  const b = Buffer.alloc(size);
-  b.write('BM', 0, 'latin1'); b.writeUInt32LE(size, 2); b.writeUInt32LE(54, 10);
-  b.writeUInt32LE(40, 14); b.writeInt32LE(w, 18); b.writeInt32LE(h, 22); b.writeUInt16LE(1, 26); b.writeUInt16LE(24, 28);
-  b.writeUInt32LE(row * h, 34);
-  // Top row (stored last): red, green, blue; bottom row: white, black, grey. Pixels are BGR.
-  const top = [[0, 0, 255], [0, 255, 0], [255, 0, 0]], bottom = [[255, 255, 255], [0, 0, 0], [128, 128, 128]];
-  [bottom, top].forEach((px, r) => px.forEach((c, x) => b.set(c, 54 + r * row + 3 * x)));
-  return b;
-}
+/** A 3 x 2 image: not a PNG as BMP, so decoding it needs ffmpeg. */
+const BMP_PIXELS = [255, 0, 0, 0, 255, 0, 0, 0, 255, 255, 255, 255, 0, 0, 0, 128, 128, 128];
 
 const CHECK_MJS = `// What the installed package resolves and decodes, printed as JSON.
 import { loadImageBytes, Ullava } from 'ullava-ts';
@@ -106,7 +97,7 @@ test('npm pack: the tarball installs into an empty folder, runs the README examp
     assertEqual(installed.code, 0, describe('npm install', installed));
 
     // 3. Its runtime assets come from its own node_modules; a BMP decodes through the bundled ffmpeg.
-    writeFileSync(join(consumer, 'image.bmp'), bmp());
+    writeFileSync(join(consumer, 'image.bmp'), encodeBmp({ width: 3, height: 2, data: Uint8Array.from(BMP_PIXELS) }));
     writeFileSync(join(consumer, 'check.mjs'), CHECK_MJS);
     const env = cleanEnv({ ULLAVA_CACHE: join(tmp, 'cache'), FFMPEG_PATH: '' });
     const checked = await run(process.execPath, ['check.mjs'], { cwd: consumer, env });
@@ -114,7 +105,7 @@ test('npm pack: the tarball installs into an empty folder, runs the README examp
     const seen = JSON.parse(checked.stdout.trim().split('\n').at(-1)!);
     const own = join(consumer, 'node_modules') + sep;
     for (const k of ['main', 'ffmpeg', 'tokenizer', 'webgpu']) assert(seen[k].startsWith(own), `${k} resolved to ${seen[k]}, outside ${own}`);
-    assertEqual(seen.image, { width: 3, height: 2, data: [255, 0, 0, 0, 255, 0, 0, 0, 255, 255, 255, 255, 0, 0, 0, 128, 128, 128] });
+    assertEqual(seen.image, { width: 3, height: 2, data: BMP_PIXELS });
     assertEqual(seen.exports, { main: 'function', engine: 'function', nn: 'function', io: 'function' });
 
     // 4. The README example, verbatim, from a plain .mjs file (the default model's tokenizer.model comes from
