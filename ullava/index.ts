@@ -7,11 +7,10 @@
 //
 // The tensor engine, the nn layers and the checkpoint formats are the entries 'ullava-ts/engine',
 // 'ullava-ts/nn' and 'ullava-ts/nn/io'.
-export {
-  Ullava,
-  type LoadOptions, type GenerationOptions, type ChatTurn, type ChatOptions, type LocateOptions, type CaptionOptions,
-  type Reply, type LocateResult, type AnswerDetails,
-} from './api/ullava.js';
+export { Ullava } from './api/ullava.js';
+export type {
+  LoadOptions, GenerationOptions, ChatTurn, ChatOptions, LocateOptions, CaptionOptions, Reply, LocateResult, AnswerDetails,
+} from './api/types.js';
 export { encodeMaskPng, type Mask } from './api/masks.js';
 export type { ImageInput, VideoInput } from './api/inputs.js';
 export { defaultModelDir, cacheDir } from './api/default-model.js';

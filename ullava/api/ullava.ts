@@ -3,94 +3,17 @@
 // media are given in full); the image's or video's encoded features are kept between calls while the
 // same media comes back, so a multi-turn chat or several prompts about one image encode it only once.
 // Calls on one model run one after another (a queue), as they share the model's KV cache and features.
-import type { DType } from '../../engine/index.js';
 import { loadUllava, type LoadedUllava } from '../models/ullava/load.js';
 import { UllavaSession, type Answer } from '../session.js';
-import type { FinishReason, GenerateOptions } from '../chat/generate.js';
+import type { GenerateOptions } from '../chat/generate.js';
 import { DEFAULT_CAPTION_PROMPT, FORCED_SEG_LOC_PREFIX, FORCED_SEG_PREFIX, segmentationQuestion } from '../chat/conversation.js';
-import type { Box, RgbImage } from '../media/index.js';
+import type { RgbImage } from '../media/index.js';
 import { ensureDefaultModel, DEFAULT_MODEL_DTYPE } from './default-model.js';
 import { readImage, readVideo, type ImageInput, type VideoInput } from './inputs.js';
-import { answerMasks, type Mask } from './masks.js';
-
-export interface LoadOptions {
-  /** Parameter dtype: 'bf16' (default, as published), 'f16' or 'f32'; the default model uses f32. */
-  dtype?: DType;
-  /** Tokens one conversation may reach (prompt + answer), for the memory check before loading (default 2048). */
-  maxTokens?: number;
-  /** Memory budget in bytes (default: what the device reports, or ULLAVA_MEMORY_GB). */
-  budgetBytes?: number;
-  /** Called while the weights load, with the bytes read so far and the total. */
-  onProgress?: (doneBytes: number, totalBytes: number) => void;
-}
-
-export interface GenerationOptions {
-  /** Longest answer in tokens (defaults: chat 512, caption 256, segment and ground 64). */
-  maxNewTokens?: number;
-  /** 0 (default) = greedy; > 0 samples. */
-  temperature?: number;
-  /** Nucleus sampling, in (0, 1] (default 1 = off). */
-  topP?: number;
-  /** Keep the k most likely tokens (default 0 = off). */
-  topK?: number;
-  /** > 1 discourages repeated tokens (default 1 = off). */
-  repetitionPenalty?: number;
-  /** Seed of the sampling draw (reproducible answers). */
-  seed?: number;
-  /** Texts that end the answer (default ['</s>']). */
-  stop?: string[];
-  /** Receives the answer's text as it is generated. */
-  onToken?: (text: string) => void;
-}
-
-export interface ChatTurn { role: 'user' | 'assistant'; content: string }
-
-export interface ChatOptions extends GenerationOptions {
-  /** The image the conversation is about (not with `video`). */
-  image?: ImageInput;
-  /** The video the conversation is about (not with `image`). */
-  video?: VideoInput;
-  /** Frames sampled uniformly from a video file (default 8, as u-LLaVA was trained). */
-  frames?: number;
-  /** The answer starts with this text and continues from it (e.g. "Sure. Info: [SEG]" to get a mask). */
-  answerPrefix?: string;
-}
-
-export interface LocateOptions extends GenerationOptions {
-  /**
-   * Make the answer start with "Sure. Info: [SEG]" (with the [LOC] decoder: "Sure. Mask: [SEG]; Location:
-   * [LOC]"), so a mask is always decoded. The random default model needs it; real weights write [SEG] themselves.
-   */
-  forceSeg?: boolean;
-  /** Send the prompt as the question itself instead of "Output the segmentation mask of the ... in the image." */
-  rawPrompt?: boolean;
-}
-
-export interface CaptionOptions extends GenerationOptions {
-  /** The question (default "Describe the video in detail."). */
-  prompt?: string;
-  /** Frames sampled uniformly (default 8). */
-  frames?: number;
-}
-
-/** What every answer reports besides its text. */
-export interface AnswerDetails {
-  finishReason: FinishReason;
-  /** One per [SEG] of the answer (answers about an image only), at the image's size. */
-  masks: Mask[];
-  /** Pixel x0, y0, x1, y1 (inclusive): from the [LOC] decoder when the model has one, else one per mask (null: empty mask). */
-  boxes: (Box | null)[];
-  boxSource: 'loc-decoder' | 'mask' | null;
-  /** The [tag]...[/tag] texts of the answer. */
-  tags: string[];
-  tokens: number;
-  timeToFirstTokenMs: number;
-  totalMs: number;
-}
-
-export interface Reply extends AnswerDetails { text: string }
-
-export interface LocateResult extends AnswerDetails { question: string; answer: string }
+import { answerMasks } from './masks.js';
+import type {
+  LoadOptions, GenerationOptions, ChatTurn, ChatOptions, LocateOptions, CaptionOptions, Reply, LocateResult,
+} from './types.js';
 
 function normalizeTurns(turns: string | readonly ChatTurn[]): ChatTurn[] {
   if (typeof turns === 'string') return [{ role: 'user', content: turns }];
@@ -149,9 +72,7 @@ export class Ullava {
       for (const t of all.slice(0, -1)) {
         if (t.role === 'user') this.session.conversation.user(t.content); else this.session.conversation.assistant(t.content);
       }
-      const answer = await this.session.ask(all[all.length - 1].content, { ...generateOptions(o, 512), answerPrefix: o.answerPrefix });
-      const { text, ...details } = this.details(answer);
-      return { text, ...details };
+      return this.details(await this.session.ask(all[all.length - 1].content, { ...generateOptions(o, 512), answerPrefix: o.answerPrefix }));
     });
   }
 
@@ -171,8 +92,7 @@ export class Ullava {
     if (typeof prompt !== 'string' || prompt.trim() === '') throw new TypeError('caption: the prompt is empty');
     return this.exclusive(async () => {
       await this.useMedia({ video, frames: o.frames ?? 8 }, 'caption');
-      const answer = await this.session.ask(prompt, generateOptions(o, 256));
-      return this.details(answer);
+      return this.details(await this.session.ask(prompt, generateOptions(o, 256)));
     });
   }
 
