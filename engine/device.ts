@@ -2,6 +2,8 @@
 // deferred dispatch scheduler. Ops encode into one open command encoder; it is submitted at readback,
 // at flush(), or every `dispatchesPerSubmit` dispatches. Per-dispatch parameters are appended to one
 // arena buffer written just before the submit, so nothing is mapped inside a step.
+// The declarations use WebGPU's global types (GPUBuffer, GPUDevice, ...): a package consumer gets them from here.
+/// <reference types="@webgpu/types" preserve="true" />
 import { create, globals } from 'webgpu';
 import { BufferPool, type MemoryStats } from './pool.js';
 import {

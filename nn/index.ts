@@ -1,4 +1,10 @@
-export * from './module.js';
-export * from './layers.js';
-export * from './lora.js';
-export * from './attention.js';
+// The nn layer's public API (the package's `ullava-ts/nn`): modules with named parameters and state
+// dicts, the standard layers, LoRA and attention. Checkpoint formats are in `ullava-ts/nn/io`.
+export { Module, ModuleList, StateDictError, type StateDict, type LoadResult } from './module.js';
+export {
+  Linear, Embedding, LayerNorm, RMSNorm, Conv2d, ConvTranspose2d, Dropout, MLP, activate, seedPlus, withSeed,
+  type Activation, type LayerOptions, type ConvOptions,
+} from './layers.js';
+export { LoRALinear, type LoraOptions } from './lora.js';
+export { attention } from './attention.js';
+export type { AttentionOptions } from '../engine/index.js';

@@ -80,6 +80,12 @@ export class UllavaSession {
     this.conversation.reset({ kind: 'video', tokens: features.shape[0] });
   }
 
+  /** Starts a new conversation about nothing (text only): drops the image or video and the history. */
+  clearMedia(): void {
+    this.disposeMedia();
+    this.conversation.reset(null);
+  }
+
   /** Forgets the history (keeps the image or video). */
   reset(): void { this.conversation.reset(); }
 

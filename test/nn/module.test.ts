@@ -73,7 +73,7 @@ test('layers: Linear, Embedding, LayerNorm, Conv2d, MLP against direct formulas'
   assertClose(await mlp.forward(E.Tensor.from([2, -3], [1, 2])).toArray(), [2 + 0 + 1 + 0.25]);
   // nn.Sequential naming (Linear, activation, Linear): the Linears at 0, 2; same computation.
   const seq = new MLP([2, 3, 1], 'relu', { keys: 'sequential' });
-  assertEqual([...seq.stateDict().keys()], ['0.weight', '0.bias', '2.weight', '2.bias']);
+  assert.equal([...seq.stateDict().keys()], ['0.weight', '0.bias', '2.weight', '2.bias']);
   seq.loadStateDict(new Map([...mlp.stateDict()].map(([k, t]) => [k.replace(/^layers\.(\d+)/, (_, i: string) => String(2 * Number(i))), t])));
   assertClose(await seq.forward(E.Tensor.from([2, -3], [1, 2])).toArray(), [2 + 0 + 1 + 0.25]);
 });

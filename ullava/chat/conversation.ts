@@ -93,3 +93,16 @@ export class Conversation {
 export function segmentationPrompt(sentence: string): string {
   return `Output the segmentation mask of the ${sentence} in the image.`;
 }
+
+/** The RES question for a referring expression: the template says "the {TEXT}", so a leading article is dropped. */
+export function segmentationQuestion(expression: string): string {
+  return segmentationPrompt(expression.trim().replace(/^the\s+/i, ''));
+}
+
+/** The published checkpoint's answer to a RES prompt begins so; forcing it guarantees a [SEG] (and a mask). */
+export const FORCED_SEG_PREFIX = 'Sure. Info: [SEG]';
+/** The same for checkpoints with the [LOC] box decoder (HEAD's answer format). */
+export const FORCED_SEG_LOC_PREFIX = 'Sure. Mask: [SEG]; Location: [LOC]';
+
+/** The question a video caption asks by default. */
+export const DEFAULT_CAPTION_PROMPT = 'Describe the video in detail.';

@@ -8,8 +8,7 @@ import {
 } from './model-options.js';
 import { UllavaSession } from '../session.js';
 import { loadVideoFrames } from '../media/index.js';
-
-export const DEFAULT_CAPTION_PROMPT = 'Describe the video in detail.';
+import { DEFAULT_CAPTION_PROMPT } from '../chat/conversation.js';
 
 const usage = `usage: ullava caption --video F [--prompt TEXT] [--frames N] [--json] [--model DIR] [...]
 

@@ -1,17 +1,17 @@
 // What the model-running commands (chat, segment, ground, caption) share: the option definitions, their
-// parsing into numbers with clear UsageErrors, the default demo model (a tiny random u-LLaVA written once
-// under the cache directory), loading with a progress bar, and writing masks / overlays.
+// parsing into numbers with clear UsageErrors, loading (--model, else the default demo model of
+// api/default-model.ts) with a progress bar, and writing masks / overlays.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { homedir } from 'node:os';
-import { basename, extname, join, resolve } from 'node:path';
+import { basename, extname, join } from 'node:path';
 import { mkdir, stat } from 'node:fs/promises';
 import { UsageError } from './command.js';
 import { ProgressBar } from './progress.js';
 import type { DType } from '../../engine/index.js';
 import { loadUllava, type LoadedUllava } from '../models/ullava/load.js';
-import { writeTinyUllava } from '../models/ullava/tiny.js';
+import { ensureDefaultModel, DEFAULT_MODEL_DTYPE } from '../api/default-model.js';
+import { maskArea, maskBox } from '../api/masks.js';
 import { validateSampling, type SamplingOptions } from '../chat/sampling.js';
-import { masksToBoxes, writeMaskPng, writeOverlayPng, type Box, type RgbImage } from '../media/index.js';
+import { writeMaskPng, writeOverlayPng, type Box, type RgbImage } from '../media/index.js';
 import type { Answer } from '../session.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -41,7 +41,8 @@ export const SAMPLING_USAGE = `  --max-new-tokens N     longest answer in tokens
   --seed S               seed of the sampling draw (reproducible answers)`;
 
 /** parseArgs with UsageErrors for unknown options and stray arguments. */
-export function parseOptions<O extends Options>(argv: string[], options: O, allowPositionals = false) {
+export function parseOptions<O extends Options>(argv: string[], options: O, allowPositionals = false):
+  ReturnType<typeof parseArgs<{ args: string[]; options: O; allowPositionals: boolean; strict: true }>> {
   try {
     return parseArgs({ args: argv, options, allowPositionals, strict: true });
   } catch (e) { throw new UsageError((e as Error).message); }
@@ -77,13 +78,6 @@ export function parseDtype(v: string | undefined): DType | undefined {
   return d;
 }
 
-/** The cache directory: $ULLAVA_CACHE, else $XDG_CACHE_HOME/ullava, else ~/.cache/ullava. */
-export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.ULLAVA_CACHE) return resolve(env.ULLAVA_CACHE);
-  if (env.XDG_CACHE_HOME) return join(resolve(env.XDG_CACHE_HOME), 'ullava');
-  return join(homedir(), '.cache', 'ullava');
-}
-
 const isDir = (p: string) => stat(p).then((s) => s.isDirectory(), () => false);
 const isFile = (p: string) => stat(p).then((s) => s.isFile(), () => false);
 
@@ -99,11 +93,10 @@ export async function loadModel(values: { model?: string; dtype?: string; quiet?
   const demo = dir === undefined;
   const say = (s: string) => { if (!values.quiet) process.stderr.write(s + '\n'); };
   if (dir === undefined) {
-    dir = join(cacheDir(), 'tiny-ullava');
-    const existed = await isFile(join(dir, '.complete'));
-    await writeTinyUllava(dir);
-    say(`note: no --model given: using the tiny RANDOM demo model${existed ? '' : ' (written now)'} in ${dir}; its answers are noise (pass --model DIR for the real u-LLaVA)`);
-    dtype ??= 'f32';
+    const { dir: demoDir, written } = await ensureDefaultModel();
+    dir = demoDir;
+    say(`note: no --model given: using the tiny RANDOM demo model${written ? ' (written now)' : ''} in ${dir}; its answers are noise (pass --model DIR for the real u-LLaVA)`);
+    dtype ??= DEFAULT_MODEL_DTYPE;
   } else {
     if (!(await isDir(dir))) throw new Error(`--model ${dir}: no such directory (a u-LLaVA model directory holds config.json, the weights, tokenizer.model and added_tokens.json)`);
     if (!(await isFile(join(dir, 'config.json')))) {
@@ -130,20 +123,9 @@ export async function ensureDir(dir: string): Promise<void> {
   }
 }
 
-export function maskArea(logits: ArrayLike<number>): number {
-  let n = 0;
-  for (let i = 0; i < logits.length; i++) if (logits[i] > 0) n++;
-  return n;
-}
-
 /** Boxes for drawing: a missing box (empty mask) is skipped by drawOverlay as non-finite. */
 export function drawableBoxes(boxes: readonly (Box | null)[]): Box[] {
   return boxes.map((b) => b ?? [NaN, NaN, NaN, NaN]);
-}
-
-/** The box of mask i itself (answer.boxes are the [LOC] decoder's when the model has one). */
-export function maskBox(answer: Answer, i: number, image: { width: number; height: number }): Box | null {
-  return answer.boxSource === 'mask' ? answer.boxes[i] ?? null : masksToBoxes(answer.masks[i], image.width, image.height);
 }
 
 export interface WrittenMask { file: string; area: number; box: Box | null }

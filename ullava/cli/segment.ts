@@ -7,16 +7,13 @@ import type { CliCommand } from './command.js';
 import { UsageError } from './command.js';
 import {
   MODEL_OPTIONS, MODEL_USAGE, SAMPLING_OPTIONS, SAMPLING_USAGE, parseOptions, parseSampling, loadModel, stemOf,
-  ensureDir, writeMasks, maskArea, maskBox, drawableBoxes, fmtBox, type WrittenMask,
+  ensureDir, writeMasks, drawableBoxes, fmtBox, type WrittenMask,
 } from './model-options.js';
 import { UllavaSession } from '../session.js';
 import { loadImage, writeOverlayPng, type Box } from '../media/index.js';
 import { writeFileAtomic } from '../media/index.js';
-
-/** The published checkpoint's answer to a RES prompt begins so; forcing it guarantees a [SEG] (and a mask). */
-export const FORCED_SEG_PREFIX = 'Sure. Info: [SEG]';
-/** The same for checkpoints with the [LOC] box decoder (HEAD's answer format). */
-export const FORCED_SEG_LOC_PREFIX = 'Sure. Mask: [SEG]; Location: [LOC]';
+import { FORCED_SEG_PREFIX, FORCED_SEG_LOC_PREFIX, segmentationQuestion } from '../chat/conversation.js';
+import { maskArea, maskBox } from '../api/masks.js';
 
 const OPTIONS = {
   ...MODEL_OPTIONS, ...SAMPLING_OPTIONS,
@@ -87,8 +84,7 @@ export async function runLocate(mode: 'segment' | 'ground', argv: string[]): Pro
     const t1 = performance.now();
     session.setImage(image);
     const imageMs = performance.now() - t1;
-    // The template says "the {TEXT}": a leading article of TEXT is dropped ("the red square" -> "red square").
-    const question = values['raw-prompt'] ? values.prompt : UllavaSession.segmentationPrompt(values.prompt.trim().replace(/^the\s+/i, ''));
+    const question = values['raw-prompt'] ? values.prompt : segmentationQuestion(values.prompt);
     const hasLoc = !!loaded.model.detDecoder;
     const answerPrefix = values['force-seg'] ? (hasLoc ? FORCED_SEG_LOC_PREFIX : FORCED_SEG_PREFIX) : undefined;
     const answer = await session.ask(question, { ...sampling, answerPrefix });

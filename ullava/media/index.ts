@@ -1,7 +1,7 @@
 // Host-side media: decoding images and video frames to RGB, boxes from masks, and the PNG outputs.
 export { MediaError, DEFAULT_MAX_PIXELS, type MediaErrorCode } from './errors.js';
 export { type RgbImage, checkRgbImage } from './image.js';
-export { loadImage, type LoadImageOptions } from './load-image.js';
+export { loadImage, loadImageBytes, type LoadImageOptions } from './load-image.js';
 export { loadVideoFrames, type LoadVideoOptions, type VideoFrames } from './load-video.js';
 export { sampleFrameIndices, type FrameSampling, type SamplingOptions } from './frame-sampling.js';
 export { findFfmpeg, ffmpegVersion, type FfmpegBinary } from './ffmpeg.js';

@@ -4,7 +4,9 @@
 // Orientation metadata (JPEG EXIF, video rotation) is NOT applied by default, as the reference pipeline
 // (PIL's Image.open without exif_transpose; decord) does not apply it: masks and boxes are then in the
 // same pixel grid the model saw. `autorotate: true` lets ffmpeg apply it where it supports that.
-import { open, readFile } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DEFAULT_MAX_PIXELS, MediaError, tooLarge } from './errors.js';
 import { lastErrorLine, runFfmpeg } from './ffmpeg.js';
 import type { RgbImage } from './image.js';
@@ -31,6 +33,28 @@ export async function loadImage(path: string, opts: LoadImageOptions = {}): Prom
   const { absPath } = await checkSourceFile(path);
   if (isPng(await readMagic(absPath))) return decodePng(await readFile(absPath), path, maxPixels);
   return decodeWithFfmpeg(absPath, path, maxPixels, opts);
+}
+
+/**
+ * An encoded image held in memory (PNG, JPEG, WebP, ... bytes, e.g. a Buffer read from a socket) to RGB, as
+ * loadImage would decode the same bytes from a file. `name` is what error messages call it. PNG is decoded in
+ * process; other formats go through a private temporary file, because ffmpeg probes its input (size, codec)
+ * before decoding it, and a pipe cannot be read twice.
+ */
+export async function loadImageBytes(bytes: Uint8Array, opts: LoadImageOptions & { name?: string } = {}): Promise<RgbImage> {
+  const name = opts.name ?? 'image bytes';
+  if (!(bytes instanceof Uint8Array)) throw new TypeError(`${name}: expected a Uint8Array or Buffer of encoded image bytes, got ${typeof bytes}`);
+  if (bytes.length === 0) throw new MediaError('empty', name, `${name}: no bytes (an empty buffer is not an image)`);
+  const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
+  if (isPng(bytes)) return decodePng(bytes, name, maxPixels);
+  const dir = await mkdtemp(join(tmpdir(), 'ullava-image-'));
+  try {
+    const file = join(dir, 'image');
+    await writeFile(file, bytes);
+    return await decodeWithFfmpeg(file, name, maxPixels, opts);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 async function readMagic(absPath: string): Promise<Uint8Array> {

@@ -86,13 +86,13 @@ test('tokenizer parity: u-LLaVA special tokens and templates (2,000 strings) mat
 test('tokenizer parity: U+FEFF keeps its piece (30143): no decoder strips it as a byte-order mark', async () => {
   const { model, ref } = await loadReference();
   const sp = SentencePieceProcessor.fromBytes(model);
-  assertEqual(sp.idToPiece(30143), '\ufeff');
+  assert.equal(sp.idToPiece(30143), '\ufeff');
   const s = '\u200b\u200c\u200d\ufeff';
-  assertEqual(sp.encode(s), [29871, 30166, 30430, 30722, 30143]);
-  assertEqual(sp.encode(s), ref.encodeIds(s));
+  assert.equal(sp.encode(s), [29871, 30166, 30430, 30722, 30143]);
+  assert.equal(sp.encode(s), ref.encodeIds(s));
   // And back: the streaming decoder does not swallow a leading U+FEFF either.
   const tok = new LlamaTokenizer(sp, [], false);
-  assertEqual(tok.decode(sp.encode('\ufeffa')), ref.decodeIds(Int32Array.from(ref.encodeIds('\ufeffa'))));
+  assert.equal(tok.decode(sp.encode('\ufeffa')), ref.decodeIds(Int32Array.from(ref.encodeIds('\ufeffa'))));
 });
 
 test('tokenizer parity: every piece of the 32000-piece vocabulary round-trips as SentencePiece does', async () => {
@@ -118,8 +118,8 @@ test('tokenizer parity: every piece of the 32000-piece vocabulary round-trips as
       if (++mismatches <= 5) examples.push(`${id} ${JSON.stringify(text)}: decodes to ${JSON.stringify(back)}`);
     }
   }
-  assertEqual(mismatches, 0, `pieces that do not round-trip as in SentencePiece, e.g.\n${examples.join('\n')}`);
+  assert.equal(mismatches, 0, `pieces that do not round-trip as in SentencePiece, e.g.\n${examples.join('\n')}`);
   // The test must have covered the vocabulary. A piece without a leading ▁ gets the dummy prefix and often
   // merges differently, so SentencePiece itself gives back the piece for about 19,000 of them (18,996).
-  assert(checked > 31_000 && ownPiece > 18_000, `checked ${checked}, own piece ${ownPiece}`);
+  assert.ok(checked > 31_000 && ownPiece > 18_000, `checked ${checked}, own piece ${ownPiece}`);
 });

@@ -97,12 +97,12 @@ test('sam load: loadSam streams SAM\'s tensors from u-LLaVA-style and HF-style s
     tensors.push({ name: 'llm.lm_head.weight', dtype: 'F32', shape: [2], data: new Uint8Array(8) });
     await writeSafetensors(ullavaPath, tensors);
     const given = await loadSam(ullavaPath, { config: samTiny() });
-    assertEqual(given.naming, 'ullava');
+    assert.equal(given.naming, 'ullava');
     await sameParameters(src, given.model);
     given.model.dispose();
     // Without a config it is read off the shapes; only the decoder's head count is not in them (8, as published).
     const inferred = await loadSam(ullavaPath);
-    assertEqual(inferred.config, { ...samTiny(), decoder: { ...samTiny().decoder, transformerHeads: 8 } });
+    assert.equal(inferred.config, { ...samTiny(), decoder: { ...samTiny().decoder, transformerHeads: 8 } });
     await sameParameters(src, inferred.model);
     inferred.model.dispose();
     // HF naming, including the MLPs' proj_out resolved against the model and the tied positional matrix.
@@ -111,7 +111,7 @@ test('sam load: loadSam streams SAM\'s tensors from u-LLaVA-style and HF-style s
     await writeSafetensors(hfPath, [...hfNames].map(([name, k]) => ({ name, dtype: 'F32' as const, shape: [...src.stateDict().get(k)!.shape],
       data: new Uint8Array(host.get(k)!.buffer.slice(0)) })));
     const hf = await loadSam(hfPath, { config: samTiny() });
-    assertEqual(hf.naming, 'hf');
+    assert.equal(hf.naming, 'hf');
     await sameParameters(src, hf.model);
     hf.model.dispose();
   } finally {
