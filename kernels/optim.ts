@@ -11,6 +11,8 @@ import { bufferDecl, loadExpr, storeWordStmt, DTYPE_HELPERS } from './wgsl.js';
 import { workgroupReduceWGSL } from './workgroup-reduce.js';
 
 export const OPTIM_WORKGROUP = 256;
+/** 32-bit words of the parameter each update thread handles (launch: ceil(words / (256 * this)) workgroups). */
+export const UPDATE_WORDS_PER_THREAD = 4;
 /** Most workgroups a grad-stats dispatch uses (each thread strides over the rest). */
 export const STATS_MAX_WORKGROUPS = 1024;
 
@@ -163,26 +165,32 @@ ${EXPM1}
 @compute @workgroup_size(${W})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  let t = linearWorkgroup(wid, nwg) * ${W}u + lid;
   let n = P[0];
-  if (t * ${pack}u >= n) { return; }
+  let words = (n + ${pack - 1}u) / ${pack}u;
+  let tile = linearWorkgroup(wid, nwg) * ${W * UPDATE_WORDS_PER_THREAD}u;
+  if (tile >= words) { return; }
   if (ST[${STEP_STATE.foundInf}] != 0u) { return; }
   let step = f32(ST[${STEP_STATE.steps}u + P[1]]);
   let gm1 = bitcast<f32>(ST[${STEP_STATE.invScale}]);
   let gm2 = bitcast<f32>(ST[${STEP_STATE.clipCoef}]);
   ${prelude}
-  var v: array<f32, ${pack}>;
-  for (var k = 0u; k < ${pack}u; k++) {
-    let e = t * ${pack}u + k;
-    v[k] = ${loadExpr('PARAM', dtype, 'P[3] + e')};
-    if (e >= n) { continue; }
-    let g = (${loadExpr('G', dtype, 'P[2] + e')} * gm1) * gm2;
-    var p = ${master ? 'MASTER[e]' : 'v[k]'};
-    ${perElement}
-    ${master ? 'MASTER[e] = p;' : ''}
-    v[k] = p;
+  // Several words per thread amortise the per-step scalars; consecutive threads take consecutive words.
+  for (var j = 0u; j < ${UPDATE_WORDS_PER_THREAD}u; j++) {
+    let t = tile + j * ${W}u + lid;
+    if (t >= words) { break; }
+    var v: array<f32, ${pack}>;
+    for (var k = 0u; k < ${pack}u; k++) {
+      let e = t * ${pack}u + k;
+      v[k] = ${loadExpr('PARAM', dtype, 'P[3] + e')};
+      if (e >= n) { continue; }
+      let g = (${loadExpr('G', dtype, 'P[2] + e')} * gm1) * gm2;
+      var p = ${master ? 'MASTER[e]' : 'v[k]'};
+      ${perElement}
+      ${master ? 'MASTER[e] = p;' : ''}
+      v[k] = p;
+    }
+    ${storeWordStmt('PARAM', dtype, `P[3] / ${pack}u + t`, vals)}
   }
-  ${storeWordStmt('PARAM', dtype, `P[3] / ${pack}u + t`, vals)}
 }`;
   return { label, code };
 }

@@ -5,7 +5,7 @@
 import { Tensor, Storage, cast, zeros, noGrad, contiguous, fusedMap, reshape, isFloat, type DType, type Device } from '../../engine/index.js';
 import { untrack } from '../../engine/scope.js';
 import { grid, type KernelSource } from '../../kernels/kernel.js';
-import { OPTIM_WORKGROUP, STEP_STATE } from '../../kernels/optim.js';
+import { OPTIM_WORKGROUP, UPDATE_WORDS_PER_THREAD, STEP_STATE } from '../../kernels/optim.js';
 import { GradNormWorkspace, f32Bits, fromF32Bits, cachedKernel } from './grad_norm.js';
 import type { GradScaler } from './grad_scaler.js';
 
@@ -185,7 +185,7 @@ export abstract class Optimizer<H extends BaseHyper> {
     const pack = e.dtype === 'f32' ? 1 : 2;
     const buffers = [this.stepState, grad, e.param, ...slots, ...(e.master ? [e.master] : [])].map((t) => ({ buffer: t.storage.buffer }));
     this.device.dispatch(kernel, Uint32Array.from([n, e.index, grad.offset, e.param.offset, ...scalars]), buffers,
-      grid(Math.ceil(Math.ceil(n / pack) / OPTIM_WORKGROUP)));
+      grid(Math.ceil(Math.ceil(n / pack) / (OPTIM_WORKGROUP * UPDATE_WORDS_PER_THREAD))));
   }
 
   /** Reads the step state back (a sync point): the last step's gradient norm, skip flag and loss-scale factor. */

@@ -12,7 +12,7 @@ const vec = (r: () => number, n: number, scale = 1) => Float32Array.from({ lengt
 test('AdamW: 3 steps, two groups (lr, weight decay), clipping, a parameter without grad, vs float64', async () => {
   await E.getDevice();
   const r = rng(1);
-  const shapes = [[5, 7], [300], [1]];
+  const shapes = [[5, 7], [2100], [1]]; // 2100: three update workgroups, the last partial
   const init = shapes.map((s) => vec(r, s.reduce((a, b) => a * b, 1)));
   const params = init.map((v, i) => E.Tensor.from(v, shapes[i]).requireGrad());
   const opt = new AdamW([{ params: [params[0], params[1]] }, { params: [params[2]], lr: 0.05, weightDecay: 0 }],
@@ -70,7 +70,7 @@ test('AdamW: bf16 and f16 parameters keep f32 master weights; the parameter is t
   await E.getDevice();
   for (const dtype of ['bf16', 'f16'] as const) {
     const r = rng(3);
-    const n = 301; // odd: the last 32-bit word holds one element and one pad half
+    const n = 2301; // odd (the last 32-bit word holds one element and a pad half), > one workgroup tile
     const init = Array.from(vec(r, n), (x) => E.roundTo(dtype, x));
     const p = E.Tensor.from(init, [n], dtype).requireGrad();
     const ref = newRefParam(init);
