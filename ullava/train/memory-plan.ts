@@ -151,7 +151,7 @@ export function formatMemoryPlan(plan: MemoryPlan, o: { batch: number; seqLen: n
     `  optimizer state (AdamW, f32)    ${gib(b.optimizer)}`,
     `  activations, no checkpointing   ${gib(b.activations)}`,
     `  activations, checkpointing      ${gib(b.activationsCheckpointed)}`,
-    `  transient (frozen towers, logits) ${gib(b.transient)}`,
+    `  transient (towers, logits)      ${gib(b.transient)}`,
     `  total without checkpointing     ${gib(plan.total)}`,
     `  total with checkpointing        ${gib(plan.totalWithCheckpointing)}   (this config: gradient_checkpointing ${plan.gradientCheckpointing})`);
   if (o.budget !== undefined) {
