@@ -45,12 +45,13 @@ const NAMES = ['red', 'green', 'blue', 'yellow', 'purple', 'cyan', 'orange', 'gr
 
 /** n samples (n <= 8) in `dir`: image_i.png (W x H), mask_i.png, and train.jsonl. Returns the manifest path. */
 export async function writeTrainData(dir: string, n: number, o: { width?: number; height?: number; boxes?: boolean } = {}): Promise<string> {
-  const W = o.width ?? 32, H = o.height ?? 24;
+  const W = o.width ?? 32, H = o.height ?? 32;
   await mkdir(dir, { recursive: true });
   const lines: string[] = [];
   for (let i = 0; i < n; i++) {
-    // Rectangles at different places and sizes, on a mid-grey background.
-    const x0 = (i * 5) % (W - 12), y0 = (i * 3) % (H - 10), x1 = x0 + 8 + (i % 4), y1 = y0 + 6 + (i % 3);
+    // Rectangles at different places and sizes on a mid-grey background, on the 8-pixel grid that the tiny
+    // SAM's 16-pixel patches make of a 32-pixel image (so a mask is a union of embedding cells).
+    const x0 = 8 * (i % 3), y0 = 8 * (Math.floor(i / 3) % 3), x1 = Math.min(W, x0 + 8 * (1 + (i % 2))), y1 = Math.min(H, y0 + 8 * (1 + (Math.floor(i / 2) % 2)));
     const rgb = new Uint8Array(W * H * 3).fill(90);
     const mask = new Uint8Array(W * H);
     for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) { rgb.set(COLORS[i % 8], 3 * (y * W + x)); mask[y * W + x] = 255; }

@@ -184,3 +184,17 @@ test('resume refuses a corrupt or mismatched checkpoint with the reason; a faile
   assertEqual((await readdir(out)).sort(), listing, 'no temporary directory left, no checkpoint removed');
   loaded.model.dispose();
 });
+
+test('a tiny u-LLaVA overfits 4 samples with masks: in 15 steps the loss falls from ~12.4 below 2, the answers are learnt (CE < 0.1) and the mask BCE falls', async () => {
+  await E.getDevice();
+  // One batch of all 4 samples, constant lr 1e-2, no clipping (the LM head's gradient would dominate the global norm).
+  const cfg = await stageConfig('stage2', { batchSize: 4, learningRate: 1e-2, lrScheduler: 'constant', maxGradNorm: 0, maxSteps: 15 });
+  const seen: Record<string, number>[] = [];
+  const { loaded } = await run(cfg, { manifest: await manifest(), out: await tmp('ullava-train-overfit-'), onStep: (m) => seen.push(m.losses) });
+  const [first, last] = [seen[0], seen[seen.length - 1]];
+  assertEqual(seen.length, 15);
+  assert(first.loss > 10 && last.loss < 2, `loss ${first.loss} -> ${last.loss}`);
+  assert(last.ce < 0.1, `CE ${first.ce} -> ${last.ce}`);
+  assert(last.bce < 0.6 && last.bce < first.bce - 0.1, `BCE ${first.bce} -> ${last.bce}`);
+  loaded.model.dispose();
+});

@@ -85,6 +85,28 @@ export async function listCheckpoints(out: string): Promise<{ step: number; dir:
     .sort((a, b) => a.step - b.step);
 }
 
+/**
+ * Removes what a killed run's unfinished checkpoint write left behind (`.tmp-checkpoint-*`, partial copies
+ * no reader uses) and restores a checkpoint that was moved aside for a same-step rewrite that never
+ * finished. Called when a run starts in `out`.
+ */
+export async function removeUnfinishedCheckpoints(out: string): Promise<string[]> {
+  let names: string[];
+  try { names = await readdir(out); } catch { return []; }
+  const stale: string[] = [];
+  for (const n of names) {
+    const old = /^(checkpoint-\d+)\.old-\d+$/.exec(n);
+    if (old && !names.includes(old[1])) {
+      // Killed between moving the previous copy aside and moving the new one in: the previous copy is the checkpoint.
+      await rename(join(out, n), join(out, old[1]));
+    } else if (old || n.startsWith('.tmp-checkpoint-')) {
+      await rm(join(out, n), { recursive: true, force: true });
+      stale.push(n);
+    }
+  }
+  return stale;
+}
+
 export interface SaveInput {
   model: UllavaForCausalLM;
   /** The model directory the run started from (config.json and tokenizer files are copied from it). */

@@ -4,6 +4,7 @@
 // a hook, and checkpoints that resume exactly (weights, optimizer and scheduler state, RNG, data position).
 // Ctrl-C finishes the step in flight, writes a checkpoint and returns normally.
 import { createHash } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
 import {
   Tensor, backward, scope, mulScalar, getRandomState, setRandomState, manualSeed, type Device,
 } from '../../engine/index.js';
@@ -20,7 +21,7 @@ import type { TrainingSample } from './sample.js';
 import type { TrainConfig } from './train-config.js';
 import { MetricsLog, type StepMetrics } from './metrics.js';
 import {
-  saveCheckpoint, listCheckpoints, readCheckpointState, loadCheckpointWeights, readOptimizerTensors, paramRecords,
+  saveCheckpoint, listCheckpoints, removeUnfinishedCheckpoints, readCheckpointState, loadCheckpointWeights, readOptimizerTensors, paramRecords,
   CheckpointError, type TrainerState,
 } from './checkpoint.js';
 import { StepProgress } from './step-progress.js';
@@ -93,6 +94,11 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
 
   let step = 0;
   let pos: DataPosition = { epoch: 0, batch: 0 };
+  try { await mkdir(o.out, { recursive: true }); } catch (e) {
+    throw new CheckpointError(`cannot create the output directory ${o.out} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  const stale = await removeUnfinishedCheckpoints(o.out);
+  if (stale.length) say(`removed ${stale.length} unfinished checkpoint write(s) of an interrupted run in ${o.out}`);
   const existing = await listCheckpoints(o.out);
   if (o.resume) {
     if (!existing.length) throw new CheckpointError(`--resume: ${o.out} holds no checkpoint to resume from (run without --resume to start)`);
