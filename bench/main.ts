@@ -8,6 +8,7 @@ const benches: Record<string, () => Promise<{ run(o: BenchOptions): Promise<unkn
   e2e: () => import('./e2e.js'),
   attention: () => import('./attention.js'),
   conv: () => import('./conv.js'),
+  train: () => import('./train.js'),
 };
 
 async function main(): Promise<number> {

@@ -5,6 +5,7 @@ import { add, fullLike } from './ops/elementwise.js';
 import { cast } from './ops/views.js';
 import { ShapeError } from './errors.js';
 import { untrack } from './scope.js';
+import { getRandomState, setRandomState } from './ops/creation.js';
 
 export interface BackwardOptions {
   /** Gradient of the output (default: 1 for a one-element output). */
@@ -90,9 +91,12 @@ export function backward(output: Tensor, opts: BackwardOptions = {}): void {
 /**
  * Gradient checkpointing: runs fn without keeping its intermediate activations, and recomputes them
  * during backward. fn must be deterministic and take its differentiable inputs as arguments
- * (parameters it closes over still receive gradients).
+ * (parameters it closes over still receive gradients). The random stream is replayed for the recompute
+ * (as torch's preserve_rng_state), so dropout inside fn draws the same masks twice, and the stream
+ * afterwards is where it would be without checkpointing.
  */
 export function checkpoint(fn: (...xs: Tensor[]) => Tensor, ...inputs: Tensor[]): Tensor {
+  const rngAtForward = getRandomState();
   const out = noGrad(() => fn(...inputs));
   return record('checkpoint', out, inputs, (g, saved) => {
     const detached = saved.map((s, i) => {
@@ -100,7 +104,10 @@ export function checkpoint(fn: (...xs: Tensor[]) => Tensor, ...inputs: Tensor[])
       if (inputs[i].requiresGrad) d.requireGrad();
       return d;
     });
-    const recomputed = enableGrad(() => fn(...detached));
+    const rngNow = getRandomState();
+    setRandomState(rngAtForward);
+    let recomputed: Tensor;
+    try { recomputed = enableGrad(() => fn(...detached)); } finally { setRandomState(rngNow); }
     if (recomputed.requiresGrad) enableGrad(() => backward(recomputed, { grad: g }));
     recomputed.dispose();
     return detached.map((d) => {

@@ -47,6 +47,18 @@ let counter = 0;
 /** Sets the seed of the default random stream (each draw advances it). */
 export function manualSeed(seed: number): void { globalSeed = seed >>> 0; counter = 0; }
 
+/** The default stream's position (seed and draws so far): what a training checkpoint saves to resume exactly. */
+export interface RandomState { seed: number; counter: number }
+
+export function getRandomState(): RandomState { return { seed: globalSeed, counter }; }
+
+export function setRandomState(s: RandomState): void {
+  if (!Number.isInteger(s?.seed) || !Number.isInteger(s?.counter) || s.counter < 0) {
+    throw new RangeError(`setRandomState: expected { seed, counter } integers, got ${JSON.stringify(s)}`);
+  }
+  globalSeed = s.seed >>> 0; counter = s.counter;
+}
+
 /** The next seed of the default stream (for ops that draw random numbers, e.g. dropout). */
 export function nextRandomSeed(): number { return nextSeed(); }
 

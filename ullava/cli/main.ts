@@ -10,6 +10,8 @@ import { chat } from './chat.js';
 import { segment } from './segment.js';
 import { ground } from './ground.js';
 import { caption } from './caption.js';
+import { trainCommand } from './train.js';
+import { mergeLoraCommand } from './merge-lora.js';
 
 const commands: CliCommand[] = [doctor,
   tokenize,
@@ -19,6 +21,8 @@ const commands: CliCommand[] = [doctor,
   segment,
   ground,
   caption,
+  trainCommand,
+  mergeLoraCommand,
 ];
 
 function help(): string {

@@ -1,0 +1,115 @@
+import * as assert from 'uvu/assert';
+import { test } from '../../harness/test.js';
+import { assertClose } from '../../harness/assert.js';
+import * as E from '../../../engine/index.js';
+import { AdamW, SGD, clipGradNorm } from '../../../nn/optim/index.js';
+import { newRefParam, adamwStepRef, sgdStepRef, clipRef } from '../../ref/optim.js';
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s / 4294967296 * 2 - 1; };
+}
+const vec = (r: () => number, n: number, scale = 1) => Float32Array.from({ length: n }, () => r() * scale);
+
+test('AdamW: 3 steps, two groups (lr, weight decay), clipping, a parameter without grad, vs float64', async () => {
+  await E.getDevice();
+  const r = rng(1);
+  const shapes = [[5, 7], [2100], [1]]; // 2100: three update workgroups, the last partial
+  const init = shapes.map((s) => vec(r, s.reduce((a, b) => a * b, 1)));
+  const params = init.map((v, i) => E.Tensor.from(v, shapes[i]).requireGrad());
+  const opt = new AdamW([{ params: [params[0], params[1]] }, { params: [params[2]], lr: 0.05, weightDecay: 0 }],
+    { lr: 0.01, weightDecay: 0.1, betas: [0.9, 0.95], eps: 1e-8 });
+  const refs = init.map((v) => newRefParam(v));
+  const hyper = [{ lr: 0.01, weightDecay: 0.1, betas: [0.9, 0.95] as [number, number], eps: 1e-8 },
+    { lr: 0.01, weightDecay: 0.1, betas: [0.9, 0.95] as [number, number], eps: 1e-8 },
+    { lr: 0.05, weightDecay: 0, betas: [0.9, 0.95] as [number, number], eps: 1e-8 }];
+  for (let step = 0; step < 3; step++) {
+    const grads = init.map((v) => vec(r, v.length, 3));
+    // Parameter 1 gets no gradient at step 1: it keeps its values and its step count.
+    const has = params.map((_, i) => !(i === 1 && step === 1));
+    params.forEach((p, i) => { if (has[i]) p.grad = E.Tensor.from(grads[i], p.shape); });
+    const { coef, norm } = clipRef(grads.filter((_, i) => has[i]), 1.0);
+    opt.step({ maxGradNorm: 1.0 });
+    refs.forEach((ref, i) => { if (has[i]) adamwStepRef(ref, Array.from(grads[i], (g) => Math.fround(g) * coef), hyper[i]); });
+    const last = await opt.lastStep();
+    assertClose([last.gradNorm], [norm], { rtol: 1e-5, message: `norm at step ${step}` });
+    assert.equal(last.skipped, false);
+    for (let i = 0; i < params.length; i++) {
+      assertClose(await params[i].toArray(), refs[i].p, { atol: 1e-6, rtol: 1e-5, message: `param ${i} step ${step}` });
+    }
+    opt.zeroGrad();
+  }
+  assert.equal(await opt.stepCounts(), [3, 2, 3]);
+  const sd = await opt.stateDict();
+  assertClose(await sd.tensors.get('state.0.exp_avg_sq')!.toArray(), refs[0].v, { rtol: 1e-4, atol: 1e-9 });
+  for (const t of sd.tensors.values()) t.dispose();
+  opt.dispose();
+  params.forEach((p) => p.dispose());
+});
+
+test('SGD: momentum with dampening, Nesterov, weight decay (first step initialises the buffer), vs float64', async () => {
+  await E.getDevice();
+  for (const h of [{ lr: 0.1, momentum: 0.9, dampening: 0.1, weightDecay: 0.01, nesterov: false },
+    { lr: 0.05, momentum: 0.8, dampening: 0, weightDecay: 0, nesterov: true },
+    { lr: 0.2, momentum: 0, dampening: 0, weightDecay: 0.5, nesterov: false }]) {
+    const r = rng(7);
+    const init = vec(r, 257);
+    const p = E.Tensor.from(init, [257]).requireGrad();
+    const ref = newRefParam(init);
+    const opt = new SGD([p], h);
+    for (let step = 0; step < 3; step++) {
+      const g = vec(r, 257);
+      p.grad = E.Tensor.from(g, [257]);
+      opt.step();
+      sgdStepRef(ref, g, h);
+      assertClose(await p.toArray(), ref.p, { atol: 1e-6, rtol: 1e-5, message: `${JSON.stringify(h)} step ${step}` });
+    }
+    opt.dispose(); p.dispose();
+  }
+});
+
+test('AdamW: bf16 and f16 parameters keep f32 master weights; the parameter is the rounded master', async () => {
+  await E.getDevice();
+  for (const dtype of ['bf16', 'f16'] as const) {
+    const r = rng(3);
+    const n = 2301; // odd (the last 32-bit word holds one element and a pad half), > one workgroup tile
+    const init = Array.from(vec(r, n), (x) => E.roundTo(dtype, x));
+    const p = E.Tensor.from(init, [n], dtype).requireGrad();
+    const ref = newRefParam(init);
+    const h = { lr: 1e-3, betas: [0.9, 0.999] as [number, number], eps: 1e-8, weightDecay: 0.01 };
+    const opt = new AdamW([p], h);
+    for (let step = 0; step < 3; step++) {
+      const g = Array.from(vec(r, n), (x) => E.roundTo(dtype, x));
+      p.grad = E.Tensor.from(g, [n], dtype);
+      opt.step();
+      adamwStepRef(ref, g, h);
+    }
+    const sd = await opt.stateDict();
+    const master = await sd.tensors.get('state.0.master')!.toArray();
+    // The updates (~1e-3) are below bf16's resolution: only the master weights can follow them.
+    assertClose(master, ref.p, { atol: 1e-6, rtol: 1e-5, message: `${dtype} master` });
+    assert.equal(Array.from(await p.toArray()), Array.from(master, (x) => E.roundTo(dtype, x)), `${dtype} param = round(master)`);
+    for (const t of sd.tensors.values()) t.dispose();
+    opt.dispose(); p.dispose();
+  }
+});
+
+test('clipGradNorm: returns the total norm and rescales the gradients as torch.nn.utils.clip_grad_norm_', async () => {
+  await E.getDevice();
+  const r = rng(11);
+  const a = E.zeros([3, 4]).requireGrad(), b = E.zeros([2000]).requireGrad(), c = E.zeros([2]).requireGrad();
+  const ga = vec(r, 12, 2), gb = vec(r, 2000, 0.5);
+  a.grad = E.Tensor.from(ga, [3, 4]); b.grad = E.Tensor.from(gb, [2000]);
+  const { norm, coef } = clipRef([ga, gb], 2.0);
+  assert.ok(coef < 1, 'the test clips');
+  const total = clipGradNorm([a, b, c], 2.0);
+  assert.equal(total.shape.length, 0);
+  assertClose([await total.item()], [norm], { rtol: 1e-5 });
+  assertClose(await a.grad!.toArray(), Array.from(ga, (g) => g * coef), { rtol: 1e-5, atol: 1e-8 });
+  assertClose(await b.grad!.toArray(), Array.from(gb, (g) => g * coef), { rtol: 1e-5, atol: 1e-8 });
+  assert.ok(c.grad === null, 'a parameter without grad is left alone');
+  const big = clipGradNorm([a, b], 1e9);
+  assertClose([await big.item()], [2.0], { rtol: 1e-5 });
+  assertClose(await a.grad!.toArray(), Array.from(ga, (g) => g * coef), { rtol: 1e-5, atol: 1e-8, message: 'coef 1 leaves grads' });
+  [total, big, a, b, c].forEach((t) => t.dispose());
+});

@@ -1,0 +1,132 @@
+// The teacher-forced training forward of u-LLaVA, beside the inference path of model.ts / session.ts:
+// CLIP (frozen, no graph) -> projector -> spliced into the token embeddings -> the decoder layers (each
+// optionally under gradient checkpointing) -> final norm. The 32k-wide LM head is handed to the loss,
+// which runs it only on the rows that predict a supervised token (shifted: row t predicts label t+1). The hidden state before each
+// [SEG] goes through the seg head into SAM's mask decoder (SAM's image encoder frozen, no graph) and is
+// upsampled to the image's size; the one before each [LOC] through the det head to a box.
+import {
+  Tensor, reshape, slice, scope, noGrad, checkpoint, arange, indexSelect, cast, linear, type DType,
+} from '../../engine/index.js';
+import type { UllavaForCausalLM, SpliceSpan } from '../models/ullava/model.js';
+import { IGNORE_INDEX, type PreparedExample } from './example.js';
+
+export interface TrainingForwardOptions {
+  /** Recompute each decoder layer's activations during backward instead of keeping them. */
+  gradientCheckpointing: boolean;
+}
+
+export interface TrainingForwardOutput {
+  /** Final-norm hidden states [B, S, hidden] (right-padded batch). */
+  hidden: Tensor;
+  /** B * S labels on the host (-100: not supervised, padding included); position t+1's label is what row t predicts. */
+  labels: Int32Array;
+  /** The LM head, [N, hidden] -> [N, vocab]: the loss runs it on the supervised rows only. */
+  lmHead: (h: Tensor) => Tensor;
+  /** Per example with masks: mask logits at the image's size [n, H, W] and the 0/1 targets (f32). */
+  maskLogits: Tensor[];
+  maskTargets: Tensor[];
+  /** [LOC] boxes [M, 4] and their targets (normalised xyxy in the padded square); null if M = 0. */
+  boxes: Tensor | null;
+  boxTargets: Tensor | null;
+  /** Counts for throughput and reporting. */
+  tokens: number;
+  supervisedTokens: number;
+}
+
+/** Right-padded ids [B, S]: with causal attention the real tokens never see the padding, so no mask is needed. */
+export function padIds(examples: PreparedExample[], padId: number): { ids: Int32Array; S: number } {
+  const S = Math.max(...examples.map((e) => e.ids.length));
+  const ids = new Int32Array(examples.length * S).fill(padId);
+  examples.forEach((e, b) => ids.set(e.ids, b * S));
+  return { ids, S };
+}
+
+export function trainingForward(model: UllavaForCausalLM, examples: PreparedExample[], o: TrainingForwardOptions): TrainingForwardOutput {
+  if (examples.length === 0) throw new RangeError('trainingForward: an empty batch');
+  const lm = model.lm, cfg = model.config;
+  const device = lm.model.embed_tokens.weight.device;
+  const B = examples.length;
+  const { ids, S } = padIds(examples, cfg.llm.padTokenId ?? 0);
+  const H = cfg.llm.hiddenSize;
+  // Host-side index lists: rows of the flattened [B * S] hidden states.
+  const labels = new Int32Array(B * S).fill(IGNORE_INDEX);
+  let supervised = 0;
+  const segRows: number[] = [], locRows: number[] = [], boxTargets: number[] = [];
+  examples.forEach((e, b) => {
+    labels.set(e.labels, b * S);
+    for (let t = 1; t < e.labels.length; t++) if (e.labels[t] !== IGNORE_INDEX) supervised++;
+    // The state that emitted [SEG] / [LOC] is the one before it.
+    for (const p of e.segPositions) segRows.push(b * S + p - 1);
+    for (const p of e.locPositions) locRows.push(b * S + p - 1);
+    for (const bx of e.boxes) boxTargets.push(...bx);
+  });
+  const dtype: DType = lm.dtype;
+  return scope(() => {
+    const idsT = Tensor.fromHost(ids, [B, S], 'i32', device);
+    // CLIP features of every example with an image, projected (the projector trains in every stage).
+    const withImage = examples.flatMap((e, b) => (e.clipPixels ? [b] : []));
+    const spans: (SpliceSpan | null)[] = examples.map(() => null);
+    if (withImage.length) {
+      const size = cfg.vision.imageSize, per = 3 * size * size;
+      const px = new Float32Array(withImage.length * per);
+      withImage.forEach((b, i) => px.set(examples[b].clipPixels!, i * per));
+      let pixels = Tensor.fromHost(px, [withImage.length, 3, size, size], 'f32', device);
+      if (dtype !== 'f32') pixels = cast(pixels, dtype);
+      const feats = model.encodeImages(pixels);
+      const [, P, Hf] = feats.shape;
+      withImage.forEach((b, i) => { spans[b] = { start: examples[b].imageStart, features: reshape(slice(feats, 0, i, i + 1), [P, Hf]) }; });
+    }
+    const x0 = model.embedWithMedia(idsT, spans);
+    const positions = reshape(arange(0, S, 1, 'i32', device), [1, S]);
+    const { cos, sin } = lm.rotary.cosSin(positions, Math.max(S, cfg.llm.maxPositionEmbeddings), dtype);
+    let h = x0;
+    lm.model.layers.items.forEach((layer, i) => {
+      // cos / sin go in as inputs so the checkpoint keeps them alive for the recompute in backward.
+      const run = (x: Tensor, c: Tensor, s: Tensor) => layer.forward(x, { cos: c, sin: s, bias: null, cache: null, layer: i });
+      h = o.gradientCheckpointing ? checkpoint(run, h, cos, sin) : run(h, cos, sin);
+    });
+    const hidden = lm.model.norm.forward(h);
+    const flat = reshape(hidden, [B * S, H]);
+    const rowsOf = (rows: number[]) => indexSelect(flat, 0, Tensor.fromHost(Int32Array.from(rows), [rows.length], 'i32', device));
+    const lmHead = (x: Tensor) => (lm.lm_head ? lm.lm_head.forward(x) : linear(x, lm.model.embed_tokens.weight));
+
+    const maskLogits: Tensor[] = [], maskTargets: Tensor[] = [];
+    const withMasks = examples.filter((e) => e.sam && e.segPositions.length);
+    if (withMasks.length) {
+      const segHidden = rowsOf(segRows);
+      const Ss = cfg.sam.encoder.imageSize, per = 3 * Ss * Ss;
+      const px = new Float32Array(withMasks.length * per);
+      withMasks.forEach((e, i) => px.set(e.sam!.pixels, i * per));
+      const samDtype = model.visualModel.promptEncoder.noMaskEmbed.weight.dtype;
+      // SAM's image encoder is frozen in every stage: no graph, no saved activations.
+      const embeddings = noGrad(() => scope(() => {
+        const p = Tensor.fromHost(px, [withMasks.length, 3, Ss, Ss], 'f32', device);
+        return model.visualModel.encodeImage(samDtype === 'f32' ? p : cast(p, samDtype));
+      }));
+      let first = 0, i = 0;
+      for (const e of examples) {
+        const n = e.sam ? e.segPositions.length : 0;
+        if (!n) { first += e.segPositions.length; continue; }
+        const emb = slice(embeddings, 0, i, i + 1);
+        const logits = model.decodeMasks(slice(segHidden, 0, first, first + n), emb, e.sam!.inputSize, e.sam!.originalSize);
+        maskLogits.push(logits.dtype === 'f32' ? logits : cast(logits, 'f32'));
+        const [mh, mw] = e.sam!.originalSize;
+        const tgt = new Float32Array(n * mh * mw);
+        e.masks.forEach((m, k) => { for (let q = 0; q < m.length; q++) tgt[k * mh * mw + q] = m[q]; });
+        maskTargets.push(Tensor.fromHost(tgt, [n, mh, mw], 'f32', device));
+        first += n; i++;
+      }
+    }
+
+    let boxes: Tensor | null = null, boxT: Tensor | null = null;
+    if (locRows.length && model.detDecoder) {
+      const b = model.decodeBoxes(rowsOf(locRows));
+      boxes = b.dtype === 'f32' ? b : cast(b, 'f32');
+      boxT = Tensor.fromHost(Float32Array.from(boxTargets), [locRows.length, 4], 'f32', device);
+    }
+    return {
+      hidden, labels, lmHead, maskLogits, maskTargets, boxes, boxTargets: boxT,
+      tokens: examples.reduce((a, e) => a + e.ids.length, 0), supervisedTokens: supervised,
+    };
+  });
+}

@@ -1,0 +1,13 @@
+// Temporaries of a composed loss: everything registered is disposed when the builder returns (the
+// autograd graph keeps, by reference, what its backward needs).
+import type { Tensor } from '../../../engine/index.js';
+
+export function withTemps<T>(fn: (tmp: (t: Tensor) => Tensor) => T): T {
+  const temps: Tensor[] = [];
+  try { return fn((t) => { temps.push(t); return t; }); } finally { for (const t of temps) t.dispose(); }
+}
+
+/** The tensor as f32 (a registered temporary when converted; its gradient flows back in t's dtype). */
+export function asF32(t: Tensor, tmp: (t: Tensor) => Tensor, cast: (t: Tensor, d: 'f32') => Tensor): Tensor {
+  return t.dtype === 'f32' ? t : tmp(cast(t, 'f32'));
+}
