@@ -164,8 +164,7 @@ export abstract class Optimizer<H extends BaseHyper> {
       const bucket = batch[0].bucket!;
       const master = bucket.master !== null;
       const maxK = Math.max(1, Math.min(MAX_TENSORS_PER_DISPATCH, Math.floor((bindingLimit(this.device) - 2 - nSlots - (master ? 1 : 0)) / 2)));
-      for (let s = 0; s < batch.length; s += maxK) {
-        const part = batch.slice(s, s + maxK);
+      for (const part of splitParts(batch, maxK)) {
         const k = part.length;
         const kernel = cachedKernel(`${this.rule}|${bucket.dtype}|${master}|${nSlots}|${k}`,
           () => multiUpdateKernel(this.rule, bucket.dtype, master, nSlots, k));
@@ -356,6 +355,24 @@ export abstract class Optimizer<H extends BaseHyper> {
     for (const e of this.entries) e.bucket = null;
     this.stepState.dispose(); this.workspace.dispose();
   }
+}
+
+/**
+ * Cuts a batch into dispatches of at most maxK parameters, never putting two parameters that share a
+ * GPU buffer (views of one storage, tied weights) in one dispatch: a buffer may be bound writable once.
+ */
+function splitParts(batch: Entry[], maxK: number): Entry[][] {
+  const parts: Entry[][] = [];
+  let cur: Entry[] = [];
+  let buffers = new Set<GPUBuffer>();
+  for (const e of batch) {
+    const b = e.param.storage.buffer;
+    if (cur.length >= maxK || buffers.has(b)) { parts.push(cur); cur = []; buffers = new Set(); }
+    cur.push(e);
+    buffers.add(b);
+  }
+  if (cur.length) parts.push(cur);
+  return parts;
 }
 
 function isGroupSpec(x: unknown): boolean {

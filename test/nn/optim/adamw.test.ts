@@ -144,3 +144,14 @@ test('multi-tensor update: 24 parameters of three dtypes in small state buckets,
   for (const t of sd.tensors.values()) t.dispose();
   opt.dispose(); params.forEach((p) => p.dispose());
 });
+
+test('multi-tensor update: parameters that are views of one buffer go to separate dispatches', async () => {
+  await E.getDevice();
+  const whole = E.Tensor.from([1, 2, 3, 4, 5, 6, 7, 8], [8]);
+  const a = E.slice(whole, 0, 0, 4).requireGrad(), b = E.slice(whole, 0, 4, 8).requireGrad();
+  const opt = new SGD([a, b], { lr: 0.5 });
+  a.grad = E.Tensor.from([1, 1, 1, 1], [4]); b.grad = E.Tensor.from([2, 2, 2, 2], [4]);
+  opt.step();
+  assertEqual(Array.from(await whole.toArray()), [0.5, 1.5, 2.5, 3.5, 4, 5, 6, 7]);
+  opt.dispose(); [a, b, whole].forEach((t) => t.dispose());
+});
