@@ -8,3 +8,10 @@ export {
 export { LoRALinear, type LoraOptions } from './lora.js';
 export { attention } from './attention.js';
 export type { AttentionOptions } from '../engine/index.js';
+export {
+  Optimizer, OptimizerStateError, AdamW, ADAMW_DEFAULTS, SGD, SGD_DEFAULTS, GradScaler, clipGradNorm,
+  accumulateGradients, LambdaLR, cosineWithWarmup, linearWithWarmup, constantWithWarmup, warmupStepsFromRatio,
+  type BaseHyper, type ParamGroup, type ParamGroupSpec, type StepOptions, type OptimizerStateDict, type AdamWHyper,
+  type AdamWOptions, type SGDHyper, type SGDOptions, type GradScalerOptions, type GradScalerState, type LrLambda,
+  type LambdaLRState,
+} from './optim/index.js';
