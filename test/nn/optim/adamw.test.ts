@@ -135,7 +135,7 @@ test('multi-tensor update: 24 parameters of three dtypes in small state buckets,
     const { coef } = clipRef(grads, 5);
     refs.forEach((ref, i) => adamwStepRef(ref, grads[i].map((g) => g * coef), h));
     // Stats: 3 dtypes x ceil(8 / 8) = 3; finalize 1; updates: up to 6 per dispatch (16 bindings) per bucket.
-    if (step === 1) assert(used <= 3 + 1 + 12, `${used} dispatches for 24 parameters`);
+    if (step === 1) assert.ok(used <= 3 + 1 + 12, `${used} dispatches for 24 parameters`);
     opt.zeroGrad();
   }
   const sd = await opt.stateDict();
@@ -154,6 +154,6 @@ test('multi-tensor update: parameters that are views of one buffer go to separat
   const opt = new SGD([a, b], { lr: 0.5 });
   a.grad = E.Tensor.from([1, 1, 1, 1], [4]); b.grad = E.Tensor.from([2, 2, 2, 2], [4]);
   opt.step();
-  assertEqual(Array.from(await whole.toArray()), [0.5, 1.5, 2.5, 3.5, 4, 5, 6, 7]);
+  assert.equal(Array.from(await whole.toArray()), [0.5, 1.5, 2.5, 3.5, 4, 5, 6, 7]);
   opt.dispose(); [a, b, whole].forEach((t) => t.dispose());
 });

@@ -116,7 +116,7 @@ test('AdamW bias corrections stay accurate at large step counts (resumed at step
     const delta = Array.from(await p.toArray(), (x, i) => x - init[i]);
     const want = Array.from(ref.p, (x, i) => x - init[i]);
     assertClose(delta, want, { rtol: 1e-4, atol: 1.5e-7, message: `update at step ${step0 + 1}` });
-    assertEqual(await opt.stepCounts(), [step0 + 1]);
+    assert.equal(await opt.stepCounts(), [step0 + 1]);
     opt.dispose(); p.dispose();
   }
 });
