@@ -1,8 +1,7 @@
 // AdamW with torch.optim.AdamW's semantics (decoupled weight decay p *= 1 - lr wd, bias correction,
-// eps added outside the square root; amsgrad is not implemented), fused into one dispatch per parameter.
+// eps added outside the square root; amsgrad is not implemented), fused into multi-tensor dispatches.
 import type { Tensor } from '../../engine/index.js';
-import { adamwKernel } from '../../kernels/optim.js';
-import { Optimizer, cachedKernel, f32Bits, type BaseHyper, type ParamGroup, type ParamGroupSpec } from './optimizer.js';
+import { Optimizer, f32Bits, type BaseHyper, type ParamGroup, type ParamGroupSpec } from './optimizer.js';
 
 export interface AdamWHyper extends BaseHyper {
   betas: [number, number];
@@ -19,6 +18,7 @@ export const ADAMW_DEFAULTS: AdamWHyper = { lr: 1e-3, betas: [0.9, 0.999], eps: 
 
 export class AdamW extends Optimizer<AdamWHyper> {
   readonly kind = 'adamw';
+  protected readonly rule = 'adamw';
 
   constructor(params: Iterable<Tensor | [string, Tensor]> | ParamGroupSpec<AdamWHyper>[], opts: AdamWOptions = {}) {
     const { masterWeights, ...hyper } = opts;
@@ -34,12 +34,9 @@ export class AdamW extends Optimizer<AdamWHyper> {
 
   protected slotNames(): string[] { return ['exp_avg', 'exp_avg_sq']; }
 
-  protected dispatchUpdate(e: Parameters<Optimizer<AdamWHyper>['dispatchUpdate']>[0], g: ParamGroup<AdamWHyper>, grad: Tensor, slots: Tensor[]): void {
-    const master = e.master !== null;
-    const kernel = cachedKernel(`adamw|${e.dtype}|${master}`, () => adamwKernel(e.dtype, master));
+  protected ruleScalars(g: ParamGroup<AdamWHyper>): number[] {
     const [b1, b2] = g.betas;
-    // Scalars as Python computes them (float64), rounded once to f32.
-    this.launchUpdate(kernel, e, grad, slots, [g.lr, 1 - g.lr * g.weightDecay, b1, 1 - b1, b2, 1 - b2,
-      Math.log(b1), Math.log(b2), g.eps].map(f32Bits));
+    // As Python computes them (float64), rounded once to f32.
+    return [g.lr, 1 - g.lr * g.weightDecay, b1, 1 - b1, b2, 1 - b2, Math.log(b1), Math.log(b2), g.eps].map(f32Bits);
   }
 }

@@ -3,7 +3,7 @@
 // reduces them in a fixed order (deterministic) into the step state (norm, clip coefficient, skip flag).
 import { Tensor, zeros, type Device } from '../../engine/index.js';
 import { untrack } from '../../engine/scope.js';
-import type { KernelSource } from '../../kernels/kernel.js';
+import { grid, type KernelSource } from '../../kernels/kernel.js';
 import {
   gradStatsKernel, optimFinalizeKernel, OPTIM_WORKGROUP, STATS_MAX_WORKGROUPS, FINALIZE_FLAGS,
 } from '../../kernels/optim.js';
@@ -67,15 +67,45 @@ export class GradNormWorkspace {
       this.partials = zeros([2 * Math.max(1, total)], 'f32', this.device);
       untrack(this.partials);
     }
-    let base = 0;
-    grads.forEach((g, i) => {
-      // An empty gradient still owns its slot: the kernel writes zeros there, so stale values never count.
-      this.device.dispatch(cachedKernel(`stats|${g.dtype}`, () => gradStatsKernel(g.dtype)), Uint32Array.from([g.size, base, g.offset]),
-        [{ buffer: g.storage.buffer }, { buffer: this.partials!.storage.buffer }], [counts[i], 1, 1]);
-      base += counts[i];
-    });
+    const bases: number[] = [];
+    counts.reduce((acc, c, i) => { bases[i] = acc; return acc + c; }, 0);
+    // Several gradients of one dtype per dispatch, as many as the bindings allow (P and PART take two).
+    const maxK = Math.max(1, Math.min(MAX_STATS_PER_DISPATCH, bindingLimit(this.device) - 2));
+    for (const batch of batches(grads.map((g, i) => i), (i) => grads[i].dtype, maxK)) {
+      const k = batch.length;
+      const dtype = grads[batch[0]].dtype;
+      const starts = [0];
+      for (const i of batch) starts.push(starts[starts.length - 1] + counts[i]);
+      // An empty gradient still owns its partial slot: the kernel writes zeros there.
+      const params = [...starts, ...batch.flatMap((i) => [grads[i].size, bases[i], grads[i].offset, counts[i]])];
+      this.device.dispatch(cachedKernel(`stats|${dtype}|${k}`, () => gradStatsKernel(dtype, k)), Uint32Array.from(params),
+        [{ buffer: this.partials.storage.buffer }, ...batch.map((i) => ({ buffer: grads[i].storage.buffer }))], grid(starts[k]));
+    }
     return total;
   }
 
   dispose(): void { this.partials?.dispose(); this.partials = null; this.noPartials.dispose(); this.noScaler.dispose(); }
+}
+
+/** Most parameters one update dispatch takes (bounds the generated code; the binding limit may be lower). */
+export const MAX_TENSORS_PER_DISPATCH = 8;
+/** Most gradients one statistics dispatch takes. */
+export const MAX_STATS_PER_DISPATCH = 16;
+
+/** Storage buffers a shader may bind (WebGPU guarantees 8). */
+export function bindingLimit(device: Device): number {
+  return Math.max(8, Number(device.limits.maxStorageBuffersPerShaderStage) || 8);
+}
+
+/** Consecutive runs of items with the same key, cut into batches of at most maxK (order kept). */
+export function batches<T>(items: T[], key: (t: T) => string, maxK: number): T[][] {
+  const out: T[][] = [];
+  const open = new Map<string, T[]>();
+  for (const it of items) {
+    const k = key(it);
+    let cur = open.get(k);
+    if (!cur || cur.length >= maxK) { cur = []; open.set(k, cur); out.push(cur); }
+    cur.push(it);
+  }
+  return out;
 }

@@ -1,12 +1,15 @@
-// The optimizer base: parameter groups (per-group lr, weight decay and the rule's hyperparameters), lazily
-// created f32 state, f32 master weights for 16-bit parameters, and the GPU-side step (kernels/optim.ts):
-// per parameter one grad-stats dispatch when clipping or loss scaling asks for it, one finalize dispatch
-// for the step, then one fused update dispatch per parameter. No readback inside step().
-import { Tensor, Storage, cast, zeros, noGrad, contiguous, fusedMap, reshape, isFloat, type DType, type Device } from '../../engine/index.js';
+// The optimizer base: parameter groups (per-group lr, weight decay and the rule's hyperparameters), f32
+// state in flat buckets (one set per parameter dtype, created at the first step), f32 master weights for
+// 16-bit parameters, and the GPU-side step: grad-stats dispatches (several gradients each) when clipping
+// or loss scaling asks for them, one finalize dispatch, then fused multi-tensor updates
+// (kernels/optim_update.ts: as many parameters per dispatch as the binding limit allows). Parameters
+// and gradients stay where the model keeps them. No readback inside step().
+import { Tensor, Storage, cast, zeros, noGrad, contiguous, reshape, writeSlice, isFloat, type DType, type Device } from '../../engine/index.js';
 import { untrack } from '../../engine/scope.js';
-import { grid, type KernelSource } from '../../kernels/kernel.js';
-import { OPTIM_WORKGROUP, UPDATE_WORDS_PER_THREAD, STEP_STATE } from '../../kernels/optim.js';
-import { GradNormWorkspace, f32Bits, fromF32Bits, cachedKernel } from './grad_norm.js';
+import { grid } from '../../kernels/kernel.js';
+import { STEP_STATE } from '../../kernels/optim.js';
+import { multiUpdateKernel, UPDATE_TILE_WORDS, type UpdateRule } from '../../kernels/optim_update.js';
+import { GradNormWorkspace, f32Bits, fromF32Bits, cachedKernel, bindingLimit, batches, MAX_TENSORS_PER_DISPATCH } from './grad_norm.js';
 import type { GradScaler } from './grad_scaler.js';
 
 export { f32Bits, fromF32Bits, cachedKernel };
@@ -49,9 +52,13 @@ interface Entry {
   dtype: DType;
   /** The storage the master weights were copied from: a parameter assigned anew gets a fresh master. */
   seen: Storage;
-  master: Tensor | null;
-  slots: Tensor[] | null;
+  /** Where the parameter's state lives (set at the first step): its bucket and element offset there. */
+  bucket: StateBucket | null;
+  off: number;
 }
+
+/** Flat f32 state of parameters of one dtype: one tensor per slot, and master weights for 16-bit ones. */
+interface StateBucket { dtype: DType; slots: Tensor[]; master: Tensor | null }
 
 export abstract class Optimizer<H extends BaseHyper> {
   readonly paramGroups: ParamGroup<H>[];
@@ -62,11 +69,15 @@ export abstract class Optimizer<H extends BaseHyper> {
   readonly device: Device;
   private disposed = false;
 
-  /** Names of the f32 state slots of one parameter (e.g. exp_avg, exp_avg_sq), in binding order. */
-  protected abstract slotNames(group: ParamGroup<H>): string[];
-  /** Encodes the fused update of one parameter. */
-  protected abstract dispatchUpdate(e: Entry, group: ParamGroup<H>, grad: Tensor, slots: Tensor[]): void;
+  /** Names of the f32 state slots of every parameter (e.g. exp_avg, exp_avg_sq), in binding order. */
+  protected abstract slotNames(): string[];
+  /** The update rule's per-parameter scalars (RULE_SCALARS words: f32 bits or u32 flags) for a group. */
+  protected abstract ruleScalars(group: ParamGroup<H>): number[];
+  protected abstract readonly rule: UpdateRule;
   abstract readonly kind: string;
+  private buckets: StateBucket[] | null = null;
+  /** Most elements per state bucket (default: what one binding may hold). Set before the first step. */
+  bucketElements: number | undefined;
 
   constructor(params: Iterable<Tensor | [string, Tensor]> | ParamGroupSpec<H>[], readonly defaults: H,
     /** Keep f32 master weights for 16-bit parameters (default true). */
@@ -93,7 +104,7 @@ export abstract class Optimizer<H extends BaseHyper> {
         group.params.push(p);
         group.names.push(name);
         this.entries.push({ param: p, group: gi, index: this.entries.length, dtype: p.dtype, seen: p.storage,
-          master: null, slots: null });
+          bucket: null, off: 0 });
       }
       return group;
     });
@@ -130,6 +141,7 @@ export abstract class Optimizer<H extends BaseHyper> {
     const live = this.entries.filter((e) => e.param.grad);
     for (const e of live) this.checkEntry(e);
     noGrad(() => {
+      if (!this.buckets) this.allocateState();
       const grads = live.map((e) => {
         const g = e.param.grad!;
         return g.isContiguous() && (g.dtype === 'f32' || g.offset % 2 === 0) ? g : contiguous(g);
@@ -137,13 +149,74 @@ export abstract class Optimizer<H extends BaseHyper> {
       try {
         this.workspace.encode(grads, this.stepState, { maxGradNorm: opts.maxGradNorm,
           scaler: opts.scaler?.enabled ? opts.scaler : undefined, updated: live.map((e) => e.index) });
-        live.forEach((e, i) => {
-          const group = this.paramGroups[e.group];
-          this.dispatchUpdate(e, group, grads[i], this.ensureState(e, group));
-        });
+        this.encodeUpdates(live, grads);
       } finally {
         grads.forEach((g, i) => { if (g !== live[i].param.grad) g.dispose(); });
       }
+    });
+  }
+
+  /** One fused dispatch per batch of parameters sharing a state bucket (so a dtype). */
+  private encodeUpdates(live: Entry[], grads: Tensor[]): void {
+    const nSlots = this.slotNames().length;
+    const byEntry = new Map(live.map((e, i) => [e, grads[i]]));
+    for (const batch of batches(live, (e) => String(this.buckets!.indexOf(e.bucket!)), Infinity)) {
+      const bucket = batch[0].bucket!;
+      const master = bucket.master !== null;
+      const maxK = Math.max(1, Math.min(MAX_TENSORS_PER_DISPATCH, Math.floor((bindingLimit(this.device) - 2 - nSlots - (master ? 1 : 0)) / 2)));
+      for (const part of splitParts(batch, maxK)) {
+        const k = part.length;
+        const kernel = cachedKernel(`${this.rule}|${bucket.dtype}|${master}|${nSlots}|${k}`,
+          () => multiUpdateKernel(this.rule, bucket.dtype, master, nSlots, k));
+        const pack = bucket.dtype === 'f32' ? 1 : 2;
+        const starts = [0];
+        for (const e of part) starts.push(starts[starts.length - 1] + Math.ceil(Math.ceil(e.param.size / pack) / UPDATE_TILE_WORDS));
+        const params = [...starts, ...part.flatMap((e) => [e.param.size, e.index, byEntry.get(e)!.offset, e.param.offset, e.off, 0,
+          ...this.ruleScalars(this.paramGroups[e.group])])];
+        const buffers = [this.stepState, ...bucket.slots, ...(master ? [bucket.master!] : []),
+          ...part.flatMap((e) => [e.param, byEntry.get(e)!])].map((t) => ({ buffer: t.storage.buffer }));
+        if (starts[k] > 0) this.device.dispatch(kernel, Uint32Array.from(params), buffers, grid(starts[k]));
+      }
+    }
+  }
+
+  /** Creates the zeroed state buckets (and master weights from the parameters) for every parameter. */
+  private allocateState(): void {
+    const nSlots = this.slotNames().length;
+    const cap = this.bucketElements ?? Math.floor(Number(this.device.limits.maxStorageBufferBindingSize) / 4);
+    const buckets: StateBucket[] = [];
+    const sizes: number[] = [];
+    const open = new Map<DType, number>();
+    for (const e of this.entries) {
+      const n = Math.max(1, e.param.size);
+      let b = open.get(e.dtype);
+      if (b === undefined || sizes[b] + n > cap) {
+        b = buckets.length;
+        buckets.push({ dtype: e.dtype, slots: [], master: null });
+        sizes.push(0);
+        open.set(e.dtype, b);
+      }
+      e.bucket = buckets[b];
+      e.off = sizes[b];
+      sizes[b] += n;
+    }
+    buckets.forEach((bk, i) => {
+      const make = () => { const t = zeros([sizes[i]], 'f32', this.device); untrack(t); return t; };
+      bk.slots = Array.from({ length: nSlots }, make);
+      if (bk.dtype !== 'f32' && this.masterWeights) bk.master = make();
+    });
+    this.buckets = buckets;
+    for (const e of this.entries) if (e.bucket!.master) this.refreshMaster(e);
+  }
+
+  /** master[e] = the parameter's current values, widened to f32. */
+  private refreshMaster(e: Entry): void {
+    if (e.param.size === 0) return;
+    noGrad(() => {
+      const wide = cast(e.param, 'f32');
+      const flat = reshape(wide, [e.param.size]);
+      writeSlice(e.bucket!.master!, flat, 0, e.off);
+      flat.dispose(); wide.dispose();
     });
   }
 
@@ -161,31 +234,13 @@ export abstract class Optimizer<H extends BaseHyper> {
     if (p.storage !== e.seen) {
       // The parameter was assigned new contents (weights loaded): its master copy restarts from them.
       e.seen = p.storage;
-      if (e.master) { const m = noGrad(() => cast(p, 'f32')); e.master.assign(m); m.dispose(); }
+      if (e.bucket?.master) this.refreshMaster(e);
     }
   }
 
   protected nameOf(e: Entry): string {
     const n = this.paramGroups[e.group].names[this.paramGroups[e.group].params.indexOf(e.param)];
     return n ? `'${n}'` : `#${e.index} [${e.param.shape}]`;
-  }
-
-  private ensureState(e: Entry, group: ParamGroup<H>): Tensor[] {
-    if (!e.slots) {
-      e.slots = this.slotNames(group).map(() => { const t = zeros([e.param.size], 'f32', this.device); untrack(t); return t; });
-      if (e.dtype !== 'f32' && this.masterWeights) { e.master = cast(e.param, 'f32'); untrack(e.master); }
-    }
-    return e.slots;
-  }
-
-  /** Launch helper for the update kernels: bindings ST, G, PARAM, slots..., [MASTER]. */
-  protected launchUpdate(kernel: KernelSource, e: Entry, grad: Tensor, slots: Tensor[], scalars: number[]): void {
-    const n = e.param.size;
-    if (n === 0) return;
-    const pack = e.dtype === 'f32' ? 1 : 2;
-    const buffers = [this.stepState, grad, e.param, ...slots, ...(e.master ? [e.master] : [])].map((t) => ({ buffer: t.storage.buffer }));
-    this.device.dispatch(kernel, Uint32Array.from([n, e.index, grad.offset, e.param.offset, ...scalars]), buffers,
-      grid(Math.ceil(Math.ceil(n / pack) / (OPTIM_WORKGROUP * UPDATE_WORDS_PER_THREAD))));
   }
 
   /** Reads the step state back (a sync point): the last step's gradient norm, skip flag and loss-scale factor. */
@@ -214,11 +269,13 @@ export abstract class Optimizer<H extends BaseHyper> {
   async stateDict(): Promise<OptimizerStateDict> {
     const steps = await this.stepCounts();
     const tensors = new Map<string, Tensor>();
+    const names = this.slotNames();
+    const view = (t: Tensor, e: Entry) => new Tensor(t.storage.retain(), [e.param.size], 'f32', [1], e.off);
     for (const e of this.entries) {
-      if (!e.slots) continue;
-      const names = this.slotNames(this.paramGroups[e.group]);
-      e.slots.forEach((s, k) => tensors.set(`state.${e.index}.${names[k]}`, s.retain()));
-      if (e.master) tensors.set(`state.${e.index}.master`, e.master.retain());
+      // As PyTorch: state only for parameters that have taken a step.
+      if (!e.bucket || steps[e.index] === 0) continue;
+      e.bucket.slots.forEach((s, k) => tensors.set(`state.${e.index}.${names[k]}`, view(s, e)));
+      if (e.bucket.master) tensors.set(`state.${e.index}.master`, view(e.bucket.master, e));
     }
     return {
       meta: {
@@ -250,8 +307,7 @@ export abstract class Optimizer<H extends BaseHyper> {
       if (m.shape.join() !== e.param.shape.join() || m.dtype !== e.dtype) {
         problems.push(`#${i}${m.name ? ` '${m.name}'` : ''}: state [${m.shape}] ${m.dtype}, parameter [${e.param.shape}] ${e.dtype}`);
       }
-      const group = this.paramGroups[e.group];
-      const needed = [...this.slotNames(group), ...(e.dtype !== 'f32' && this.masterWeights ? ['master'] : [])];
+      const needed = [...this.slotNames(), ...(e.dtype !== 'f32' && this.masterWeights ? ['master'] : [])];
       const present = needed.filter((s) => tensors.has(`state.${i}.${s}`));
       if (present.length !== 0 && present.length !== needed.length) problems.push(`#${i}: has ${present.join(', ')} but not all of ${needed.join(', ')}`);
       if (present.length === 0 && m.step > 0) problems.push(`#${i}: step ${m.step} but no state tensors`);
@@ -262,24 +318,22 @@ export abstract class Optimizer<H extends BaseHyper> {
     });
     if (problems.length) throw new OptimizerStateError(`loadStateDict: the state does not match the parameters (${problems.slice(0, 8).join('; ')})`);
     noGrad(() => {
+      if (!this.buckets) this.allocateState();
+      const names = this.slotNames();
+      // Copies into the buckets (never shares the caller's storage: the update writes in place).
+      const put = (dst: Tensor, e: Entry, src: Tensor | undefined) => {
+        if (e.param.size === 0) return;
+        const flat = src ? reshape(src, [e.param.size]) : zeros([e.param.size], 'f32', this.device);
+        writeSlice(dst, flat, 0, e.off);
+        flat.dispose();
+      };
       this.entries.forEach((e, i) => {
-        const group = this.paramGroups[e.group];
-        const names = this.slotNames(group);
-        // A real copy (cast of an f32 tensor would share its storage, and the update writes in place).
-        const copy = (t: Tensor) => {
-          const v = reshape(t, [t.size]);
-          const c = fusedMap('optim_state_copy', 'x', { x: v }, [t.size], 'f32');
-          v.dispose(); untrack(c);
-          return c;
-        };
-        e.slots?.forEach((s) => s.dispose());
-        e.master?.dispose();
-        e.slots = null; e.master = null;
-        if (tensors.has(`state.${i}.${names[0] ?? 'master'}`) || tensors.has(`state.${i}.master`)) {
-          e.slots = names.map((s) => copy(tensors.get(`state.${i}.${s}`)!));
-          if (e.dtype !== 'f32' && this.masterWeights) e.master = copy(tensors.get(`state.${i}.master`)!);
-        }
+        const b = e.bucket!;
+        b.slots.forEach((s, k) => put(s, e, tensors.get(`state.${i}.${names[k]}`)));
         e.seen = e.param.storage;
+        if (!b.master) return;
+        const m = tensors.get(`state.${i}.master`);
+        if (m) put(b.master, e, m); else this.refreshMaster(e);
       });
       const words = new Uint32Array(this.stepState.size);
       meta.params.forEach((m, i) => { words[STEP_STATE.steps + i] = m.step; });
@@ -296,9 +350,29 @@ export abstract class Optimizer<H extends BaseHyper> {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    for (const e of this.entries) { e.slots?.forEach((s) => s.dispose()); e.master?.dispose(); e.slots = null; e.master = null; }
+    for (const b of this.buckets ?? []) { b.slots.forEach((s) => s.dispose()); b.master?.dispose(); }
+    this.buckets = null;
+    for (const e of this.entries) e.bucket = null;
     this.stepState.dispose(); this.workspace.dispose();
   }
+}
+
+/**
+ * Cuts a batch into dispatches of at most maxK parameters, never putting two parameters that share a
+ * GPU buffer (views of one storage, tied weights) in one dispatch: a buffer may be bound writable once.
+ */
+function splitParts(batch: Entry[], maxK: number): Entry[][] {
+  const parts: Entry[][] = [];
+  let cur: Entry[] = [];
+  let buffers = new Set<GPUBuffer>();
+  for (const e of batch) {
+    const b = e.param.storage.buffer;
+    if (cur.length >= maxK || buffers.has(b)) { parts.push(cur); cur = []; buffers = new Set(); }
+    cur.push(e);
+    buffers.add(b);
+  }
+  if (cur.length) parts.push(cur);
+  return parts;
 }
 
 function isGroupSpec(x: unknown): boolean {

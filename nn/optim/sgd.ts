@@ -1,8 +1,7 @@
 // SGD with torch.optim.SGD's semantics: weight decay added to the gradient, a momentum buffer that
-// starts as the first gradient, dampening, optional Nesterov; one fused dispatch per parameter.
+// starts as the first gradient, dampening, optional Nesterov; fused into multi-tensor dispatches.
 import type { Tensor } from '../../engine/index.js';
-import { sgdKernel } from '../../kernels/optim.js';
-import { Optimizer, cachedKernel, f32Bits, type BaseHyper, type ParamGroup, type ParamGroupSpec } from './optimizer.js';
+import { Optimizer, f32Bits, type BaseHyper, type ParamGroup, type ParamGroupSpec } from './optimizer.js';
 
 export interface SGDHyper extends BaseHyper {
   momentum: number;
@@ -19,6 +18,7 @@ export const SGD_DEFAULTS: SGDHyper = { lr: 1e-3, momentum: 0, dampening: 0, wei
 
 export class SGD extends Optimizer<SGDHyper> {
   readonly kind = 'sgd';
+  protected readonly rule = 'sgd';
 
   constructor(params: Iterable<Tensor | [string, Tensor]> | ParamGroupSpec<SGDHyper>[], opts: SGDOptions = {}) {
     const { masterWeights, ...hyper } = opts;
@@ -34,12 +34,10 @@ export class SGD extends Optimizer<SGDHyper> {
     }
   }
 
-  protected slotNames(g: ParamGroup<SGDHyper>): string[] { return g.momentum !== 0 ? ['momentum_buffer'] : []; }
+  // One momentum buffer per parameter when any group uses momentum (a group without it ignores its own).
+  protected slotNames(): string[] { return this.paramGroups.some((g) => g.momentum !== 0) ? ['momentum_buffer'] : []; }
 
-  protected dispatchUpdate(e: Parameters<Optimizer<SGDHyper>['dispatchUpdate']>[0], g: ParamGroup<SGDHyper>, grad: Tensor, slots: Tensor[]): void {
-    const master = e.master !== null;
-    const mom = g.momentum !== 0;
-    const kernel = cachedKernel(`sgd|${e.dtype}|${master}|${mom}|${g.nesterov}`, () => sgdKernel(e.dtype, master, mom, g.nesterov));
-    this.launchUpdate(kernel, e, grad, slots, [g.lr, g.weightDecay, g.momentum, 1 - g.dampening].map(f32Bits));
+  protected ruleScalars(g: ParamGroup<SGDHyper>): number[] {
+    return [f32Bits(g.lr), f32Bits(g.weightDecay), f32Bits(g.momentum), f32Bits(1 - g.dampening), g.momentum !== 0 ? 1 : 0, g.nesterov ? 1 : 0];
   }
 }

@@ -111,3 +111,47 @@ test('clipGradNorm: returns the total norm and rescales the gradients as torch.n
   assertClose(await a.grad!.toArray(), Array.from(ga, (g) => g * coef), { rtol: 1e-5, atol: 1e-8, message: 'coef 1 leaves grads' });
   [total, big, a, b, c].forEach((t) => t.dispose());
 });
+
+test('multi-tensor update: 24 parameters of three dtypes in small state buckets, few dispatches, vs float64', async () => {
+  const dev = await E.getDevice();
+  const r = rng(21);
+  const dtypes = ['f32', 'bf16', 'f16'] as const;
+  const specs = Array.from({ length: 24 }, (_, i) => ({ n: 1 + ((i * 37) % 300), dtype: dtypes[i % 3] }));
+  const init = specs.map((s) => Array.from(vec(r, s.n), (x) => E.roundTo(s.dtype, x)));
+  const params = specs.map((s, i) => E.Tensor.from(init[i], [s.n], s.dtype).requireGrad());
+  const h = { lr: 1e-2, betas: [0.9, 0.99] as [number, number], eps: 1e-8, weightDecay: 0.05 };
+  const opt = new AdamW(params, h);
+  opt.bucketElements = 700; // several buckets per dtype
+  const refs = init.map((v) => newRefParam(v));
+  for (let step = 0; step < 2; step++) {
+    const grads = specs.map((s) => Array.from(vec(r, s.n), (x) => E.roundTo(s.dtype, x)));
+    params.forEach((p, i) => { p.grad = E.Tensor.from(grads[i], [specs[i].n], specs[i].dtype); });
+    await dev.sync();
+    const before = dev.dispatchCount;
+    opt.step({ maxGradNorm: 5 });
+    const used = dev.dispatchCount - before;
+    const { coef } = clipRef(grads, 5);
+    refs.forEach((ref, i) => adamwStepRef(ref, grads[i].map((g) => g * coef), h));
+    // Stats: 3 dtypes x ceil(8 / 8) = 3; finalize 1; updates: up to 6 per dispatch (16 bindings) per bucket.
+    if (step === 1) assert(used <= 3 + 1 + 12, `${used} dispatches for 24 parameters`);
+    opt.zeroGrad();
+  }
+  const sd = await opt.stateDict();
+  for (let i = 0; i < params.length; i++) {
+    const got = specs[i].dtype === 'f32' ? await params[i].toArray() : await sd.tensors.get(`state.${i}.master`)!.toArray();
+    assertClose(got, refs[i].p, { atol: 2e-6, rtol: 1e-5, message: `param ${i} (${specs[i].dtype})` });
+  }
+  for (const t of sd.tensors.values()) t.dispose();
+  opt.dispose(); params.forEach((p) => p.dispose());
+});
+
+test('multi-tensor update: parameters that are views of one buffer go to separate dispatches', async () => {
+  await E.getDevice();
+  const whole = E.Tensor.from([1, 2, 3, 4, 5, 6, 7, 8], [8]);
+  const a = E.slice(whole, 0, 0, 4).requireGrad(), b = E.slice(whole, 0, 4, 8).requireGrad();
+  const opt = new SGD([a, b], { lr: 0.5 });
+  a.grad = E.Tensor.from([1, 1, 1, 1], [4]); b.grad = E.Tensor.from([2, 2, 2, 2], [4]);
+  opt.step();
+  assertEqual(Array.from(await whole.toArray()), [0.5, 1.5, 2.5, 3.5, 4, 5, 6, 7]);
+  opt.dispose(); [a, b, whole].forEach((t) => t.dispose());
+});

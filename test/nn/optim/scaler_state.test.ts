@@ -90,3 +90,31 @@ test('gradient accumulation: 3 micro-batches give the gradient of the whole batc
   assertClose(await w.grad!.toArray(), gFull, { rtol: 1e-5 });
   [w, x, full, mean, ...parts].forEach((t) => t.dispose());
 });
+
+test('AdamW bias corrections stay accurate at large step counts (resumed at steps 10, 999 and 99999)', async () => {
+  await E.getDevice();
+  for (const step0 of [10, 999, 99999]) {
+    const n = 64;
+    const init = Array.from({ length: n }, (_, i) => Math.fround(Math.sin(i + 1)));
+    const m0 = init.map((x) => Math.fround(0.01 * x)), v0 = init.map((x) => Math.fround(1e-4 * x * x + 1e-6));
+    const g = init.map((x) => Math.fround(Math.cos(3 * x)));
+    const p = E.Tensor.from(init, [n]).requireGrad();
+    const h = { lr: 1e-3, betas: [0.9, 0.999] as [number, number], eps: 1e-8, weightDecay: 0.1 };
+    const opt = new AdamW([p], h);
+    const tensors = new Map([['state.0.exp_avg', E.Tensor.from(m0, [n])], ['state.0.exp_avg_sq', E.Tensor.from(v0, [n])]]);
+    opt.loadStateDict({ meta: { kind: 'adamw', groups: [{ ...h, params: [0] }], params: [{ name: null, shape: [n], dtype: 'f32', step: step0 }] }, tensors });
+    for (const t of tensors.values()) t.dispose();
+    p.grad = E.Tensor.from(g, [n]);
+    opt.step();
+    const ref = newRefParam(init);
+    ref.m.set(m0); ref.v.set(v0); ref.step = step0;
+    adamwStepRef(ref, g, h);
+    // The update is ~lr = 1e-3 on parameters up to 1: the f32 parameters resolve it to ~6e-8 (1 ulp);
+    // a wrong bias correction (or step count) changes it by > 1e-5.
+    const delta = Array.from(await p.toArray(), (x, i) => x - init[i]);
+    const want = Array.from(ref.p, (x, i) => x - init[i]);
+    assertClose(delta, want, { rtol: 1e-4, atol: 1.5e-7, message: `update at step ${step0 + 1}` });
+    assertEqual(await opt.stepCounts(), [step0 + 1]);
+    opt.dispose(); p.dispose();
+  }
+});

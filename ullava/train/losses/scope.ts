@@ -7,7 +7,3 @@ export function withTemps<T>(fn: (tmp: (t: Tensor) => Tensor) => T): T {
   try { return fn((t) => { temps.push(t); return t; }); } finally { for (const t of temps) t.dispose(); }
 }
 
-/** The tensor as f32 (a registered temporary when converted; its gradient flows back in t's dtype). */
-export function asF32(t: Tensor, tmp: (t: Tensor) => Tensor, cast: (t: Tensor, d: 'f32') => Tensor): Tensor {
-  return t.dtype === 'f32' ? t : tmp(cast(t, 'f32'));
-}
