@@ -22,6 +22,8 @@ export class MetricsLog {
   readonly svg: string;
   private points: StepMetrics[] = [];
   private drawing: Promise<void> = Promise.resolve();
+  private busy = false;
+  private dirty = false;
 
   constructor(readonly out: string) {
     this.jsonl = join(out, 'metrics.jsonl');
@@ -53,13 +55,24 @@ export class MetricsLog {
     await appendFile(this.jsonl, JSON.stringify({ step, eval: name, metrics: values, time: new Date().toISOString() }) + '\n');
   }
 
-  /** Redraws loss.svg (the previous drawing finishes first; a drawing failure is reported, not fatal). */
+  /**
+   * Redraws loss.svg in the background. Calls while a drawing runs coalesce into one more drawing with the
+   * latest points, so a long run never queues renders; the promise settles when the file is up to date.
+   * A drawing failure is reported on stderr, not fatal.
+   */
   draw(): Promise<void> {
-    const points = [...this.points];
-    this.drawing = this.drawing.then(async () => {
-      const svg = await lossCurveSvg(points);
-      await writeFileAtomic(this.svg, new TextEncoder().encode(svg));
-    }).catch((e) => { process.stderr.write(`warning: could not draw ${this.svg}: ${(e as Error).message}\n`); });
+    if (this.busy) { this.dirty = true; return this.drawing; }
+    this.busy = true;
+    this.drawing = (async () => {
+      do {
+        this.dirty = false;
+        try {
+          const svg = await lossCurveSvg([...this.points]);
+          await writeFileAtomic(this.svg, new TextEncoder().encode(svg));
+        } catch (e) { process.stderr.write(`warning: could not draw ${this.svg}: ${(e as Error).message}\n`); }
+      } while (this.dirty);
+      this.busy = false;
+    })();
     return this.drawing;
   }
 }

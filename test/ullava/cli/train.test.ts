@@ -1,6 +1,7 @@
 import * as assert from 'uvu/assert';
-import { test } from '../../harness/test.js';
-import { readFileSync, existsSync, writeFileSync, mkdirSync } from 'node:fs';
+import { test, skip } from '../../harness/test.js';
+import { readFileSync, existsSync, writeFileSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { run, root, squarePng, describe } from './helpers.js';
 import { smallTrainModelDir, writeTrainData } from '../train/fixture.js';
@@ -57,4 +58,29 @@ test('ullava train end to end: 2 steps on the small model write a checkpoint tha
   const seg = run(['segment', '--model', ck, '--dtype', 'f32', '--image', await squarePng(), '--prompt', 'the square', '--force-seg',
     '--max-new-tokens', '2', '--out', join(root, 'seg-after-train')]);
   assert.equal(seg.status, 0, describe(seg));
+});
+
+test('ullava train on a full disk: the checkpoint that does not fit is refused with the reason (exit 1), the earlier one is intact, no partial files are left', async (): Promise<void> => {
+  const disk = join(root, 'small-disk');
+  mkdirSync(disk, { recursive: true });
+  // A 75 MB filesystem: one checkpoint of the small model (49 MB) fits, a second one does not.
+  const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=75M', 'tmpfs', disk], { encoding: 'utf8' });
+  if (m.status !== 0) skip(`cannot mount a small tmpfs here (${(m.stderr || m.error?.message || '').trim()}); needs root`);
+  try {
+    const model = await smallTrainModelDir();
+    const data = await writeTrainData(join(root, 'train-data-disk'), 2);
+    const cfg = join(root, 'tiny-stage2-disk.json');
+    writeFileSync(cfg, JSON.stringify({ stage: 'stage2', trainable: ['llm.*', 'text_hidden_fcs.*', 'visual_model.mask_decoder.*'],
+      training: { learning_rate: 1e-3, per_device_train_batch_size: 2, model_max_length: 64, max_steps: 2, dtype: 'f32', save_steps: 1 } }));
+    const out = join(disk, 'out');
+    const r = run(['train', '--config', cfg, '--model', model, '--data', data, '--out', out, '--quiet']);
+    assert.equal(r.status, 1, describe(r));
+    assert.ok(/could not write the checkpoint of step 2 .*\(no space left on device\); the earlier checkpoints there are unchanged/.test(r.stderr), r.stderr);
+    assert.equal(readdirSync(out).sort(), ['checkpoint-00000001', 'loss.svg', 'metrics.jsonl']);
+    const state = JSON.parse(readFileSync(join(out, 'checkpoint-00000001', 'trainer_state.json'), 'utf8'));
+    assert.equal(state.step, 1);
+    for (const [f, info] of Object.entries(state.files as Record<string, { bytes: number }>)) {
+      assert.equal(statSync(join(out, 'checkpoint-00000001', f)).size, info.bytes, f);
+    }
+  } finally { spawnSync('umount', [disk]); }
 });

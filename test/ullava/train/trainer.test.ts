@@ -10,7 +10,9 @@ import * as E from '../../../engine/index.js';
 import { loadUllava } from '../../../ullava/models/ullava/load.js';
 import { readTrainConfig, type TrainConfig } from '../../../ullava/train/train-config.js';
 import { readManifest } from '../../../ullava/train/sample.js';
-import { train, type TrainerOptions } from '../../../ullava/train/trainer.js';
+import { train, type TrainerOptions, type EvalHook } from '../../../ullava/train/trainer.js';
+import { prepareExample } from '../../../ullava/train/example.js';
+import { trainingForward } from '../../../ullava/train/forward.js';
 import { resolveConfigPath } from '../../../ullava/train/builtin-configs.js';
 import { applyLora, isLoraKey } from '../../../ullava/train/stages.js';
 import { loadCheckpointWeights, listCheckpoints, saveCheckpoint } from '../../../ullava/train/checkpoint.js';
@@ -91,6 +93,17 @@ async function checkpointBytes(dir: string): Promise<Record<string, Buffer>> {
   }
   return out;
 }
+
+test('stage I: only the projector and the input embeddings move; the LLM body, LM head, CLIP, SAM and the seg head stay bit-identical', async () => {
+  await E.getDevice();
+  const cfg = await stageConfig('stage1', { learningRate: 1e-2, maxSteps: 1, gradientCheckpointing: true });
+  const before = await snapshot((await loadUllava(await smallTrainModelDir(), { dtype: 'f32' })).model);
+  const { loaded, r } = await run(cfg, { manifest: await manifest(), out: await tmp('ullava-train-s1-') });
+  assert.equal(r.plan.trainable.sort(), ['llm.model.embed_tokens.weight', 'llm.vision_projector.bias', 'llm.vision_projector.weight']);
+  const after = await snapshot(loaded.model);
+  for (const [k, a] of before) assert.equal(!same(a, after.get(k)!), r.plan.trainable.includes(k), `${k} ${r.plan.trainable.includes(k) ? 'trains but did not move' : 'is frozen but moved'}`);
+  loaded.model.dispose();
+});
 
 test('a run killed with SIGKILL at step 3, resumed, stopped with Ctrl-C (checkpoint, exit 0) and resumed again has at step 5 the same bytes (weights, adapters, optimizer state) as a run never interrupted', async () => {
   const model = await smallTrainModelDir();
@@ -191,8 +204,31 @@ test('a tiny u-LLaVA overfits 4 samples with masks: in 15 steps the loss falls f
   await E.getDevice();
   // One batch of all 4 samples, constant lr 1e-2, no clipping (the LM head's gradient would dominate the global norm).
   const cfg = await stageConfig('stage2', { batchSize: 4, learningRate: 1e-2, lrScheduler: 'constant', maxGradNorm: 0, maxSteps: 15 });
+  cfg.training.evalSteps = 5;
   const seen: Record<string, number>[] = [];
-  const { loaded } = await run(cfg, { manifest: await manifest(), out: await tmp('ullava-train-overfit-'), onStep: (m) => seen.push(m.losses) });
+  // The evaluation hook (the eval issue plugs its metrics in here): teacher-forced mask IoU on the training samples.
+  const evals: { step: number; iou: number }[] = [];
+  const samples = await readManifest(await manifest());
+  const evalHook: EvalHook = { name: 'train-set mask IoU', async run({ model, tokenizer, step }) {
+    const ex = await Promise.all(samples.map((s) => prepareExample(s, { tokenizer, config: model.config, maxLength: 64 })));
+    const out = E.noGrad(() => trainingForward(model, ex, { gradientCheckpointing: false }));
+    let iou = 0;
+    for (let i = 0; i < out.maskLogits.length; i++) {
+      const p = await out.maskLogits[i].toArray(), g = await out.maskTargets[i].toArray();
+      let inter = 0, union = 0;
+      for (let k = 0; k < p.length; k++) { const a = p[k] > 0, b = g[k] > 0.5; inter += +(a && b); union += +(a || b); }
+      iou += union ? inter / union : 1;
+    }
+    E.noGrad(() => { for (const t of [out.hidden, ...out.maskLogits, ...out.maskTargets]) t.dispose(); });
+    evals.push({ step, iou: iou / out.maskLogits.length });
+    return { maskIoU: iou / out.maskLogits.length };
+  } };
+  const out = await tmp('ullava-train-overfit-');
+  const { loaded } = await run(cfg, { manifest: await manifest(), out, evalHook, onStep: (m) => seen.push(m.losses) });
+  assert.equal(evals.map((e) => e.step), [5, 10, 15], 'the hook runs every eval_steps');
+  const logged = (await readFile(join(out, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.eval);
+  assert.equal(logged.map((l) => [l.step, l.metrics.maskIoU]), evals.map((e) => [e.step, e.iou]));
+  console.log(`     overfit: loss ${seen[0].loss.toFixed(3)} -> ${seen[14].loss.toFixed(3)}, mask IoU at steps 5/10/15: ${evals.map((e) => e.iou.toFixed(3)).join(' / ')}`);
   const [first, last] = [seen[0], seen[seen.length - 1]];
   assert.equal(seen.length, 15);
   assert.ok(first.loss > 10 && last.loss < 2, `loss ${first.loss} -> ${last.loss}`);
