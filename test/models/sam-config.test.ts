@@ -70,6 +70,11 @@ test('sam config: the old camelCase dump in config.json is refused with how to c
   await assertRejects(() => ullavaConfigFromJSON(json, 'config.json'),
     /config\.json: sam_config: this is the old camelCase form .*vision_config: \{ hidden_size: encoder\.embedDim.*delete sam_config/);
   assertEqual(ullavaConfigFromJSON(tinyUllavaConfigJSON(), 'config.json').sam, samTiny());
+  // No sam_config and no weights to read it from (a model built to be trained): the published ViT-H.
+  const published = tinyUllavaConfigJSON();
+  delete published.sam_config;
+  assertEqual(ullavaConfigFromJSON(published, 'config.json').sam, samVitH());
+  assertEqual(ullavaConfigFromJSON(published, 'config.json', 'published', () => samVitB()).sam, samVitB());
 });
 
 /**
