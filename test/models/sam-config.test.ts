@@ -55,6 +55,7 @@ test('sam config: each wrong field is refused naming the field, the value and wh
     ['decoder heads', (j) => { j.mask_decoder_config.num_attention_heads = 3; }, /mask_decoder_config\.num_attention_heads = 3: expected a divisor of hidden_size \/ attention_downsample_rate \(16 \/ 2\)/],
     ['decoder act', (j) => { j.mask_decoder_config.hidden_act = 'gelu'; }, /mask_decoder_config\.hidden_act = "gelu": expected "relu"/],
     ['iou depth', (j) => { j.mask_decoder_config.iou_head_depth = 0; }, /mask_decoder_config\.iou_head_depth = 0: expected an integer >= 1/],
+    ['default', (j) => { delete j.vision_config.global_attn_indexes; }, /global_attn_indexes = \[2,5,8,11\] \(HF's default: the field is not given\): expected a list of distinct integers in \[0, 2\)/],
     ['sub-object', (j) => { (j as Record<string, unknown>).mask_decoder_config = [1]; }, /sam_config\.mask_decoder_config = \[1\]: expected a JSON object/],
   ];
   for (const [what, mutate, re] of cases) {
