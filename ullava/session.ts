@@ -39,7 +39,7 @@ export function clampBox(b: Box, width: number, height: number): Box {
   return [cx(Math.min(b[0], b[2])), cy(Math.min(b[1], b[3])), cx(Math.max(b[0], b[2])), cy(Math.max(b[1], b[3]))];
 }
 
-export function parseTags(text: string): string[] {
+function parseTags(text: string): string[] {
   return [...text.matchAll(/\[tag\]([\s\S]*?)\[\/tag\]/g)].map((m) => m[1].trim());
 }
 

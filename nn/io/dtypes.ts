@@ -18,8 +18,6 @@ export function isSourceDType(s: unknown): s is SourceDType {
 
 export function sourceItemSize(d: SourceDType): number { return SIZES[d]; }
 
-export const SOURCE_DTYPES = Object.keys(SIZES) as SourceDType[];
-
 /** Error for anything wrong with a checkpoint file: the message names the file and what is wrong. */
 export class CheckpointFormatError extends Error {
   constructor(message: string) { super(message); this.name = 'CheckpointFormatError'; }

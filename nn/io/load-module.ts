@@ -7,6 +7,7 @@ import { Tensor } from '../../engine/index.js';
 import { StateDictError, type LoadResult, type Module } from '../module.js';
 import { openCheckpoint } from './checkpoint.js';
 import { toHostArray } from './hostconv.js';
+import type { TensorInfo } from './dtypes.js';
 
 export interface LoadModuleOptions {
   /** Only keys starting with this prefix belong to the module (it is stripped). */
@@ -59,6 +60,23 @@ export async function loadModuleWeights(module: Module, path: string, o: LoadMod
   } finally {
     await reader.close();
   }
+}
+
+/** A checkpoint's tensor names, shapes and dtypes, from its headers alone (no tensor is read). */
+export async function readTensorInfos(path: string): Promise<readonly TensorInfo[]> {
+  const reader = await openCheckpoint(path);
+  try { return reader.tensors; } finally { await reader.close(); }
+}
+
+/** Runs `load` on a module just built and returns it; if loading fails the module is disposed (no leak). */
+export async function loadNewModule<M extends Module>(module: M, load: (m: M) => Promise<unknown>): Promise<M> {
+  try {
+    await load(module);
+  } catch (e) {
+    module.dispose();
+    throw e;
+  }
+  return module;
 }
 
 /** Uploads host data into a parameter's own buffer (no second GPU copy); falls back to assign for views. */

@@ -5,8 +5,8 @@
 import { open, rename, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { CheckpointFormatError, isSourceDType, shapeNumel, sourceItemSize, type SourceDType, type TensorInfo } from './dtypes.js';
-import { FileSource, type ByteSource } from './source.js';
-import type { CheckpointReader } from './reader.js';
+import type { ByteSource } from './source.js';
+import { SourceReader, openFileWith, type CheckpointReader } from './reader.js';
 
 /** Same limit as the reference implementation: a bigger header is a corrupt or hostile file. */
 export const MAX_HEADER_BYTES = 100_000_000;
@@ -16,21 +16,14 @@ export interface SafetensorsEntry extends TensorInfo {
   offset: number;
 }
 
-export class SafetensorsReader implements CheckpointReader {
+export class SafetensorsReader extends SourceReader<SafetensorsEntry> implements CheckpointReader {
   readonly format = 'safetensors' as const;
-  private byName = new Map<string, SafetensorsEntry>();
 
-  private constructor(private src: ByteSource, readonly tensors: SafetensorsEntry[], readonly metadata: Record<string, string>,
-    private owned: boolean) {
-    for (const t of tensors) this.byName.set(t.name, t);
+  private constructor(src: ByteSource, tensors: SafetensorsEntry[], readonly metadata: Record<string, string>, owned: boolean) {
+    super(src, tensors, owned);
   }
 
-  get path(): string { return this.src.name; }
-
-  static async openFile(path: string): Promise<SafetensorsReader> {
-    const src = await FileSource.open(path);
-    try { return await SafetensorsReader.open(src, true); } catch (e) { await src.close(); throw e; }
-  }
+  static openFile(path: string): Promise<SafetensorsReader> { return openFileWith(path, SafetensorsReader.open); }
 
   /** Parses and validates the header; reads nothing else. `owned`: close() also closes the source. */
   static async open(src: ByteSource, owned = false): Promise<SafetensorsReader> {
@@ -97,18 +90,11 @@ export class SafetensorsReader implements CheckpointReader {
     return new SafetensorsReader(src, tensors, metadata, owned);
   }
 
-  entry(name: string): SafetensorsEntry {
-    const e = this.byName.get(name);
-    if (!e) throw new Error(`${this.path}: no tensor named "${name}"`);
-    return e;
-  }
-
   read(name: string): Promise<Uint8Array> {
     const e = this.entry(name);
     return this.src.read(e.offset, e.byteLength);
   }
 
-  async close(): Promise<void> { if (this.owned) await this.src.close(); }
 }
 
 /** A tensor to write: its bytes given directly or produced when the writer reaches it (streaming). */

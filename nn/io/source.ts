@@ -61,15 +61,3 @@ export class MemorySource implements ByteSource {
   }
   async close(): Promise<void> {}
 }
-
-/** A window [start, start+size) of another source: a zip entry stored uncompressed. */
-export class SliceSource implements ByteSource {
-  constructor(private base: ByteSource, private start: number, readonly size: number, readonly name: string) {
-    checkRange(base, start, size);
-  }
-  read(offset: number, length: number): Promise<Uint8Array> {
-    checkRange(this, offset, length);
-    return this.base.read(this.start + offset, length);
-  }
-  async close(): Promise<void> {}
-}

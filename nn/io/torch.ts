@@ -6,10 +6,10 @@
 // storage is a persistent id ('storage', torch.<T>Storage, key, location, numel). Only these globals are
 // honoured; the unpickler refuses everything else (see pickle.ts).
 import { CheckpointFormatError, shapeNumel, sourceItemSize, type SourceDType, type TensorInfo } from './dtypes.js';
-import { FileSource, type ByteSource } from './source.js';
+import type { ByteSource } from './source.js';
 import { PyGlobal, PyTuple, unpickle } from './pickle.js';
 import { readZipDirectory, type ZipEntry } from './zip.js';
-import type { CheckpointReader } from './reader.js';
+import { SourceReader, openFileWith, type CheckpointReader } from './reader.js';
 
 const STORAGE_DTYPES: Record<string, SourceDType> = {
   FloatStorage: 'F32', DoubleStorage: 'F64', HalfStorage: 'F16', BFloat16Storage: 'BF16',
@@ -124,21 +124,13 @@ function makeResolver(): (module: string, name: string) => PyGlobal | undefined 
 
 export interface TorchEntry extends TensorInfo { ref: TorchTensorRef }
 
-export class TorchReader implements CheckpointReader {
+export class TorchReader extends SourceReader<TorchEntry> implements CheckpointReader {
   readonly format = 'pytorch' as const;
   readonly metadata: Record<string, string> = {};
-  private byName = new Map<string, TorchEntry>();
 
-  private constructor(private src: ByteSource, readonly tensors: TorchEntry[], private owned: boolean) {
-    for (const t of tensors) this.byName.set(t.name, t);
-  }
+  private constructor(src: ByteSource, tensors: TorchEntry[], owned: boolean) { super(src, tensors, owned); }
 
-  get path(): string { return this.src.name; }
-
-  static async openFile(path: string): Promise<TorchReader> {
-    const src = await FileSource.open(path);
-    try { return await TorchReader.open(src, true); } catch (e) { await src.close(); throw e; }
-  }
+  static openFile(path: string): Promise<TorchReader> { return openFileWith(path, TorchReader.open); }
 
   static async open(src: ByteSource, owned = false): Promise<TorchReader> {
     const where = src.name;
@@ -207,8 +199,7 @@ export class TorchReader implements CheckpointReader {
   }
 
   async read(name: string): Promise<Uint8Array> {
-    const t = this.byName.get(name);
-    if (!t) throw new Error(`${this.path}: no tensor named "${name}"`);
+    const t = this.entry(name);
     const { storage, offset, shape, stride } = t.ref;
     const size = sourceItemSize(storage.dtype);
     const numel = t.byteLength / size;
@@ -238,6 +229,4 @@ export class TorchReader implements CheckpointReader {
     }
     return out;
   }
-
-  async close(): Promise<void> { if (this.owned) await this.src.close(); }
 }

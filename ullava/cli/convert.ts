@@ -14,7 +14,7 @@ Converts a checkpoint to safetensors without loading it whole into memory.
   --shard-size SIZE  largest shard, e.g. 5GB (default), 500MB, 2GiB
   --dtype D          re-encode floating-point tensors (integer tensors are kept)`;
 
-export function parseSize(s: string): number {
+function parseSize(s: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)?$/i.exec(s.trim());
   if (!m) throw new UsageError(`bad size "${s}"`);
   const unit = (m[2] ?? 'B').toLowerCase();

@@ -52,7 +52,7 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
 }
 
 /** Runs the self-checks on a device; shapes are deliberately not multiples of any tile size. */
-export async function selfCheck(device: Device): Promise<CheckResult[]> {
+async function selfCheck(device: Device): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
   const [m, k, n] = [67, 129, 45];
   for (const dtype of ['f32', 'bf16'] as const) {

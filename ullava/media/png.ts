@@ -21,7 +21,7 @@ export function isPng(bytes: Uint8Array): boolean {
 export interface PngHeader { width: number; height: number; bitDepth: number; colorType: number; interlaced: boolean }
 
 /** The IHDR chunk, which the PNG spec requires to come first. Throws 'corrupt' when it is not there. */
-export function readPngHeader(bytes: Uint8Array, path: string): PngHeader {
+function readPngHeader(bytes: Uint8Array, path: string): PngHeader {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const type = bytes.length >= 16 ? String.fromCharCode(...bytes.subarray(12, 16)) : '';
   if (bytes.length < 33 || type !== 'IHDR' || view.getUint32(8) !== 13) {

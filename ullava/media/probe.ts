@@ -68,7 +68,7 @@ export async function probeMedia(absPath: string, path: string, opts: ProbeOptio
 }
 
 /** Parses the first video stream of the input section of ffmpeg's stderr; null when there is none with a size. */
-export function parseStreamInfo(stderr: string): Omit<MediaProbe, 'frameCount'> | null {
+function parseStreamInfo(stderr: string): Omit<MediaProbe, 'frameCount'> | null {
   const input = stderr.split(/^Output #0|^Stream mapping:/m)[0];
   const line = /^\s*Stream #\d+:\d+.*?: Video: (.*)$/m.exec(input)?.[1];
   if (!line) return null;

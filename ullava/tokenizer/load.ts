@@ -29,7 +29,7 @@ function tokenDecl(v: unknown): TokenDecl | undefined {
  * Builds the HF-style added-token list from a directory's JSON files (see llama.ts for the whitespace
  * rules). <s>, </s>, <unk> default to AddedToken(lstrip=False, rstrip=False) as LlamaTokenizer's constructor.
  */
-export async function readAddedTokens(dir: string, sp: SentencePieceProcessor): Promise<AddedToken[]> {
+async function readAddedTokens(dir: string, sp: SentencePieceProcessor): Promise<AddedToken[]> {
   const addedJson = (await readJson(join(dir, 'added_tokens.json'))) ?? {};
   const stm = (await readJson(join(dir, 'special_tokens_map.json'))) ?? {};
   const cfg = (await readJson(join(dir, 'tokenizer_config.json'))) ?? {};

@@ -4,8 +4,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Tensor, DType } from '../../../engine/index.js';
-import { openCheckpoint } from '../../../nn/io/checkpoint.js';
-import { loadModuleWeights } from '../../../nn/io/load-module.js';
+import { loadModuleWeights, loadNewModule, readTensorInfos } from '../../../nn/io/load-module.js';
 import type { TensorInfo } from '../../../nn/io/dtypes.js';
 import { type ClipVisionConfig, CLIP_VISION_DEFAULTS, clipVisionConfigFromHF, validateClipVisionConfig } from './config.js';
 import { ClipVisionModel } from './model.js';
@@ -138,30 +137,20 @@ export interface LoadClipOptions {
 
 /** Builds the tower and loads it, strictly: every parameter must be there, with its shape, and nothing else. */
 export async function loadClipVisionModel(path: string, o: LoadClipOptions = {}): Promise<{ model: ClipVisionModel; config: ClipVisionConfig; prefix: string }> {
-  const reader = await openCheckpoint(path);
-  try {
-    const prefix = o.prefix ?? detectClipPrefix(reader.tensors.map((t) => t.name));
-    if (prefix === null) throw new Error(`${path}: no CLIP vision tower ("vision_model." tensors) in this checkpoint`);
-    const rename = clipKeyRenamer(prefix);
-    const infos = reader.tensors.flatMap((t) => { const n = rename(t.name); return n === undefined ? [] : [{ name: n, shape: t.shape }]; });
-    const config = o.config ?? await readClipConfigNear(path) ?? inferClipVisionConfig(infos);
-    // Checked from the headers before reading a byte or allocating the model (ViT-L is 1.2 GB in f32).
-    const check = checkClipTensors(config, infos);
-    if (check.missing.length + check.unexpected.length + check.mismatched.length) {
-      throw new StateDictError(check, `CLIP vision tower from ${path}`);
-    }
-    const dtype = o.dtype ?? 'f32';
-    // Each tensor streams straight into its parameter's buffer: memory stays at the model's own size.
-    const model = new ClipVisionModel(config, { dtype });
-    try {
-      await loadModuleWeights(model, path, { rename, onProgress: o.onProgress, where: `CLIP vision tower from ${path}` });
-    } catch (e) {
-      model.dispose();
-      throw e;
-    }
-    model.requiresGrad(o.trainable ?? false);
-    return { model: model.eval(), config, prefix };
-  } finally {
-    await reader.close();
+  const tensors = await readTensorInfos(path);
+  const prefix = o.prefix ?? detectClipPrefix(tensors.map((t) => t.name));
+  if (prefix === null) throw new Error(`${path}: no CLIP vision tower ("vision_model." tensors) in this checkpoint`);
+  const rename = clipKeyRenamer(prefix);
+  const infos = tensors.flatMap((t) => { const n = rename(t.name); return n === undefined ? [] : [{ name: n, shape: t.shape }]; });
+  const config = o.config ?? await readClipConfigNear(path) ?? inferClipVisionConfig(infos);
+  // Checked from the headers before reading a byte or allocating the model (ViT-L is 1.2 GB in f32).
+  const check = checkClipTensors(config, infos);
+  if (check.missing.length + check.unexpected.length + check.mismatched.length) {
+    throw new StateDictError(check, `CLIP vision tower from ${path}`);
   }
+  // Each tensor streams straight into its parameter's buffer: memory stays at the model's own size.
+  const model = await loadNewModule(new ClipVisionModel(config, { dtype: o.dtype ?? 'f32' }),
+    (m) => loadModuleWeights(m, path, { rename, onProgress: o.onProgress, where: `CLIP vision tower from ${path}` }));
+  model.requiresGrad(o.trainable ?? false);
+  return { model: model.eval(), config, prefix };
 }

@@ -3,7 +3,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type DType } from '../../../engine/index.js';
 import { type LoadResult } from '../../../nn/index.js';
-import { loadModuleWeights } from '../../../nn/io/load-module.js';
+import { loadModuleWeights, loadNewModule } from '../../../nn/io/load-module.js';
 import { llamaConfigFromHF } from './config.js';
 import { LlamaForCausalLM } from './model.js';
 import { checkFits, llamaMemoryBytes } from './memory.js';
@@ -55,9 +55,6 @@ export async function loadLlama(path: string, o: LoadLlamaModelOptions = {}): Pr
   const { getDevice } = await import('../../../engine/index.js');
   const device = await getDevice();
   checkFits(device, llamaMemoryBytes(config, { dtype, batch: o.batch ?? 1, maxTokens: o.maxTokens ?? 2048 }), { budgetBytes: o.budgetBytes, what: 'LLaMA' });
-  const model = new LlamaForCausalLM(config, { dtype, seed: 0 });
-  try {
-    await loadLlamaWeights(model, path, o);
-  } catch (e) { model.dispose(); throw e; }
+  const model = await loadNewModule(new LlamaForCausalLM(config, { dtype, seed: 0 }), (m) => loadLlamaWeights(m, path, o));
   return model.eval();
 }

@@ -13,7 +13,8 @@ class FieldReader {
   constructor(readonly j: Json, readonly where: string) {}
 
   private fail(k: string, v: unknown, expected: string): never {
-    throw new RangeError(`${this.where}.${k} = ${JSON.stringify(v)}: expected ${expected}`);
+    const given = this.has(k) ? '' : " (HF's default: the field is not given)";
+    throw new RangeError(`${this.where}.${k} = ${JSON.stringify(v)}${given}: expected ${expected}`);
   }
   private has(k: string): boolean { return this.j[k] !== undefined && this.j[k] !== null; }
 

@@ -5,8 +5,7 @@
 //            with HF's inner names (layers / layer_norm1 / proj_in / upscale_conv1 / mask_embed / point_embed ...)
 import type { StateDict } from '../../../nn/index.js';
 import type { DType } from '../../../engine/index.js';
-import { openCheckpoint } from '../../../nn/io/checkpoint.js';
-import { loadModuleWeights } from '../../../nn/io/load-module.js';
+import { loadModuleWeights, loadNewModule, readTensorInfos } from '../../../nn/io/load-module.js';
 import { inferSamConfig } from './infer-config.js';
 import { Sam } from './model.js';
 import type { SamConfig } from './config.js';
@@ -148,22 +147,14 @@ export interface LoadSamOptions {
  * streams SAM's tensors straight into its parameters (strict; the rest of the checkpoint is skipped).
  */
 export async function loadSam(path: string, o: LoadSamOptions = {}): Promise<{ model: Sam; config: SamConfig; naming: SamNaming }> {
-  const reader = await openCheckpoint(path);
-  let naming: SamNaming | undefined, config: SamConfig;
-  try {
-    naming = o.naming ?? detectSamNaming(reader.tensors.map((t) => t.name));
-    if (!naming) throw new Error(`${path}: no SAM tensors (image_encoder.*, visual_model.* or vision_encoder.*)`);
-    config = o.config ?? inferSamConfig(samShapes(reader.tensors, naming), path);
-  } finally { await reader.close(); }
-  const model = new Sam(config);
-  try {
-    if (o.dtype && o.dtype !== 'f32') model.to(o.dtype);
-    const n = naming;
+  const tensors = await readTensorInfos(path);
+  const naming = o.naming ?? detectSamNaming(tensors.map((t) => t.name));
+  if (!naming) throw new Error(`${path}: no SAM tensors (image_encoder.*, visual_model.* or vision_encoder.*)`);
+  const config = o.config ?? inferSamConfig(samShapes(tensors, naming), path);
+  const model = await loadNewModule(new Sam(config), async (m) => {
+    if (o.dtype && o.dtype !== 'f32') m.to(o.dtype);
     // HF keeps its positional matrix twice (tied); both copies load into the one parameter.
-    await loadModuleWeights(model, path, { rename: samKeyFor(model, n), onProgress: o.onProgress, where: `SAM (${n} naming) from ${path}` });
-  } catch (e) {
-    model.dispose();
-    throw e;
-  }
+    await loadModuleWeights(m, path, { rename: samKeyFor(m, naming), onProgress: o.onProgress, where: `SAM (${naming} naming) from ${path}` });
+  });
   return { model: model.eval(), config, naming };
 }

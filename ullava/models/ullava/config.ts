@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { llamaConfigFromHF, type LlamaConfig } from '../llama/config.js';
 import { clipVisionConfigFromHF, CLIP_VIT_L14_224, type ClipVisionConfig } from '../clip/config.js';
-import type { SamConfig } from '../sam/config.js';
+import { samVitH, type SamConfig } from '../sam/config.js';
 import { samConfigFromHF } from '../sam/hf-config.js';
 
 export interface MultimodalTokenIds {
@@ -58,7 +58,8 @@ function int(j: Record<string, unknown>, k: string, d: number | null, where: str
  * Parses the published config.json. `layout` is given by the caller when the checkpoint's keys tell it
  * (seg_projector.* present => 'head'). `sam_config` (HF's SamConfig form) is this project's extension; the
  * published config has none, and then SAM's configuration comes from `samFromWeights` (inferSamConfig
- * over the checkpoint's shapes: ViT-B/L/H or any other size).
+ * over the checkpoint's shapes: ViT-B/L/H or any other size), or is the published model's ViT-H when
+ * there are no weights (a model built to be trained from scratch).
  */
 export function ullavaConfigFromJSON(json: unknown, where = 'config.json', layout: UllavaConfig['layout'] = 'published',
   samFromWeights?: () => SamConfig): UllavaConfig {
@@ -86,7 +87,7 @@ export function ullavaConfigFromJSON(json: unknown, where = 'config.json', layou
   let sam: SamConfig;
   if (top.sam_config !== undefined && top.sam_config !== null) sam = samConfigFromHF(top.sam_config, `${where}: sam_config`);
   else if (samFromWeights) sam = samFromWeights();
-  else throw new Error(`${where}: no sam_config, and no weights to infer SAM's configuration from (load the model directory with loadUllava)`);
+  else sam = samVitH(); // no weights to read it from (a model built from scratch): the published model's SAM
   const loc = top.loc_token_idx ?? null;
   return {
     llm, vision,

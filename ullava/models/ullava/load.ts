@@ -5,8 +5,7 @@
 import { join } from 'node:path';
 import { stat } from 'node:fs/promises';
 import { getDevice, type DType } from '../../../engine/index.js';
-import { openCheckpoint } from '../../../nn/io/checkpoint.js';
-import { loadModuleWeights } from '../../../nn/io/load-module.js';
+import { loadModuleWeights, loadNewModule, readTensorInfos } from '../../../nn/io/load-module.js';
 import { loadTokenizer } from '../../tokenizer/load.js';
 import { LlamaTokenizer } from '../../tokenizer/llama.js';
 import { isIgnorableLlamaKey } from '../llama/load.js';
@@ -43,7 +42,7 @@ export async function loadUllava(dir: string, o: LoadUllavaOptions = {}): Promis
     throw new Error(`${dir}: not a model directory (it should hold config.json, the weights, tokenizer.model and added_tokens.json)`);
   }
   const weights = await findWeights(dir);
-  const tensors = await (async () => { const r = await openCheckpoint(weights); try { return r.tensors; } finally { await r.close(); } })();
+  const tensors = await readTensorInfos(weights);
   const layout = tensors.some((t) => t.name.startsWith('seg_projector.')) ? 'head' : 'published';
   // The published config.json says nothing about SAM: its configuration is read off the shapes.
   const config = await readUllavaConfig(join(dir, 'config.json'), layout, () => inferSamConfig(samShapes(tensors, 'ullava'), weights));
@@ -61,14 +60,11 @@ export async function loadUllava(dir: string, o: LoadUllavaOptions = {}): Promis
   const bytes = dtype === 'f32' ? 4 : 2;
   checkFits(device, { ...lm, weights: lm.weights + extraParams * bytes, total: lm.total + extraParams * bytes },
     { budgetBytes: o.budgetBytes, what: 'u-LLaVA' });
-  const model = new UllavaForCausalLM(config, { dtype, seed: 0 });
-  try {
-    await loadModuleWeights(model, weights, {
+  const model = await loadNewModule(new UllavaForCausalLM(config, { dtype, seed: 0 }), (m) => loadModuleWeights(m, weights, {
       // Old transformers saved rotary inv_freq and CLIP's position_ids buffers; they carry no weights.
       ignore: (k) => isIgnorableLlamaKey(k) || k.endsWith('embeddings.position_ids'),
       optional: (k) => config.llm.tieWordEmbeddings && k === 'llm.lm_head.weight',
       onProgress: o.onProgress, where: `u-LLaVA weights in ${dir}`,
-    });
-  } catch (e) { model.dispose(); throw e; }
+    }));
   return { model: model.eval(), tokenizer: tok, config, dir };
 }
