@@ -6,14 +6,14 @@ import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { test } from '../../../harness/test.js';
 import { assertClose, assertRejects } from '../../../harness/assert.js';
-import * as E from '../../../../../../engine/index.js';
-import { Sam } from '../../../../../../ullava/models/sam/model.js';
-import { samTiny, samVitB, samVitH, samVitL, type SamConfig, type SamEncoderConfig } from '../../../../../../ullava/models/sam/config.js';
-import { samConfigFromHF, samConfigToHF } from '../../../../../../ullava/models/sam/hf-config.js';
-import { inferSamConfig } from '../../../../../../ullava/models/sam/infer-config.js';
-import { ullavaConfigFromJSON } from '../../../../../../ullava/models/ullava/config.js';
-import { tinyUllavaConfigJSON, writeTinyUllava } from '../../../../../../ullava/models/ullava/tiny.js';
-import { loadUllava } from '../../../../../../ullava/models/ullava/load.js';
+import * as E from '../../../../engine/index.js';
+import { Sam } from '../../../../ullava/models/sam/model.js';
+import { samTiny, samVitB, samVitH, samVitL, type SamConfig, type SamEncoderConfig } from '../../../../ullava/models/sam/config.js';
+import { samConfigFromHF, samConfigToHF } from '../../../../ullava/models/sam/hf-config.js';
+import { inferSamConfig } from '../../../../ullava/models/sam/infer-config.js';
+import { ullavaConfigFromJSON } from '../../../../ullava/models/ullava/config.js';
+import { tinyUllavaConfigJSON, writeTinyUllava } from '../../../../ullava/models/ullava/tiny.js';
+import { loadUllava } from '../../../../ullava/models/ullava/load.js';
 
 type Json = Record<string, Record<string, unknown>>;
 const hf = (c: SamConfig) => samConfigToHF(c) as Json;
@@ -72,16 +72,12 @@ test('sam config: the old camelCase dump in config.json is refused with how to c
   json.sam_config = samTiny(); // what this project used to write
   await assertRejects(() => ullavaConfigFromJSON(json, 'config.json'),
     /config\.json: sam_config: this is the old camelCase form .*vision_config: \{ hidden_size: encoder\.embedDim.*delete sam_config/);
-<<<<<<< HEAD:test/ullava/models/sam/config.test.ts
-  assert.equal(ullavaConfigFromJSON(tinyUllavaConfigJSON(), 'config.json').sam, samTiny());
-=======
   assert.equal(ullavaConfigFromJSON(tinyUllavaConfigJSON(), 'config.json').sam, samTiny());
   // No sam_config and no weights to read it from (a model built to be trained): the published ViT-H.
   const published = tinyUllavaConfigJSON();
   delete published.sam_config;
   assert.equal(ullavaConfigFromJSON(published, 'config.json').sam, samVitH());
   assert.equal(ullavaConfigFromJSON(published, 'config.json', 'published', () => samVitB()).sam, samVitB());
->>>>>>> h-models:test/models/sam-config.test.ts
 });
 
 /**
