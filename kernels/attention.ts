@@ -15,7 +15,7 @@
 //   0 B, 1 H, 2 Hkv, 3 Sq, 4 Skv, 5 scale (f32 bits), 6 shift = Skv - Sq (i32: causal query i sees keys
 //   j <= i + shift), 7 nPart (split), 8 keys per part (split), 9 rows (combine),
 //   then 5 words per strided operand (element offset, strides of b, h, s, d) in SLOT order.
-import type { DType } from '../engine/dtype.js';
+import type { DType } from './dtype.js';
 import { PARAMS_DECL, type KernelSource } from './kernel.js';
 import { bufferDecl, computeType, loadExpr, DTYPE_HELPERS } from './wgsl.js';
 

@@ -6,7 +6,7 @@
 //  - weight gradient (transposed = 1): B[k, n] = im2col[kc = n, pix = k]   (dW = dY · im2col(x)ᵀ)
 // Users: the pack kernel below (CPU-like adapters: it writes the packed B panels of gemm_cpu.ts
 // straight from x) and the tiled GPU kernel's B loads (kernels/matmul.ts, `bIm2col`).
-import type { DType } from '../engine/dtype.js';
+import type { DType } from './dtype.js';
 import { PARAMS_DECL, LINEAR_WG, type KernelSource } from './kernel.js';
 import { bufferDecl, loadExpr, DTYPE_HELPERS } from './wgsl.js';
 import { PACK_WORKGROUP } from './gemm_cpu.js';

@@ -9,7 +9,7 @@
 //    of B per column block; A values reach every lane through subgroupBroadcast (a register shuffle),
 //    B values are per lane (lane = output column). No workgroup memory, no barriers: the ratio of
 //    FMAs to loads is what matters here (measured: loads cost ~10x an FMA on llvmpipe).
-import type { DType } from '../engine/dtype.js';
+import type { DType } from './dtype.js';
 import { PARAMS_DECL, LINEAR_WG, type KernelSource } from './kernel.js';
 import { bufferDecl, loadExpr, DTYPE_HELPERS } from './wgsl.js';
 import { epilogueWgsl, epilogueKey, type Epilogue } from './gemm_epilogue.js';

@@ -2,7 +2,7 @@
 // or, when a kernel owns pairs of adjacent columns, directly as packed 16-bit words. Bindings after
 // P, A, B, C: bias (if any), then residual (if any). Their element offsets are parameters EPI_BIAS_OFF
 // and EPI_RES_OFF of the kernel's parameter block; the residual is contiguous like the output.
-import type { DType } from '../engine/dtype.js';
+import type { DType } from './dtype.js';
 import { bufferDecl, loadExpr } from './wgsl.js';
 
 export type Activation = 'none' | 'relu' | 'gelu' | 'gelu_tanh' | 'silu';

@@ -7,7 +7,7 @@
 //  - 'gemv_n' (B contiguous along N): each invocation owns 4 adjacent columns and walks all of K; the
 //    A values are the same for all lanes (uniform loads, broadcast).
 // Both apply the fused epilogue. MR (= M) is compiled in.
-import type { DType } from '../engine/dtype.js';
+import type { DType } from './dtype.js';
 import { batchOffsetsWGSL } from './gemm_common.js';
 import { PARAMS_DECL, LINEAR_WG, type KernelSource } from './kernel.js';
 import { bufferDecl, loadExpr, DTYPE_HELPERS } from './wgsl.js';

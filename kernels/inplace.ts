@@ -2,8 +2,8 @@
 // destination (a KV cache written at the current length). One invocation owns one 32-bit word of the
 // destination, so 16-bit and u8 destinations (several elements per word) are written without races:
 // a word the window covers only partly is read, its other elements kept, and written back whole.
-import type { DType } from '../engine/dtype.js';
-import { packFactor } from '../engine/dtype.js';
+import type { DType } from './dtype.js';
+import { packFactor } from './dtype.js';
 import { PARAMS_DECL, LINEAR_WG, type KernelSource } from './kernel.js';
 import { bufferDecl, computeType, convertExpr, loadExpr, DTYPE_HELPERS } from './wgsl.js';
 

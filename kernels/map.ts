@@ -1,8 +1,8 @@
 // The generic "map" kernel: one output element per invocation-slot, computed by a WGSL body from the
 // element's multi-index. Elementwise ops with broadcasting, casts, copies of strided views, gathers,
 // concatenation and padding are all maps; they differ only in their body.
-import type { DType } from '../engine/dtype.js';
-import { packFactor } from '../engine/dtype.js';
+import type { DType } from './dtype.js';
+import { packFactor } from './dtype.js';
 import { PARAMS_DECL, LINEAR_WG, type KernelSource } from './kernel.js';
 import { bufferDecl, computeType, loadExpr, storeWordStmt, DTYPE_HELPERS } from './wgsl.js';
 

@@ -7,7 +7,7 @@
 //  - 'naive': one invocation per output element, the peer that benchmarks compare against.
 // The others: gemm_cpu.ts ('packed', for CPU-like adapters), gemm_gemv.ts (decode), gemm_sgmat.ts
 // (subgroup matrices / tensor cores).
-import type { DType } from '../engine/dtype.js';
+import type { DType } from './dtype.js';
 import { batchOffsetsWGSL } from './gemm_common.js';
 import { PARAMS_DECL, LINEAR_WG, type KernelSource } from './kernel.js';
 import { bufferDecl, loadExpr, DTYPE_HELPERS } from './wgsl.js';

@@ -2,7 +2,7 @@
 // tensor: one workgroup per row, statistics combined in shared memory, f32 math whatever the storage.
 // Forward kernels also write the row's mean and reciprocal std (f32) for the backward. Backward: a row
 // kernel for dx and a column kernel for the weight/bias gradients (sums over rows, no atomics needed).
-import type { DType } from '../engine/dtype.js';
+import type { DType } from './dtype.js';
 import { PARAMS_DECL, LINEAR_WG, type KernelSource } from './kernel.js';
 import { bufferDecl, computeType, loadExpr, DTYPE_HELPERS } from './wgsl.js';
 import { workgroupReduceWGSL } from './workgroup-reduce.js';

@@ -1,6 +1,6 @@
 // Reduction over a set of axes: one workgroup per output element; its threads stride over the reduced
 // elements and combine in shared memory. Two-pass reductions (logsumexp, variance) re-read the row.
-import type { DType } from '../engine/dtype.js';
+import type { DType } from './dtype.js';
 import { PARAMS_DECL, LINEAR_WG, type KernelSource } from './kernel.js';
 import { bufferDecl, computeType, loadExpr, DTYPE_HELPERS } from './wgsl.js';
 

@@ -2,7 +2,7 @@
 // value src[i] is added at dst[i with axis replaced by index[i]]. WGSL has no float atomics, so the add is
 // a compare-exchange loop on the word's bits (atomic<u32> with bitcast<f32>). Indices outside
 // [0, axisSize) are skipped, so the kernel never touches memory out of bounds.
-import type { DType } from '../engine/dtype.js';
+import type { DType } from './dtype.js';
 import { PARAMS_DECL, LINEAR_WG, type KernelSource } from './kernel.js';
 import { bufferDecl, computeType, loadExpr, DTYPE_HELPERS } from './wgsl.js';
 

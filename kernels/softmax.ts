@@ -3,7 +3,7 @@
 // seen as [outer, C, inner]: row r = (o, i) reads elements o*C*inner + c*inner + i, so any axis works
 // without a transpose. Results are written as f32 (16-bit outputs are cast afterwards: threads of a row
 // would otherwise share packed words).
-import type { DType } from '../engine/dtype.js';
+import type { DType } from './dtype.js';
 import { PARAMS_DECL, LINEAR_WG, type KernelSource } from './kernel.js';
 import { bufferDecl, computeType, loadExpr, DTYPE_HELPERS } from './wgsl.js';
 import { workgroupReduceWGSL } from './workgroup-reduce.js';

@@ -1,6 +1,6 @@
 // WGSL snippets for typed storage: every tensor is bound as a flat array of 32-bit words; 16-bit floats
 // are widened to f32 on load and rounded to nearest-even on store, u8 is unpacked from bytes.
-import type { DType } from '../engine/dtype.js';
+import type { DType } from './dtype.js';
 
 /** The WGSL scalar a dtype computes in. */
 export function computeType(dtype: DType): 'f32' | 'i32' | 'u32' {

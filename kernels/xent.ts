@@ -1,6 +1,6 @@
 // Fused cross-entropy over class rows: the forward writes each row's negative log-likelihood and its
 // logsumexp without materialising log-probabilities; the backward writes (softmax - onehot) * g per row.
-import type { DType } from '../engine/dtype.js';
+import type { DType } from './dtype.js';
 import { PARAMS_DECL, LINEAR_WG, type KernelSource } from './kernel.js';
 import { bufferDecl, computeType, loadExpr, DTYPE_HELPERS } from './wgsl.js';
 import { workgroupReduceWGSL } from './workgroup-reduce.js';
