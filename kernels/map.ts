@@ -8,12 +8,9 @@ import { bufferDecl, computeType, loadExpr, storeWordStmt, DTYPE_HELPERS } from 
 
 export interface MapInput { name: string; dtype: DType }
 
-export interface MapSpec {
+/** What distinguishes one map kernel from another: its body (and the helpers the body calls). */
+export interface MapBody {
   label: string;
-  inputs: MapInput[];
-  out: DType;
-  /** Rank of the output (>= 1). Every input is addressed with the same rank (strides may be 0). */
-  rank: number;
   /**
    * Body of `fn compute(idx: array<u32, RANK>) -> T`, T being the output's compute type. Available:
    * `ld_NAME(idx)` (strided load as the input's compute type), `off_NAME(idx)` (element offset),
@@ -22,6 +19,13 @@ export interface MapSpec {
   body: string;
   /** Extra WGSL functions the body calls. */
   helpers?: string;
+}
+
+export interface MapSpec extends MapBody {
+  inputs: MapInput[];
+  out: DType;
+  /** Rank of the output (>= 1). Every input is addressed with the same rank (strides may be 0). */
+  rank: number;
 }
 
 export const MAP_WORKGROUP = 256;

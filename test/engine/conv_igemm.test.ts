@@ -110,9 +110,9 @@ test('planConv: implicit GEMM on the GEMM planner\'s kernel family; forced and e
   const big = E.planMatmul(d, 1024, 256, 588, 1).variant;
   assertEqual(E.planConv(d, 1024, 256, 588, 1), big === 'packed' || big === 'tiled' ? big : 'unfold');
   assertEqual(E.planConv(d, 1024, 256, 588, 1, 'unfold'), 'unfold');
-  const prev = process.env.ULLAVA_CONV;
-  process.env.ULLAVA_CONV = 'unfold';
+  const prev = process.env.WEBGPU_ENGINE_CONV;
+  process.env.WEBGPU_ENGINE_CONV = 'unfold';
   try { assertEqual(E.planConv(d, 1024, 256, 588, 1), 'unfold'); } finally {
-    if (prev === undefined) delete process.env.ULLAVA_CONV; else process.env.ULLAVA_CONV = prev;
+    if (prev === undefined) delete process.env.WEBGPU_ENGINE_CONV; else process.env.WEBGPU_ENGINE_CONV = prev;
   }
 });
