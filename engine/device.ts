@@ -349,7 +349,7 @@ let defaultDevice: Device | null = null;
 let opening: Promise<Device> | null = null;
 
 /** Options for the default device from the environment (WEBGPU_ENGINE_BACKEND, _ADAPTER, _TOGGLES). */
-export function optionsFromEnv(): DeviceOptions {
+function optionsFromEnv(): DeviceOptions {
   const o: DeviceOptions = {};
   const env = process.env;
   if (env.WEBGPU_ENGINE_BACKEND) o.backend = env.WEBGPU_ENGINE_BACKEND;

@@ -34,7 +34,7 @@ const tanhArg = `${SQRT_2_PI} * (x + 0.044715 * x * x * x)`;
 /** The activations a GEMM epilogue can fuse (a subset of the pointwise functions below). */
 export type Activation = 'none' | 'relu' | 'gelu' | 'gelu_tanh' | 'silu';
 
-export const ACTIVATIONS: Record<Exclude<Activation, 'none'>, PointwiseDef> = {
+const ACTIVATIONS: Record<Exclude<Activation, 'none'>, PointwiseDef> = {
   relu: { fwd: 'max(x, 0.0)', dydx: 'select(0.0, 1.0, x > 0.0)', floatOnly: true },
   silu: { fwd: 'x * sigmoid_(x)', dydx: 'sigmoid_(x) * (1.0 + x * (1.0 - sigmoid_(x)))', floatOnly: true },
   gelu: { fwd: '0.5 * x * (1.0 + erf_(x * 0.7071067811865476))',

@@ -47,10 +47,10 @@ fn pow_(a: f32, b: f32) -> f32 {
 }`;
 
 /** Helpers every elementwise body may call. */
-export const ELEMENTWISE_HELPERS = MATH_WGSL + POW_WGSL;
+const ELEMENTWISE_HELPERS = MATH_WGSL + POW_WGSL;
 
 /** The expression reading scalar k of the kernel's extra scalars as compute type ct. */
-export function scalarRead(ct: ComputeType, k: number): string {
+function scalarRead(ct: ComputeType, k: number): string {
   return ct === 'f32' ? `sc_f(${k})` : ct === 'i32' ? `sc_i(${k})` : `sc_u(${k})`;
 }
 

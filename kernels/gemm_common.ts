@@ -2,7 +2,7 @@
 // [M, N, K, -, -, nBatch, offA, offB, sAm, sAk, sBk, sBn, biasOff, resOff, batchShape(R), stridesA(R), stridesB(R)].
 
 /** Index of the first batch-shape word in the GEMM parameter block. */
-export const GEMM_BATCH_PARAMS_AT = 14;
+const GEMM_BATCH_PARAMS_AT = 14;
 
 /** `batchOffsets(b)`: element offsets of batch b's matrices in A and B (broadcast dims have stride 0). */
 export function batchOffsetsWGSL(R: number, P0 = GEMM_BATCH_PARAMS_AT): string {
@@ -18,3 +18,14 @@ export function batchOffsetsWGSL(R: number, P0 = GEMM_BATCH_PARAMS_AT): string {
   return o;
 }`;
 }
+
+/**
+ * Opening statements of the tiled GEMM kernels (one workgroup per output tile of one batch): binds
+ * tilesN / tilesM (P[3], P[4]), `batch` (workgroups past P[5] batches exit) and the tile's `tileRow` / `tileCol`.
+ */
+export const BATCH_TILE_WGSL = `let tilesN = P[3]; let tilesM = P[4];
+  let w = linearWorkgroup(wid, nwg);
+  let perBatch = tilesN * tilesM;
+  let batch = w / perBatch;
+  if (batch >= P[5]) { return; }
+  let tileRow = (w % perBatch) / tilesN; let tileCol = (w % perBatch) % tilesN;`;

@@ -12,6 +12,7 @@
 import type { DType } from './dtype.js';
 import { PARAMS_DECL, LINEAR_WG, type KernelSource } from './kernel.js';
 import { threadKernel } from './skeletons.js';
+import { BATCH_TILE_WGSL } from './gemm_common.js';
 import { bufferDecl, loadExpr, DTYPE_HELPERS } from './wgsl.js';
 import { epilogueWgsl, epilogueKey, type Epilogue } from './gemm_epilogue.js';
 
@@ -98,13 +99,9 @@ ${epilogueWgsl(epi)}
 @compute @workgroup_size(8)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lane: u32) {
-  let M = P[0]; let N = P[1]; let K4 = P[2]; let tilesN = P[3]; let tilesM = P[4];
-  let w = linearWorkgroup(wid, nwg);
-  let perBatch = tilesN * tilesM;
-  let batch = w / perBatch;
-  if (batch >= P[5]) { return; }
-  let t = w % perBatch;
-  let by = t / tilesN; let bx = t % tilesN;
+  let M = P[0]; let N = P[1]; let K4 = P[2];
+  ${BATCH_TILE_WGSL}
+  let by = tileRow; let bx = tileCol;
   let row0 = by * ${TM}u;
   let col0 = bx * ${8 * TN}u;
   var aP = ((batch * tilesM + by) * ${TMR}u * K4) * 8u + lane;

@@ -21,15 +21,11 @@ export interface Epilogue {
 export const NO_EPILOGUE: Epilogue = { activation: 'none', out: 'f32' };
 
 /** Indices of the epilogue's parameters in every GEMM parameter block. */
-export const EPI_BIAS_OFF = 12;
-export const EPI_RES_OFF = 13;
+const EPI_BIAS_OFF = 12;
+const EPI_RES_OFF = 13;
 
 export function epilogueKey(e: Epilogue): string {
   return `${e.bias ?? '-'}|${e.activation}|${e.residual ?? '-'}|${e.out}`;
-}
-
-export function isTrivial(e: Epilogue): boolean {
-  return !e.bias && !e.residual && e.activation === 'none' && e.out === 'f32';
 }
 
 /** Declarations of C (binding 3), bias and residual, and the functions epi(e, col, v), st1, st2. */

@@ -42,8 +42,6 @@ const PARAM_COMMENT = '// P: [M, N, K, blocksN, -, nBatch, offA, offB, sAm, sAk,
 
 function batchFn(R: number): string { return batchOffsetsWGSL(R); }
 
-export const GEMV_PARAMS_FIXED = 14;
-
 export function gemvKernel(cfg: GemvConfig): KernelSource {
   const { M: MR, epi } = cfg;
   const NO = GEMV_NO;

@@ -31,7 +31,7 @@ export interface MapSpec extends MapBody {
 export const MAP_WORKGROUP = 256;
 
 /** Layout of the parameter block of a map kernel. */
-export function mapParamsLayout(rank: number, nInputs: number) {
+function mapParamsLayout(rank: number, nInputs: number) {
   return { shapeAt: 1, inputAt: (i: number) => 1 + rank + i * (rank + 1), scalarsAt: 1 + rank + nInputs * (rank + 1) };
 }
 

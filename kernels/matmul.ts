@@ -8,7 +8,7 @@
 // The others: gemm_cpu.ts ('packed', for CPU-like adapters), gemm_gemv.ts (decode), gemm_sgmat.ts
 // (subgroup matrices / tensor cores).
 import type { DType } from './dtype.js';
-import { batchOffsetsWGSL } from './gemm_common.js';
+import { batchOffsetsWGSL, BATCH_TILE_WGSL } from './gemm_common.js';
 import { PARAMS_DECL, LINEAR_WG, type KernelSource } from './kernel.js';
 import { bufferDecl, loadExpr, DTYPE_HELPERS } from './wgsl.js';
 import { epilogueWgsl, epilogueKey, NO_EPILOGUE, type Epilogue } from './gemm_epilogue.js';
@@ -102,14 +102,9 @@ var<workgroup> Bs: array<vec4<f32>, ${(BK * BN) / 4}>;
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
   let M = P[0]; let N = P[1]; let K = P[2];
-  let tilesN = P[3]; let tilesM = P[4];
-  let w = linearWorkgroup(wid, nwg);
-  let perBatch = tilesN * tilesM;
-  let batch = w / perBatch;
-  if (batch >= P[5]) { return; }
-  let t = w % perBatch;
-  let row0 = (t / tilesN) * ${BM}u;
-  let col0 = (t % tilesN) * ${BN}u;
+  ${BATCH_TILE_WGSL}
+  let row0 = tileRow * ${BM}u;
+  let col0 = tileCol * ${BN}u;
   let offs = batchOffsets(batch);
   let sAm = P[8]; let sAk = P[9]; let sBk = P[10]; let sBn = P[11];
   let tx = lid % 8u; let ty = lid / 8u;

@@ -7,7 +7,7 @@ import type { KernelSource } from './kernel.js';
 import { bufferDecl, loadF32 as ld } from './wgsl.js';
 import { rowKernel, threadKernel } from './skeletons.js';
 
-export const NORM_WORKGROUP = 64;
+const NORM_WORKGROUP = 64;
 export const NORM_DW_WORKGROUP = 64;
 
 export type NormKind = 'layer' | 'rms';

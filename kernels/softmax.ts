@@ -9,7 +9,7 @@ import { bufferDecl, loadF32 as ld } from './wgsl.js';
 import { rowKernel } from './skeletons.js';
 
 export type SoftmaxMode = 'softmax' | 'log_softmax' | 'softmax_backward' | 'log_softmax_backward';
-export const SOFTMAX_WORKGROUP = 64;
+const SOFTMAX_WORKGROUP = 64;
 
 /**
  * Params: [nRows, C, inner]. Forward bindings: X (dtype), Y (f32). Backward bindings: Y (the forward's

@@ -15,7 +15,7 @@ export function computeType(dtype: DType): ComputeType {
 }
 
 /** The WGSL element type of the storage array for a dtype. */
-export function storageType(dtype: DType): 'f32' | 'i32' | 'u32' {
+function storageType(dtype: DType): 'f32' | 'i32' | 'u32' {
   return dtype === 'f32' ? 'f32' : dtype === 'i32' ? 'i32' : 'u32';
 }
 
@@ -96,14 +96,6 @@ export function storeWordStmt(out: string, dtype: DType, w: string, vals: string
   }
 }
 
-/** A WGSL f32 literal that round-trips (handles integers, exponents, infinities). */
-export function f32Lit(x: number): string {
-  if (Number.isNaN(x)) return 'nan_()';
-  if (x === Infinity) return 'inf_()';
-  if (x === -Infinity) return '(-inf_())';
-  const s = Math.fround(x).toString();
-  return /[.eE]/.test(s) ? `f32(${s})` : `f32(${s}.0)`;
-}
 
 /** Expression loading element `e` of `arr` widened to f32 (integers converted). */
 export function loadF32(arr: string, dtype: DType, e: string): string {

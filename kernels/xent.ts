@@ -5,7 +5,7 @@ import type { KernelSource } from './kernel.js';
 import { bufferDecl, loadF32 as ld } from './wgsl.js';
 import { rowKernel, threadKernel } from './skeletons.js';
 
-export const XENT_WORKGROUP = 64;
+const XENT_WORKGROUP = 64;
 export const XENT_BACKWARD_WORKGROUP = 256;
 
 /** Whether row r's target t is ignored (P[2] = ignoreIndex as i32 bits) or outside [0, C). */

@@ -113,7 +113,7 @@ export function slice(t: Tensor, axis: number, start: number, end?: number): Ten
 }
 
 /** The gradient of a slice: g placed at [start, start + len) along `axis` of zeros of `shape`. */
-export function sliceBackward(g: Tensor, shape: readonly number[], axis: number, start: number): Tensor {
+function sliceBackward(g: Tensor, shape: readonly number[], axis: number, start: number): Tensor {
   const len = g.shape[axis];
   // off_g must use g's own strides over g's index space, which has the same rank.
   return runMap({ kernel: sliceBackwardBody(axis, shape.length, g.dtype), inputs: [{ name: 'g', tensor: g, strides: [...g.strides] }],
