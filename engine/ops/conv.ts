@@ -1,5 +1,5 @@
 // 2-D convolution and transposed convolution. Two implementations, chosen by planConv:
-//  - implicit GEMM ('packed' on CPU-like adapters, 'tiled' on GPUs; engine/ops/conv_igemm.ts): the
+//  - implicit GEMM ('packed' on CPU-like adapters, 'tiled' on GPUs; engine/ops/conv-igemm.ts): the
 //    im2col matrix is never materialised. conv2d's forward and weight gradient are implicit GEMMs;
 //    its input gradient is conv_transpose2d's forward, (wᵀ · dY) folded (col2im) onto the input grid.
 //    conv_transpose2d reuses the same three pieces: forward = conv2d's input gradient, input gradient =
@@ -19,7 +19,7 @@ import { sum } from './reduce.js';
 import { matmul } from './matmul.js';
 import { gemm } from './gemm.js';
 import { planMatmul } from './matmul-plan.js';
-import { convForwardIgemm, convWeightGradIgemm } from './conv_igemm.js';
+import { convForwardIgemm, convWeightGradIgemm } from './conv-igemm.js';
 import { UNFOLD_BODY, FOLD_BODY } from '../../kernels/conv-unfold.js';
 import { ShapeError } from '../errors.js';
 import { isFloat, type DType } from '../dtype.js';

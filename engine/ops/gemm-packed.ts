@@ -1,9 +1,9 @@
-// The packed GEMM of CPU-like adapters (kernels/gemm_cpu.ts) on tensors: operands packed into f32
+// The packed GEMM of CPU-like adapters (kernels/gemm-cpu.ts) on tensors: operands packed into f32
 // panels of 8 rows, then the register-tiled subgroup kernel. Shared by gemm() and implicit-GEMM
-// convolution (whose B panels come straight from the image, kernels/conv_im2col.ts).
+// convolution (whose B panels come straight from the image, kernels/conv-im2col.ts).
 import { Tensor } from '../tensor.js';
-import { packKernel, packedKernel, PACKED_TILE, PACK_WORKGROUP, PACK_PARAMS_FIXED } from '../../kernels/gemm_cpu.js';
-import type { Epilogue } from '../../kernels/gemm_epilogue.js';
+import { packKernel, packedKernel, PACKED_TILE, PACK_WORKGROUP, PACK_PARAMS_FIXED } from '../../kernels/gemm-cpu.js';
+import type { Epilogue } from '../../kernels/gemm-epilogue.js';
 import { grid } from '../../kernels/kernel.js';
 import { kernelFor } from '../kernel-cache.js';
 

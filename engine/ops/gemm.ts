@@ -4,10 +4,10 @@
 import { Tensor, numel } from '../tensor.js';
 import type { DType } from '../dtype.js';
 import { matmulKernel, TILE, MATMUL_PARAMS_FIXED } from '../../kernels/matmul.js';
-import { PACKED_TILE } from '../../kernels/gemm_cpu.js';
-import { gemvKernel, GEMV_NO } from '../../kernels/gemm_gemv.js';
-import { sgmatKernel, sgmatTile, type SgmatConfig } from '../../kernels/gemm_sgmat.js';
-import type { Activation, Epilogue } from '../../kernels/gemm_epilogue.js';
+import { PACKED_TILE } from '../../kernels/gemm-cpu.js';
+import { gemvKernel, GEMV_NO } from '../../kernels/gemm-gemv.js';
+import { sgmatKernel, sgmatTile, type SgmatConfig } from '../../kernels/gemm-sgmat.js';
+import type { Activation, Epilogue } from '../../kernels/gemm-epilogue.js';
 import { grid, type KernelSource } from '../../kernels/kernel.js';
 import { kernelFor } from '../kernel-cache.js';
 import { broadcastShapes } from './launch.js';
@@ -96,7 +96,7 @@ export function gemm(a: Tensor, b: Tensor, extras: GemmExtras = {}, force?: Matm
   }
 }
 
-/** Packs both operands into f32 panels (kernels/gemm_cpu.ts) and runs the packed kernel. */
+/** Packs both operands into f32 panels (kernels/gemm-cpu.ts) and runs the packed kernel. */
 function runPacked(a: Tensor, b: Tensor, out: Tensor, M: number, N: number, K: number, batch: readonly number[],
   bShape: readonly number[], sa: number[], sb: number[], epi: Epilogue, epiParams: number[], extra: { buffer: GPUBuffer }[]): void {
   const nBatch = numel(batch);

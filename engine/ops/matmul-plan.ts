@@ -3,10 +3,10 @@
 import type { DType } from '../dtype.js';
 import type { Device } from '../device.js';
 import { TILE, NAIVE_WORKGROUP, type MatmulVariant } from '../../kernels/matmul.js';
-import { PACKED_TILE } from '../../kernels/gemm_cpu.js';
-import { GEMV_WORKGROUP, GEMV_NO, GEMV_MAX_M } from '../../kernels/gemm_gemv.js';
-import { sgmatTile, type SgmatConfig } from '../../kernels/gemm_sgmat.js';
-import { NO_EPILOGUE } from '../../kernels/gemm_epilogue.js';
+import { PACKED_TILE } from '../../kernels/gemm-cpu.js';
+import { GEMV_WORKGROUP, GEMV_NO, GEMV_MAX_M } from '../../kernels/gemm-gemv.js';
+import { sgmatTile, type SgmatConfig } from '../../kernels/gemm-sgmat.js';
+import { NO_EPILOGUE } from '../../kernels/gemm-epilogue.js';
 
 export type { MatmulVariant };
 
@@ -110,7 +110,7 @@ function unsuitable(variant: MatmulVariant, device: Device, M: number, N: number
  *  - decode shapes (M <= 16): 'gemv_k' when A and B are contiguous along K (linear's weight), else 'gemv_n'
  *    when B is contiguous along N;
  *  - GPUs with an f16 subgroup-matrix config, f16 operands and tile-multiple sizes: 'sgmat' (unverified:
- *    no such adapter was available; see kernels/gemm_sgmat.ts). bf16 operands would need a conversion
+ *    no such adapter was available; see kernels/gemm-sgmat.ts). bf16 operands would need a conversion
  *    pass to f16 first (range: bf16 values beyond 65504 overflow f16), which is not done: they take 'tiled';
  *  - CPU-like adapters (llvmpipe, SwiftShader): 'packed' (pack both operands, register-tiled subgroup kernel);
  *  - otherwise 'tiled' (workgroup-memory tiles, the shape for real GPUs).

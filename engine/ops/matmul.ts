@@ -6,7 +6,7 @@ import { Tensor, numel } from '../tensor.js';
 import type { DType } from '../dtype.js';
 import { isFloat } from '../dtype.js';
 import { record, noGrad, isGradEnabled } from '../autograd.js';
-import type { Activation } from '../../kernels/gemm_epilogue.js';
+import type { Activation } from '../../kernels/gemm-epilogue.js';
 import { broadcastShapes } from './launch.js';
 import { transpose, reshape, unsqueeze, squeeze, castAndDispose } from './views.js';
 import { sumToShape } from './reduce.js';

@@ -1,4 +1,4 @@
-// Implicit-GEMM convolution (engine/ops/conv_igemm.ts): both variants ('packed' for CPU-like adapters,
+// Implicit-GEMM convolution (engine/ops/conv-igemm.ts): both variants ('packed' for CPU-like adapters,
 // 'tiled' for GPUs, forced here through the `impl` option since planConv picks 'packed' on lavapipe)
 // against the CPU reference with finite-difference gradients on small shapes, and against the
 // unfold + matmul path (forward and every gradient) on larger ones.

@@ -5,8 +5,8 @@ import { test, assert, assertEqual, assertClose, SkipTest } from '../framework.j
 import { checkOp } from '../harness/opcheck.js';
 import * as E from '../../engine/index.js';
 import { matmul as refMatmul, permute, zip, map, NDArray } from '../ref/ndarray.js';
-import { sgmatKernel } from '../../kernels/gemm_sgmat.js';
-import { NO_EPILOGUE } from '../../kernels/gemm_epilogue.js';
+import { sgmatKernel } from '../../kernels/gemm-sgmat.js';
+import { NO_EPILOGUE } from '../../kernels/gemm-epilogue.js';
 
 const T = (a: NDArray) => permute(a, [...Array(a.rank - 2).keys(), a.rank - 1, a.rank - 2]);
 

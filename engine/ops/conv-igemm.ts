@@ -1,5 +1,5 @@
 // Implicit-GEMM convolution kernels (no autograd; engine/ops/conv.ts records them): the im2col matrix
-// is never materialised, the GEMM reads it through kernels/conv_im2col.ts's address function.
+// is never materialised, the GEMM reads it through kernels/conv-im2col.ts's address function.
 //  - 'packed' (CPU-like adapters): A panels from the weight / output gradient by the ordinary pack
 //    kernel, B panels straight from x by the im2col pack kernel, then the ordinary packed kernel.
 //  - 'tiled' (GPUs): the tiled kernel with `bIm2col` loads B from x in its workgroup-memory staging.
@@ -10,11 +10,11 @@ import { contiguous, castAndDispose, slice, reshape } from './views.js';
 import { add } from './elementwise.js';
 import { packOperand, packedGemm, packedTiles, panels } from './gemm-packed.js';
 import { kernelFor } from '../kernel-cache.js';
-import { PACKED_TILE } from '../../kernels/gemm_cpu.js';
+import { PACKED_TILE } from '../../kernels/gemm-cpu.js';
 import { matmulKernel, TILE, MATMUL_PARAMS_FIXED } from '../../kernels/matmul.js';
-import { im2colPackKernel, im2colParams, IM2COL_PACK_FIXED, IM2COL_PARAMS, type Im2colGeometry } from '../../kernels/conv_im2col.js';
-import { PACK_WORKGROUP } from '../../kernels/gemm_cpu.js';
-import { NO_EPILOGUE, type Epilogue } from '../../kernels/gemm_epilogue.js';
+import { im2colPackKernel, im2colParams, IM2COL_PACK_FIXED, IM2COL_PARAMS, type Im2colGeometry } from '../../kernels/conv-im2col.js';
+import { PACK_WORKGROUP } from '../../kernels/gemm-cpu.js';
+import { NO_EPILOGUE, type Epilogue } from '../../kernels/gemm-epilogue.js';
 import { grid } from '../../kernels/kernel.js';
 
 export type IgemmVariant = 'packed' | 'tiled';

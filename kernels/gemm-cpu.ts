@@ -12,9 +12,9 @@
 import type { DType } from './dtype.js';
 import { PARAMS_DECL, LINEAR_WG, type KernelSource } from './kernel.js';
 import { threadKernel } from './skeletons.js';
-import { BATCH_TILE_WGSL } from './gemm_common.js';
+import { BATCH_TILE_WGSL } from './gemm-common.js';
 import { bufferDecl, loadExpr, DTYPE_HELPERS } from './wgsl.js';
-import { epilogueWgsl, epilogueKey, type Epilogue } from './gemm_epilogue.js';
+import { epilogueWgsl, epilogueKey, type Epilogue } from './gemm-epilogue.js';
 
 /** Register tile of the packed kernel: rows = 8 * TMR, columns = 8 * TN. */
 export const PACKED_TILE = { TMR: 4, TN: 4, LANES: 8 } as const;

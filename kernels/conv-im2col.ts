@@ -4,11 +4,11 @@
 // by a parameter (so one compiled kernel serves both):
 //  - forward (transposed = 0): B[k, n] = im2col[kc = k, pix = n]   (y = w · im2col(x))
 //  - weight gradient (transposed = 1): B[k, n] = im2col[kc = n, pix = k]   (dW = dY · im2col(x)ᵀ)
-// Users: the pack kernel below (CPU-like adapters: it writes the packed B panels of gemm_cpu.ts
+// Users: the pack kernel below (CPU-like adapters: it writes the packed B panels of gemm-cpu.ts
 // straight from x) and the tiled GPU kernel's B loads (kernels/matmul.ts, `bIm2col`).
 import type { DType } from './dtype.js';
 import type { KernelSource } from './kernel.js';
-import { panelPackCode } from './gemm_cpu.js';
+import { panelPackCode } from './gemm-cpu.js';
 
 /** Number of geometry parameters IM2COL_WGSL reads from P[g0 ..]. */
 export const IM2COL_PARAMS = 15;
@@ -51,7 +51,7 @@ fn im2col(base: u32, k: u32, n: u32) -> f32 {
 export const IM2COL_PACK_FIXED = 10;
 
 /**
- * Packs B = im2col(x) (or its transpose) into the f32 panels of gemm_cpu.ts's packed kernel: panel row
+ * Packs B = im2col(x) (or its transpose) into the f32 panels of gemm-cpu.ts's packed kernel: panel row
  * = GEMM column n, panel k = GEMM k. Params: [rows (= GEMM N), K, K4, blocks, nBatch, offset, G,
  * batchStrideN, batchStrideG, -, geometry(15)]; batch b = (n, g) = (b / G, b % G).
  */

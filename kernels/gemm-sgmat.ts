@@ -15,10 +15,10 @@
 // Preconditions (checked by the planner): f16 A and B; M and N multiples of the output tile and K of the
 // config's K (whole matrices are loaded, there is no edge handling on the load side); unit stride along K
 // for A and along N or K for B; offsets and strides in f16 elements.
-import { batchOffsetsWGSL, BATCH_TILE_WGSL } from './gemm_common.js';
+import { batchOffsetsWGSL, BATCH_TILE_WGSL } from './gemm-common.js';
 import { PARAMS_DECL, LINEAR_WG, type KernelSource } from './kernel.js';
 import { DTYPE_HELPERS } from './wgsl.js';
-import { epilogueWgsl, epilogueKey, type Epilogue } from './gemm_epilogue.js';
+import { epilogueWgsl, epilogueKey, type Epilogue } from './gemm-epilogue.js';
 
 export interface SubgroupMatrixShape { M: number; N: number; K: number }
 

@@ -8,10 +8,10 @@
 //    A values are the same for all lanes (uniform loads, broadcast).
 // Both apply the fused epilogue. MR (= M) is compiled in.
 import type { DType } from './dtype.js';
-import { batchOffsetsWGSL } from './gemm_common.js';
+import { batchOffsetsWGSL } from './gemm-common.js';
 import { PARAMS_DECL, LINEAR_WG, type KernelSource } from './kernel.js';
 import { bufferDecl, loadExpr, DTYPE_HELPERS } from './wgsl.js';
-import { epilogueWgsl, epilogueKey, type Epilogue } from './gemm_epilogue.js';
+import { epilogueWgsl, epilogueKey, type Epilogue } from './gemm-epilogue.js';
 
 export const GEMV_WORKGROUP = 64;
 /** Output columns per subgroup ('gemv_k') and per invocation ('gemv_n'). */
