@@ -168,6 +168,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   return { tl, bias, ok, open };
 }
 
+/** Query row `row` in registers (qr), the output accumulator o and the online softmax's max m and sum l. */
+function onlineSoftmaxStart(D: number, row: string): string {
+  return `var qr: array<f32, ${D}>;
+  var o: array<f32, ${D}>;
+  let qb = base_q(b, h, ${row});
+  let sc0 = scale();
+  for (var d = 0u; d < ${D}u; d++) { qr[d] = ld_q(qb + d * sd_q); o[d] = 0.0; }
+  var m = -inf_();
+  var l = 0.0;`;
+}
+
 function fwdBody(s: AttentionSpec): string {
   const { D, W, T } = s;
   const { tl, bias, ok, open } = queryRowKernel(s);
@@ -176,13 +187,7 @@ function fwdBody(s: AttentionSpec): string {
   // Keys the workgroup's last row may see (causal), so the loop bound stays uniform.
   var jEnd = Skv;
   if (${s.causal}) { jEnd = u32(clamp(i32(min(wid.x * ${W}u + ${W - 1}u, Sq - 1u)) + shift() + 1, 0, i32(Skv))); }
-  var qr: array<f32, ${D}>;
-  var o: array<f32, ${D}>;
-  let qb = base_q(b, h, iq);
-  let sc0 = scale();
-  for (var d = 0u; d < ${D}u; d++) { qr[d] = ld_q(qb + d * sd_q); o[d] = 0.0; }
-  var m = -inf_();
-  var l = 0.0;
+  ${onlineSoftmaxStart(D, 'iq')}
   var sc: array<f32, ${T}>;
   for (var j0 = 0u; j0 < jEnd; j0 += ${T}u) {
     ${tl.stage('j0', 'Skv', 'b', 'hk')}
@@ -315,13 +320,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   ${strideD('q')} ${strideD('k')} ${strideD('v')}
   var jEnd = min(Skv, (p + 1u) * kpl);
   if (${s.causal}) { jEnd = u32(clamp(i32(i) + shift() + 1, 0, i32(jEnd))); }
-  var qr: array<f32, ${D}>;
-  var o: array<f32, ${D}>;
-  let qb = base_q(b, h, i);
-  let sc0 = scale();
-  for (var d = 0u; d < ${D}u; d++) { qr[d] = ld_q(qb + d * sd_q); o[d] = 0.0; }
-  var m = -inf_();
-  var l = 0.0;
+  ${onlineSoftmaxStart(D, 'i')}
   for (var j = p * kpl; j < jEnd; j++) {
     if (!(${ok})) { continue; }
     let kb = base_k(b, hk, j);

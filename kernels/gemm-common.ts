@@ -20,12 +20,16 @@ export function batchOffsetsWGSL(R: number, P0 = GEMM_BATCH_PARAMS_AT): string {
 }
 
 /**
- * Opening statements of the tiled GEMM kernels (one workgroup per output tile of one batch): binds
- * tilesN / tilesM (P[3], P[4]), `batch` (workgroups past P[5] batches exit) and the tile's `tileRow` / `tileCol`.
+ * Opening statements of the tiled GEMM kernels (one workgroup per TM x TN output tile of one batch):
+ * bind tilesN / tilesM (P[3], P[4]), `batch` (workgroups past P[5] batches exit), the tile's
+ * `tileRow` / `tileCol` and its first output row and column `row0` / `col0`.
  */
-export const BATCH_TILE_WGSL = `let tilesN = P[3]; let tilesM = P[4];
+export function batchTileWGSL(TM: number, TN: number): string {
+  return `let tilesN = P[3]; let tilesM = P[4];
   let w = linearWorkgroup(wid, nwg);
   let perBatch = tilesN * tilesM;
   let batch = w / perBatch;
   if (batch >= P[5]) { return; }
-  let tileRow = (w % perBatch) / tilesN; let tileCol = (w % perBatch) % tilesN;`;
+  let tileRow = (w % perBatch) / tilesN; let tileCol = (w % perBatch) % tilesN;
+  let row0 = tileRow * ${TM}u; let col0 = tileCol * ${TN}u;`;
+}

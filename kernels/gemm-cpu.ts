@@ -12,7 +12,7 @@
 import type { DType } from './dtype.js';
 import { PARAMS_DECL, LINEAR_WG, type KernelSource } from './kernel.js';
 import { threadKernel } from './skeletons.js';
-import { BATCH_TILE_WGSL } from './gemm-common.js';
+import { batchTileWGSL } from './gemm-common.js';
 import { bufferDecl, loadExpr, DTYPE_HELPERS } from './wgsl.js';
 import { epilogueWgsl, epilogueKey, type Epilogue } from './gemm-epilogue.js';
 
@@ -100,10 +100,8 @@ ${epilogueWgsl(epi)}
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lane: u32) {
   let M = P[0]; let N = P[1]; let K4 = P[2];
-  ${BATCH_TILE_WGSL}
+  ${batchTileWGSL(TM, 8 * TN)}
   let by = tileRow; let bx = tileCol;
-  let row0 = by * ${TM}u;
-  let col0 = bx * ${8 * TN}u;
   var aP = ((batch * tilesM + by) * ${TMR}u * K4) * 8u + lane;
   var bP = ((batch * tilesN + bx) * ${TN}u * K4) * 8u + lane;
   let cBase = batch * M * N;

@@ -15,7 +15,7 @@
 // Preconditions (checked by the planner): f16 A and B; M and N multiples of the output tile and K of the
 // config's K (whole matrices are loaded, there is no edge handling on the load side); unit stride along K
 // for A and along N or K for B; offsets and strides in f16 elements.
-import { batchOffsetsWGSL, BATCH_TILE_WGSL } from './gemm-common.js';
+import { batchOffsetsWGSL, batchTileWGSL } from './gemm-common.js';
 import { PARAMS_DECL, LINEAR_WG, type KernelSource } from './kernel.js';
 import { DTYPE_HELPERS } from './wgsl.js';
 import { epilogueWgsl, epilogueKey, type Epilogue } from './gemm-epilogue.js';
@@ -89,9 +89,7 @@ ${batchOffsetsWGSL(R, P0)}
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lane: u32) {
   let M = P[0]; let N = P[1]; let K = P[2];
-  ${BATCH_TILE_WGSL}
-  let row0 = tileRow * ${TM}u;
-  let col0 = tileCol * ${TN}u;
+  ${batchTileWGSL(TM, TN)}
   let offs = batchOffsets(batch);
   let aOff = offs.x; let bOff = offs.y;
   let sAm = P[8]; let sBk = P[10]; let sBn = P[11];

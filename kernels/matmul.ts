@@ -8,7 +8,7 @@
 // The others: gemm-cpu.ts ('packed', for CPU-like adapters), gemm-gemv.ts (decode), gemm-sgmat.ts
 // (subgroup matrices / tensor cores).
 import type { DType } from './dtype.js';
-import { batchOffsetsWGSL, BATCH_TILE_WGSL } from './gemm-common.js';
+import { batchOffsetsWGSL, batchTileWGSL } from './gemm-common.js';
 import { PARAMS_DECL, LINEAR_WG, type KernelSource } from './kernel.js';
 import { bufferDecl, loadExpr, DTYPE_HELPERS } from './wgsl.js';
 import { epilogueWgsl, epilogueKey, NO_EPILOGUE, type Epilogue } from './gemm-epilogue.js';
@@ -102,9 +102,7 @@ var<workgroup> Bs: array<vec4<f32>, ${(BK * BN) / 4}>;
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
   let M = P[0]; let N = P[1]; let K = P[2];
-  ${BATCH_TILE_WGSL}
-  let row0 = tileRow * ${BM}u;
-  let col0 = tileCol * ${BN}u;
+  ${batchTileWGSL(BM, BN)}
   let offs = batchOffsets(batch);
   let sAm = P[8]; let sAk = P[9]; let sBk = P[10]; let sBn = P[11];
   let tx = lid % 8u; let ty = lid / 8u;
