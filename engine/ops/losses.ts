@@ -2,6 +2,7 @@
 // log-probabilities (a [tokens, vocab] tensor for an LLM); crossEntropyComposed is the same math from
 // recorded ops, kept as the reference. BCE with logits is one fused elementwise kernel.
 import { Tensor } from '../tensor.js';
+import { withTemps } from '../scope.js';
 import { record, noGrad } from '../autograd.js';
 import { xentForwardKernel, xentBackwardKernel, XENT_BACKWARD_WORKGROUP } from '../../kernels/xent.js';
 import { grid } from '../../kernels/kernel.js';
@@ -23,12 +24,6 @@ export interface CrossEntropyOptions {
   /** Targets equal to this are skipped (loss 0, no gradient, not counted by 'mean'). Default -100. */
   ignoreIndex?: number;
   reduction?: Reduction;
-}
-
-/** Disposes the registered temporaries once fn returns (the graph keeps what backward needs). */
-function withTemps<T>(fn: (tmp: (t: Tensor) => Tensor) => T): T {
-  const temps: Tensor[] = [];
-  try { return fn((t) => { temps.push(t); return t; }); } finally { for (const t of temps) t.dispose(); }
 }
 
 /** Validates crossEntropy's arguments before anything is encoded. */

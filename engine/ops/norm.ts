@@ -3,6 +3,7 @@
 // layerNormComposed / rmsNormComposed are the same math as compositions of recorded ops, kept as the
 // reference the fused kernels are tested and benchmarked against.
 import { Tensor } from '../tensor.js';
+import { withTemps } from '../scope.js';
 import { isFloat } from '../dtype.js';
 import { cast, castAndDispose, reshape, slice } from './views.js';
 import { mean } from './reduce.js';
@@ -16,12 +17,6 @@ import { normForwardKernel, normBackwardDxKernel, normBackwardDwKernel, NORM_DW_
 import { grid } from '../../kernels/kernel.js';
 import { kernelFor } from '../kernel-cache.js';
 import { f32Bits } from './launch.js';
-
-/** Runs fn, disposing every temporary it registered through `tmp` (they stay alive in the graph). */
-function withTemps<T>(fn: (tmp: (t: Tensor) => Tensor) => T): T {
-  const temps: Tensor[] = [];
-  try { return fn((t) => { temps.push(t); return t; }); } finally { for (const t of temps) t.dispose(); }
-}
 
 /** Validates layerNorm's arguments (before anything is encoded); returns the normalized shape. */
 function checkLayerNorm(x: Tensor, normalizedShape: readonly number[] | number | null | undefined, weight?: Tensor | null, bias?: Tensor | null): number[] {
@@ -73,10 +68,7 @@ export function layerNormComposed(x: Tensor, normalizedShape?: readonly number[]
     let y = mul(xc, r);
     if (weight) { const w = f32Of(weight, tmp); const t = mul(y, w); y.dispose(); y = t; }
     if (bias) { const b = f32Of(bias, tmp); const t = add(y, b); y.dispose(); y = t; }
-    if (x.dtype === 'f32') return y;
-    const out = cast(y, x.dtype);
-    y.dispose();
-    return out;
+    return castAndDispose(y, x.dtype);
   });
 }
 
@@ -86,13 +78,13 @@ export function layerNormComposed(x: Tensor, normalizedShape?: readonly number[]
  * as PyTorch's promotion).
  */
 export function rmsNormComposed(x: Tensor, weight?: Tensor | null, eps = 1e-6): Tensor {
-  const D = checkRmsNorm(x, weight);
+  checkRmsNorm(x, weight);
   return withTemps((tmp) => {
     const xf = f32Of(x, tmp);
     const ms = tmp(mean(tmp(mul(xf, xf)), -1, { keepDims: true }));
     const r = tmp(rsqrt(tmp(add(ms, eps))));
     let y = mul(xf, r);
-    if (x.dtype !== 'f32') { const t = cast(y, x.dtype); y.dispose(); y = t; }
+    y = castAndDispose(y, x.dtype);
     if (!weight) return y;
     const out = mul(y, weight);
     y.dispose();
