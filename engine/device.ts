@@ -7,7 +7,7 @@
 import { create, globals } from 'webgpu';
 import { BufferPool, type MemoryStats } from './pool.js';
 import {
-  NoAdapterError, DeviceLostError, GPUValidationError, GPUOutOfMemoryError, ShaderCompilationError,
+  NoAdapterError, DeviceLostError, DeviceValidationError, DeviceOutOfMemoryError, ShaderCompilationError,
 } from './errors.js';
 import type { KernelSource } from '../kernels/kernel.js';
 
@@ -92,7 +92,7 @@ export class Device {
       // which reaches us through the error scope of the pipeline's creation.
       if (/invalid due to a previous error/.test(e.message)) return;
       const err = e instanceof GPUOutOfMemoryError || e.constructor?.name === 'GPUOutOfMemoryError'
-        ? new GPUOutOfMemoryError(e.message) : new GPUValidationError(e.message);
+        ? new DeviceOutOfMemoryError(e.message) : new DeviceValidationError(e.message);
       this.error ??= err;
     });
     gpu.lost.then((info) => {
@@ -135,7 +135,7 @@ export class Device {
     // sync point through the error scope below, with the compiler's messages attached.
     const check = this.gpu.popErrorScope().then(async (err) => {
       if (!err) return;
-      if (process.env.ULLAVA_DEBUG) console.error(kernel.label, err.message);
+      if (process.env.WEBGPU_ENGINE_DEBUG) console.error(kernel.label, err.message);
       const info = await module.getCompilationInfo();
       const msgs = info.messages.map((m) => `  ${m.type} ${m.lineNum}:${m.linePos} ${m.message}`).join('\n');
       this.error ??= new ShaderCompilationError(kernel.label, msgs || err.message);
@@ -341,7 +341,7 @@ export async function openDevice(options: DeviceOptions = {}): Promise<Device> {
   // Dawn reduces a few dynamic-offset limits artificially and would refuse them at full value.
   delete requiredLimits.maxDynamicUniformBuffersPerPipelineLayout;
   delete requiredLimits.maxDynamicStorageBuffersPerPipelineLayout;
-  const gpuDevice = await adapter.requestDevice({ requiredFeatures, requiredLimits, label: 'ullava' });
+  const gpuDevice = await adapter.requestDevice({ requiredFeatures, requiredLimits, label: 'webgpu-engine' });
   const device = new Device(gpuDevice, adapter, gpu, options);
   defaultDevice ??= device;
   return device;
@@ -350,12 +350,13 @@ export async function openDevice(options: DeviceOptions = {}): Promise<Device> {
 let defaultDevice: Device | null = null;
 let opening: Promise<Device> | null = null;
 
-/** Options for the default device from the environment (ULLAVA_BACKEND, ULLAVA_ADAPTER, ULLAVA_TOGGLES). */
-export function optionsFromEnv(): DeviceOptions {
+/** Options for the default device from the environment (WEBGPU_ENGINE_BACKEND, _ADAPTER, _TOGGLES). */
+function optionsFromEnv(): DeviceOptions {
   const o: DeviceOptions = {};
-  if (process.env.ULLAVA_BACKEND) o.backend = process.env.ULLAVA_BACKEND;
-  if (process.env.ULLAVA_ADAPTER) o.adapterName = process.env.ULLAVA_ADAPTER;
-  if (process.env.ULLAVA_TOGGLES) o.enableToggles = process.env.ULLAVA_TOGGLES.split(',').filter(Boolean);
+  const env = process.env;
+  if (env.WEBGPU_ENGINE_BACKEND) o.backend = env.WEBGPU_ENGINE_BACKEND;
+  if (env.WEBGPU_ENGINE_ADAPTER) o.adapterName = env.WEBGPU_ENGINE_ADAPTER;
+  if (env.WEBGPU_ENGINE_TOGGLES) o.enableToggles = env.WEBGPU_ENGINE_TOGGLES.split(',').filter(Boolean);
   return o;
 }
 

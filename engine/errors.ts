@@ -20,19 +20,22 @@ export class DeviceLostError extends Error {
   }
 }
 
+// Named Device*, not GPU*: WebGPU's own globals are GPUValidationError and GPUOutOfMemoryError, and
+// the device has to tell its errors from those.
+
 /** A WebGPU validation error: a bug in a kernel or a limit that was exceeded. */
-export class GPUValidationError extends Error {
+export class DeviceValidationError extends Error {
   constructor(message: string, public readonly label = '') {
     super(`WebGPU validation error${label ? ` in ${label}` : ''}: ${message}`);
-    this.name = 'GPUValidationError';
+    this.name = 'DeviceValidationError';
   }
 }
 
 /** The device could not allocate memory. */
-export class GPUOutOfMemoryError extends Error {
+export class DeviceOutOfMemoryError extends Error {
   constructor(message: string) {
     super(`GPU out of memory: ${message}`);
-    this.name = 'GPUOutOfMemoryError';
+    this.name = 'DeviceOutOfMemoryError';
   }
 }
 

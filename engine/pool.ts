@@ -2,10 +2,10 @@
 // again to later tensors. Reuse inside one command encoder is safe: dispatches in one encoder run in
 // order, and every upload goes through the encoder too (device.ts), never through queue.writeBuffer.
 
-export const STORAGE_USAGE = 0x80 /* STORAGE */ | 0x4 /* COPY_SRC */ | 0x8 /* COPY_DST */;
+const STORAGE_USAGE = 0x80 /* STORAGE */ | 0x4 /* COPY_SRC */ | 0x8 /* COPY_DST */;
 
 /** Rounds a request up to a bucket: powers of two split in quarters, so waste stays under 25%. */
-export function bucketSize(bytes: number): number {
+function bucketSize(bytes: number): number {
   const b = Math.max(256, bytes);
   const p = 2 ** Math.floor(Math.log2(b));
   if (p === b) return b;

@@ -70,3 +70,12 @@ export async function scopeAsync<T>(fn: () => Promise<T>): Promise<T> {
   close(created, result);
   return result;
 }
+
+/**
+ * Runs fn, disposing every temporary it registers through `tmp` once fn returns (an op's intermediate
+ * results: the autograd graph keeps what its backward needs).
+ */
+export function withTemps<T>(fn: (tmp: (t: Tensor) => Tensor) => T): T {
+  const temps: Tensor[] = [];
+  try { return fn((t) => { temps.push(t); return t; }); } finally { for (const t of temps) t.dispose(); }
+}

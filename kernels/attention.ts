@@ -15,9 +15,9 @@
 //   0 B, 1 H, 2 Hkv, 3 Sq, 4 Skv, 5 scale (f32 bits), 6 shift = Skv - Sq (i32: causal query i sees keys
 //   j <= i + shift), 7 nPart (split), 8 keys per part (split), 9 rows (combine),
 //   then 5 words per strided operand (element offset, strides of b, h, s, d) in SLOT order.
-import type { DType } from '../engine/dtype.js';
+import type { DType } from './dtype.js';
 import { PARAMS_DECL, type KernelSource } from './kernel.js';
-import { bufferDecl, computeType, loadExpr, DTYPE_HELPERS } from './wgsl.js';
+import { bufferDecl, computeType, loadExpr, loadF32, DTYPE_HELPERS } from './wgsl.js';
 
 export type AttentionMode = 'fwd' | 'split' | 'combine' | 'dq' | 'dkv';
 
@@ -62,16 +62,11 @@ function unrollD(code: string): string {
     Array.from({ length: Number(n) }, (_x, i) => body.replace(/\bd\b/g, `${i}u`)).join(' '));
 }
 
-const f = (dt: DType, arr: string, e: string) => {
-  const x = loadExpr(arr, dt, e);
-  return computeType(dt) === 'f32' ? x : `f32(${x})`;
-};
-
 function operandFns(name: string, slot: number, dt: DType, vec: boolean): string {
   const b = 10 + 5 * slot;
   return `
 fn base_${name}(b: u32, h: u32, s: u32) -> u32 { return P[${b}u] + b * P[${b + 1}u] + h * P[${b + 2}u] + s * P[${b + 3}u]; }
-${vec ? '' : `fn ld_${name}(e: u32) -> f32 { return ${f(dt, `X_${name}`, 'e')}; }`}`;
+${vec ? '' : `fn ld_${name}(e: u32) -> f32 { return ${loadF32(`X_${name}`, dt, 'e')}; }`}`;
 }
 
 /** Statements storing private array `src` (D floats, already final) as row `row` of the contiguous O. */
@@ -154,30 +149,45 @@ function tiles(s: AttentionSpec, a: string, b: string) {
 
 const strideD = (name: string) => `let sd_${name} = P[${10 + 5 * SLOT[name as keyof typeof SLOT] + 4}u];`;
 
-function fwdBody(s: AttentionSpec): string {
-  const { D, W, T } = s;
+/**
+ * The start of the kernels where an invocation owns query row i (clamped to iq) of head h (KV head hk)
+ * and walks K and V: the tiles, the score's bias term and visibility test of key j, and main's opening.
+ */
+function queryRowKernel(s: AttentionSpec) {
   const tl = tiles(s, 'k', 'v');
   const bias = s.bias ? ' + biasAt(b, h, iq, j)' : '';
   const ok = [s.mask ? 'keep(b, j)' : '', s.causal ? 'i32(j) <= i32(iq) + shift()' : ''].filter(Boolean).join(' && ') || 'true';
-  return `
+  const open = `
 ${tl.decl}
-@compute @workgroup_size(${W})
+@compute @workgroup_size(${s.W})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let H = P[1]; let Sq = P[3]; let Skv = P[4];
   let b = wid.y / H; let h = wid.y % H; let hk = h / (H / P[2]);
-  let i = wid.x * ${W}u + lid;
-  let iq = min(i, Sq - 1u);
+  let i = wid.x * ${s.W}u + lid;
+  let iq = min(i, Sq - 1u);`;
+  return { tl, bias, ok, open };
+}
+
+/** Query row `row` in registers (qr), the output accumulator o and the online softmax's max m and sum l. */
+function onlineSoftmaxStart(D: number, row: string): string {
+  return `var qr: array<f32, ${D}>;
+  var o: array<f32, ${D}>;
+  let qb = base_q(b, h, ${row});
+  let sc0 = scale();
+  for (var d = 0u; d < ${D}u; d++) { qr[d] = ld_q(qb + d * sd_q); o[d] = 0.0; }
+  var m = -inf_();
+  var l = 0.0;`;
+}
+
+function fwdBody(s: AttentionSpec): string {
+  const { D, W, T } = s;
+  const { tl, bias, ok, open } = queryRowKernel(s);
+  return `${open}
   ${strideD('q')} ${strideD('k')} ${strideD('v')}
   // Keys the workgroup's last row may see (causal), so the loop bound stays uniform.
   var jEnd = Skv;
   if (${s.causal}) { jEnd = u32(clamp(i32(min(wid.x * ${W}u + ${W - 1}u, Sq - 1u)) + shift() + 1, 0, i32(Skv))); }
-  var qr: array<f32, ${D}>;
-  var o: array<f32, ${D}>;
-  let qb = base_q(b, h, iq);
-  let sc0 = scale();
-  for (var d = 0u; d < ${D}u; d++) { qr[d] = ld_q(qb + d * sd_q); o[d] = 0.0; }
-  var m = -inf_();
-  var l = 0.0;
+  ${onlineSoftmaxStart(D, 'iq')}
   var sc: array<f32, ${T}>;
   for (var j0 = 0u; j0 < jEnd; j0 += ${T}u) {
     ${tl.stage('j0', 'Skv', 'b', 'hk')}
@@ -310,13 +320,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   ${strideD('q')} ${strideD('k')} ${strideD('v')}
   var jEnd = min(Skv, (p + 1u) * kpl);
   if (${s.causal}) { jEnd = u32(clamp(i32(i) + shift() + 1, 0, i32(jEnd))); }
-  var qr: array<f32, ${D}>;
-  var o: array<f32, ${D}>;
-  let qb = base_q(b, h, i);
-  let sc0 = scale();
-  for (var d = 0u; d < ${D}u; d++) { qr[d] = ld_q(qb + d * sd_q); o[d] = 0.0; }
-  var m = -inf_();
-  var l = 0.0;
+  ${onlineSoftmaxStart(D, 'i')}
   for (var j = p * kpl; j < jEnd; j++) {
     if (!(${ok})) { continue; }
     let kb = base_k(b, hk, j);
@@ -376,17 +380,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 function dqBody(s: AttentionSpec): string {
   const { D, W, T } = s;
-  const tl = tiles(s, 'k', 'v');
-  const bias = s.bias ? ' + biasAt(b, h, iq, j)' : '';
-  const ok = [s.mask ? 'keep(b, j)' : '', s.causal ? 'i32(j) <= i32(iq) + shift()' : ''].filter(Boolean).join(' && ') || 'true';
-  return `
-${tl.decl}
-@compute @workgroup_size(${W})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let H = P[1]; let Sq = P[3]; let Skv = P[4];
-  let b = wid.y / H; let h = wid.y % H; let hk = h / (H / P[2]);
-  let i = wid.x * ${W}u + lid;
-  let iq = min(i, Sq - 1u);
+  const { tl, bias, ok, open } = queryRowKernel(s);
+  return `${open}
   let row = wid.y * Sq + iq;
   ${strideD('q')} ${strideD('k')} ${strideD('v')} ${strideD('o')} ${strideD('do')}
   var jEnd = Skv;

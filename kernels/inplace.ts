@@ -2,10 +2,11 @@
 // destination (a KV cache written at the current length). One invocation owns one 32-bit word of the
 // destination, so 16-bit and u8 destinations (several elements per word) are written without races:
 // a word the window covers only partly is read, its other elements kept, and written back whole.
-import type { DType } from '../engine/dtype.js';
-import { packFactor } from '../engine/dtype.js';
-import { PARAMS_DECL, LINEAR_WG, type KernelSource } from './kernel.js';
-import { bufferDecl, computeType, convertExpr, loadExpr, DTYPE_HELPERS } from './wgsl.js';
+import type { DType } from './dtype.js';
+import { packFactor } from './dtype.js';
+import type { KernelSource } from './kernel.js';
+import { bufferDecl, computeType, convertExpr, loadExpr } from './wgsl.js';
+import { threadKernel } from './skeletons.js';
 
 export const WRITE_WORKGROUP = 256;
 
@@ -36,17 +37,7 @@ export function writeSliceKernel(dst: DType, src: DType, leadRank: number): Kern
   }
   if (fresh != 0xffffffffu) { out = out | (dst[word] & ~fresh); }
   dst[word] = out;`;
-  const code = `
-${PARAMS_DECL}
-${bufferDecl(1, 'src', src, 'read')}
-${bufferDecl(2, 'dst', dst, 'read_write')}
-${DTYPE_HELPERS}
-${LINEAR_WG}
-@compute @workgroup_size(${WRITE_WORKGROUP})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let t = linearWorkgroup(wid, nwg) * ${WRITE_WORKGROUP}u + lid;
-  if (t >= P[0]) { return; }
+  const code = threadKernel({ W: WRITE_WORKGROUP, count: 'P[0]', decls: [bufferDecl(1, 'src', src, 'read'), bufferDecl(2, 'dst', dst, 'read_write')], body: `
   let nW = P[1];
   let firstWord = P[2];
   let colStart = P[3];
@@ -62,7 +53,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     dstBase += i * P[${9 + L}u + u32(d)];
     srcBase += i * P[${9 + 2 * L}u + u32(d)];
   }
-  ${body}
-}`;
+  ${body}` });
   return { label: `write_slice_${src}_to_${dst}`, code };
 }

@@ -18,7 +18,7 @@ export const PARAMS_DECL = '@group(0) @binding(0) var<storage, read> P: array<u3
 export const LINEAR_WG = `fn linearWorkgroup(wid: vec3<u32>, nwg: vec3<u32>) -> u32 { return wid.x + wid.y * nwg.x; }`;
 
 /** Largest workgroup count per grid dimension WebGPU guarantees. */
-export const MAX_GRID = 65535;
+const MAX_GRID = 65535;
 
 /** Splits a number of workgroups over a 2-D grid. */
 export function grid(workgroups: number): [number, number, number] {

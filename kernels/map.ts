@@ -1,19 +1,16 @@
 // The generic "map" kernel: one output element per invocation-slot, computed by a WGSL body from the
 // element's multi-index. Elementwise ops with broadcasting, casts, copies of strided views, gathers,
 // concatenation and padding are all maps; they differ only in their body.
-import type { DType } from '../engine/dtype.js';
-import { packFactor } from '../engine/dtype.js';
+import type { DType } from './dtype.js';
+import { packFactor } from './dtype.js';
 import { PARAMS_DECL, LINEAR_WG, type KernelSource } from './kernel.js';
 import { bufferDecl, computeType, loadExpr, storeWordStmt, DTYPE_HELPERS } from './wgsl.js';
 
 export interface MapInput { name: string; dtype: DType }
 
-export interface MapSpec {
+/** What distinguishes one map kernel from another: its body (and the helpers the body calls). */
+export interface MapBody {
   label: string;
-  inputs: MapInput[];
-  out: DType;
-  /** Rank of the output (>= 1). Every input is addressed with the same rank (strides may be 0). */
-  rank: number;
   /**
    * Body of `fn compute(idx: array<u32, RANK>) -> T`, T being the output's compute type. Available:
    * `ld_NAME(idx)` (strided load as the input's compute type), `off_NAME(idx)` (element offset),
@@ -24,10 +21,17 @@ export interface MapSpec {
   helpers?: string;
 }
 
+export interface MapSpec extends MapBody {
+  inputs: MapInput[];
+  out: DType;
+  /** Rank of the output (>= 1). Every input is addressed with the same rank (strides may be 0). */
+  rank: number;
+}
+
 export const MAP_WORKGROUP = 256;
 
 /** Layout of the parameter block of a map kernel. */
-export function mapParamsLayout(rank: number, nInputs: number) {
+function mapParamsLayout(rank: number, nInputs: number) {
   return { shapeAt: 1, inputAt: (i: number) => 1 + rank + i * (rank + 1), scalarsAt: 1 + rank + nInputs * (rank + 1) };
 }
 

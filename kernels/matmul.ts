@@ -1,18 +1,18 @@
 // Batched matrix multiply C[b] = A[b] · B[b] with A and B read through arbitrary strides (so transposed
 // and broadcast views need no copy), inputs of any float dtype widened to f32 on load, f32 accumulation,
-// and a contiguous output [batch, M, N] through the fused epilogue (gemm_epilogue.ts). Two variants here:
+// and a contiguous output [batch, M, N] through the fused epilogue (gemm-epilogue.ts). Two variants here:
 //  - 'tiled': a BM x BN output tile per workgroup, staged through workgroup memory BK deep, each thread
 //    owning a TM x TN block (vec4 accumulators). Correct for any M, N, K (edges are zero-padded on load).
 //    The shape for real GPUs (shared memory is fast there, barriers cheap).
 //  - 'naive': one invocation per output element, the peer that benchmarks compare against.
-// The others: gemm_cpu.ts ('packed', for CPU-like adapters), gemm_gemv.ts (decode), gemm_sgmat.ts
+// The others: gemm-cpu.ts ('packed', for CPU-like adapters), gemm-gemv.ts (decode), gemm-sgmat.ts
 // (subgroup matrices / tensor cores).
-import type { DType } from '../engine/dtype.js';
-import { batchOffsetsWGSL } from './gemm_common.js';
+import type { DType } from './dtype.js';
+import { batchOffsetsWGSL, batchTileWGSL } from './gemm-common.js';
 import { PARAMS_DECL, LINEAR_WG, type KernelSource } from './kernel.js';
 import { bufferDecl, loadExpr, DTYPE_HELPERS } from './wgsl.js';
-import { epilogueWgsl, epilogueKey, NO_EPILOGUE, type Epilogue } from './gemm_epilogue.js';
-import { im2colWgsl } from './conv_im2col.js';
+import { epilogueWgsl, epilogueKey, NO_EPILOGUE, type Epilogue } from './gemm-epilogue.js';
+import { im2colWgsl } from './conv-im2col.js';
 
 /** Every GEMM kernel the planner can pick (engine/ops/matmul.ts planMatmul). */
 export type MatmulVariant = 'tiled' | 'naive' | 'packed' | 'gemv_k' | 'gemv_n' | 'sgmat';
@@ -26,7 +26,7 @@ export interface MatmulConfig {
   /** Fused epilogue (bias, activation, residual, 16-bit output); default: plain f32 output. */
   epi?: Epilogue;
   /**
-   * 'tiled' only: B is the implicit im2col matrix of an image (kernels/conv_im2col.ts), addressed from the
+   * 'tiled' only: B is the implicit im2col matrix of an image (kernels/conv-im2col.ts), addressed from the
    * geometry block that follows the batch parameters (sBk, sBn unused; B's batch strides give each
    * batch's image). For implicit-GEMM convolution.
    */
@@ -102,14 +102,7 @@ var<workgroup> Bs: array<vec4<f32>, ${(BK * BN) / 4}>;
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
   let M = P[0]; let N = P[1]; let K = P[2];
-  let tilesN = P[3]; let tilesM = P[4];
-  let w = linearWorkgroup(wid, nwg);
-  let perBatch = tilesN * tilesM;
-  let batch = w / perBatch;
-  if (batch >= P[5]) { return; }
-  let t = w % perBatch;
-  let row0 = (t / tilesN) * ${BM}u;
-  let col0 = (t % tilesN) * ${BN}u;
+  ${batchTileWGSL(BM, BN)}
   let offs = batchOffsets(batch);
   let sAm = P[8]; let sAk = P[9]; let sBk = P[10]; let sBn = P[11];
   let tx = lid % 8u; let ty = lid / 8u;

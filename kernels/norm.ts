@@ -2,16 +2,15 @@
 // tensor: one workgroup per row, statistics combined in shared memory, f32 math whatever the storage.
 // Forward kernels also write the row's mean and reciprocal std (f32) for the backward. Backward: a row
 // kernel for dx and a column kernel for the weight/bias gradients (sums over rows, no atomics needed).
-import type { DType } from '../engine/dtype.js';
-import { PARAMS_DECL, LINEAR_WG, type KernelSource } from './kernel.js';
-import { bufferDecl, computeType, loadExpr, DTYPE_HELPERS } from './wgsl.js';
-import { workgroupReduceWGSL } from './workgroup-reduce.js';
+import type { DType } from './dtype.js';
+import type { KernelSource } from './kernel.js';
+import { bufferDecl, loadF32 as ld } from './wgsl.js';
+import { rowKernel, threadKernel } from './skeletons.js';
 
-export const NORM_WORKGROUP = 64;
+const NORM_WORKGROUP = 64;
+export const NORM_DW_WORKGROUP = 64;
 
 export type NormKind = 'layer' | 'rms';
-
-const ld = (arr: string, dt: DType, e: string) => (computeType(dt) === 'f32' ? loadExpr(arr, dt, e) : `f32(${loadExpr(arr, dt, e)})`);
 
 /** Rounds an f32 through a 16-bit dtype (RMSNorm casts the normalised value back before the weight). */
 function roundThrough(dtype: DType, v: string): string {
@@ -20,28 +19,14 @@ function roundThrough(dtype: DType, v: string): string {
   return v;
 }
 
-
 /**
  * Forward. Params: [rows, D, eps(f32 bits), hasWeight, hasBias]. Bindings: X, W (wdtype), B (wdtype),
  * Y (f32), STATS (f32 [rows, 2]: mean (0 for rms), rstd).
  */
 export function normForwardKernel(kind: NormKind, x: DType, w: DType): KernelSource {
   const W = NORM_WORKGROUP;
-  const code = `
-${PARAMS_DECL}
-${bufferDecl(1, 'X', x, 'read')}
-${bufferDecl(2, 'WT', w, 'read')}
-${bufferDecl(3, 'BS', w, 'read')}
-@group(0) @binding(4) var<storage, read_write> Y: array<f32>;
-@group(0) @binding(5) var<storage, read_write> STATS: array<f32>;
-${DTYPE_HELPERS}
-${LINEAR_WG}
-${workgroupReduceWGSL(W)}
-@compute @workgroup_size(${W})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let r = linearWorkgroup(wid, nwg);
-  if (r >= P[0]) { return; }
+  const code = rowKernel({ W, decls: [bufferDecl(1, 'X', x, 'read'), bufferDecl(2, 'WT', w, 'read'), bufferDecl(3, 'BS', w, 'read'),
+    bufferDecl(4, 'Y', 'f32', 'read_write'), bufferDecl(5, 'STATS', 'f32', 'read_write')], body: `
   let D = P[1];
   let eps = bitcast<f32>(P[2]);
   let base = r * D;
@@ -58,8 +43,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     if (P[4] == 1u) { v = v + ${ld('BS', w, 'c')}; }
     Y[base + c] = v;
   }
-  if (lid == 0u) { STATS[2u * r] = mu; STATS[2u * r + 1u] = rstd; }
-}`;
+  if (lid == 0u) { STATS[2u * r] = mu; STATS[2u * r + 1u] = rstd; }` });
   return { label: `${kind}norm_fwd_${x}_${w}`, code };
 }
 
@@ -70,26 +54,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
  */
 export function normBackwardDxKernel(kind: NormKind, x: DType, g: DType, w: DType): KernelSource {
   const W = NORM_WORKGROUP;
-  const code = `
-${PARAMS_DECL}
-${bufferDecl(1, 'X', x, 'read')}
-${bufferDecl(2, 'G', g, 'read')}
-${bufferDecl(3, 'WT', w, 'read')}
-@group(0) @binding(4) var<storage, read> STATS: array<f32>;
-@group(0) @binding(5) var<storage, read_write> DX: array<f32>;
-${DTYPE_HELPERS}
-${LINEAR_WG}
-${workgroupReduceWGSL(W)}
+  const code = rowKernel({ W, decls: [bufferDecl(1, 'X', x, 'read'), bufferDecl(2, 'G', g, 'read'), bufferDecl(3, 'WT', w, 'read'),
+    bufferDecl(4, 'STATS', 'f32', 'read'), bufferDecl(5, 'DX', 'f32', 'read_write')], helpers: `
 fn dxh(base: u32, c: u32) -> f32 {
   var v = ${ld('G', g, 'base + c')};
   if (P[3] == 1u) { v = v * ${ld('WT', w, 'c')}; }
   return v;
-}
-@compute @workgroup_size(${W})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let r = linearWorkgroup(wid, nwg);
-  if (r >= P[0]) { return; }
+}`, body: `
   let D = P[1];
   let base = r * D;
   let mu = STATS[2u * r];
@@ -103,8 +74,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   for (var c = lid; c < D; c += ${W}u) {
     let xh = (${ld('X', x, 'base + c')} - mu) * rstd;
     DX[base + c] = rstd * (dxh(base, c) - meanDxh - xh * meanDxhXh);
-  }
-}`;
+  }` });
   return { label: `${kind}norm_bwd_dx_${x}_${g}_${w}`, code };
 }
 
@@ -114,21 +84,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
  * dw = sum g * xh (rms: xh rounded through x's dtype, as the forward multiplied that), db = sum g.
  */
 export function normBackwardDwKernel(kind: NormKind, x: DType, g: DType): KernelSource {
-  const code = `
-${PARAMS_DECL}
-${bufferDecl(1, 'X', x, 'read')}
-${bufferDecl(2, 'G', g, 'read')}
-@group(0) @binding(3) var<storage, read> STATS: array<f32>;
-@group(0) @binding(4) var<storage, read_write> DWB: array<f32>;
-${DTYPE_HELPERS}
-${LINEAR_WG}
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let c = linearWorkgroup(wid, nwg) * 64u + lid;
+  const code = threadKernel({ W: NORM_DW_WORKGROUP, count: 'P[1]', decls: [bufferDecl(1, 'X', x, 'read'), bufferDecl(2, 'G', g, 'read'),
+    bufferDecl(3, 'STATS', 'f32', 'read'), bufferDecl(4, 'DWB', 'f32', 'read_write')], body: `
+  let c = t;
   let rows = P[0];
   let D = P[1];
-  if (c >= D) { return; }
   var dw = 0.0;
   var db = 0.0;
   for (var r = 0u; r < rows; r++) {
@@ -138,7 +98,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     db += gv;
   }
   DWB[c] = dw;
-  DWB[D + c] = db;
-}`;
+  DWB[D + c] = db;` });
   return { label: `${kind}norm_bwd_dw_${x}_${g}`, code };
 }

@@ -1,11 +1,11 @@
 // Reduction over a set of axes: one workgroup per output element; its threads stride over the reduced
 // elements and combine in shared memory. Two-pass reductions (logsumexp, variance) re-read the row.
-import type { DType } from '../engine/dtype.js';
+import type { DType } from './dtype.js';
 import { PARAMS_DECL, LINEAR_WG, type KernelSource } from './kernel.js';
-import { bufferDecl, computeType, loadExpr, DTYPE_HELPERS } from './wgsl.js';
+import { bufferDecl, loadF32, DTYPE_HELPERS } from './wgsl.js';
 
 export type ReduceOp = 'sum' | 'max' | 'min' | 'argmax' | 'argmin' | 'logsumexp' | 'var';
-export const REDUCE_WORKGROUP = 64;
+const REDUCE_WORKGROUP = 64;
 
 /**
  * Params: [nOut, nRed, keptShape(RK), keptStrides(RK), redShape(RR), redStrides(RR), offset, correction(f32 bits)].
@@ -13,8 +13,7 @@ export const REDUCE_WORKGROUP = 64;
  */
 export function reduceKernel(op: ReduceOp, dtype: DType, rk: number, rr: number): KernelSource {
   const W = REDUCE_WORKGROUP;
-  const ct = computeType(dtype);
-  const load = (e: string) => ct === 'f32' ? loadExpr('X', dtype, e) : `f32(${loadExpr('X', dtype, e)})`;
+  const load = (e: string) => loadF32('X', dtype, e);
   const isArg = op === 'argmax' || op === 'argmin';
   const K = rk, Rr = rr;
   const keptOffset = K === 0 ? '0u' : Array.from({ length: K }, (_, d) => `kdig(o, ${d}u) * P[${2 + K + d}]`).join(' + ');
@@ -99,8 +98,7 @@ export function reduceThinKernel(op: ReduceOp, dtype: DType, rk: number, rr: num
   const full = reduceKernel(op, dtype, rk, rr).code;
   // Reuse the declarations and helper functions of the workgroup kernel (everything before its main).
   const prelude = full.slice(0, full.indexOf('fn combineTo'));
-  const ct = computeType(dtype);
-  const load = (e: string) => ct === 'f32' ? loadExpr('X', dtype, e) : `f32(${loadExpr('X', dtype, e)})`;
+  const load = (e: string) => loadF32('X', dtype, e);
   const K = rk, Rr = rr;
   const keptOffset = K === 0 ? '0u' : Array.from({ length: K }, (_, d) => `kdig(o, ${d}u) * P[${2 + K + d}]`).join(' + ');
   const isArg = op === 'argmax' || op === 'argmin';

@@ -3,13 +3,13 @@
 // seen as [outer, C, inner]: row r = (o, i) reads elements o*C*inner + c*inner + i, so any axis works
 // without a transpose. Results are written as f32 (16-bit outputs are cast afterwards: threads of a row
 // would otherwise share packed words).
-import type { DType } from '../engine/dtype.js';
-import { PARAMS_DECL, LINEAR_WG, type KernelSource } from './kernel.js';
-import { bufferDecl, computeType, loadExpr, DTYPE_HELPERS } from './wgsl.js';
-import { workgroupReduceWGSL } from './workgroup-reduce.js';
+import type { DType } from './dtype.js';
+import type { KernelSource } from './kernel.js';
+import { bufferDecl, loadF32 as ld } from './wgsl.js';
+import { rowKernel } from './skeletons.js';
 
 export type SoftmaxMode = 'softmax' | 'log_softmax' | 'softmax_backward' | 'log_softmax_backward';
-export const SOFTMAX_WORKGROUP = 64;
+const SOFTMAX_WORKGROUP = 64;
 
 /**
  * Params: [nRows, C, inner]. Forward bindings: X (dtype), Y (f32). Backward bindings: Y (the forward's
@@ -17,7 +17,6 @@ export const SOFTMAX_WORKGROUP = 64;
  */
 export function softmaxKernel(mode: SoftmaxMode, dtype: DType, gdtype: DType = dtype): KernelSource {
   const W = SOFTMAX_WORKGROUP;
-  const ld = (arr: string, dt: DType, e: string) => (computeType(dt) === 'f32' ? loadExpr(arr, dt, e) : `f32(${loadExpr(arr, dt, e)})`);
   const backward = mode.endsWith('backward');
   const decls = backward
     ? [bufferDecl(1, 'Y', dtype, 'read'), bufferDecl(2, 'G', gdtype, 'read'), bufferDecl(3, 'DX', 'f32', 'read_write')]
@@ -49,24 +48,13 @@ export function softmaxKernel(mode: SoftmaxMode, dtype: DType, gdtype: DType = d
   let total = wgSum(acc, lid);
   for (var c = lid; c < C; c += ${W}u) { DX[at(c)] = ${out}; }`;
   }
-  const code = `
-${PARAMS_DECL}
-${decls.join('\n')}
-${DTYPE_HELPERS}
-${LINEAR_WG}
-${workgroupReduceWGSL(W)}
+  const code = rowKernel({ W, decls, helpers: `
 var<private> rowBase: u32;
 var<private> inner: u32;
-fn at(c: u32) -> u32 { return rowBase + c * inner; }
-@compute @workgroup_size(${W})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let r = linearWorkgroup(wid, nwg);
-  if (r >= P[0]) { return; }
+fn at(c: u32) -> u32 { return rowBase + c * inner; }`, body: `
   let C = P[1];
   inner = P[2];
   rowBase = (r / inner) * C * inner + r % inner;
-${body}
-}`;
+${body}` });
   return { label: `${mode}_${dtype}${backward ? `_g${gdtype}` : ''}`, code };
 }

@@ -1,9 +1,12 @@
 // WGSL snippets for typed storage: every tensor is bound as a flat array of 32-bit words; 16-bit floats
 // are widened to f32 on load and rounded to nearest-even on store, u8 is unpacked from bytes.
-import type { DType } from '../engine/dtype.js';
+import type { DType } from './dtype.js';
+
+/** A WGSL scalar type kernels compute in. */
+export type ComputeType = 'f32' | 'i32' | 'u32';
 
 /** The WGSL scalar a dtype computes in. */
-export function computeType(dtype: DType): 'f32' | 'i32' | 'u32' {
+export function computeType(dtype: DType): ComputeType {
   switch (dtype) {
     case 'f32': case 'f16': case 'bf16': return 'f32';
     case 'i32': return 'i32';
@@ -12,7 +15,7 @@ export function computeType(dtype: DType): 'f32' | 'i32' | 'u32' {
 }
 
 /** The WGSL element type of the storage array for a dtype. */
-export function storageType(dtype: DType): 'f32' | 'i32' | 'u32' {
+function storageType(dtype: DType): 'f32' | 'i32' | 'u32' {
   return dtype === 'f32' ? 'f32' : dtype === 'i32' ? 'i32' : 'u32';
 }
 
@@ -31,7 +34,7 @@ export function loadExpr(arr: string, dtype: DType, e: string): string {
 }
 
 /** Converts an expression of compute type `from` to compute type `to` (float -> int truncates). */
-export function convertExpr(expr: string, from: 'f32' | 'i32' | 'u32', to: 'f32' | 'i32' | 'u32'): string {
+export function convertExpr(expr: string, from: ComputeType, to: ComputeType): string {
   if (from === to) return expr;
   if (to === 'u32' && from === 'f32') return `u32(max(${expr}, 0.0))`;
   return `${to}(${expr})`;
@@ -42,6 +45,8 @@ export const DTYPE_HELPERS = /* wgsl */ `
 // NaN and infinity cannot be WGSL constant expressions; a var makes them runtime values.
 fn nan_() -> f32 { var u = 0x7fc00000u; return bitcast<f32>(u); }
 fn inf_() -> f32 { var u = 0x7f800000u; return bitcast<f32>(u); }
+// NaN tested on the bits: compilers may assume finite math and fold x != x to false.
+fn isnan_(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
 fn bf16_to_f32(w: u32, hi: u32) -> f32 { return bitcast<f32>(select(w << 16u, w & 0xffff0000u, hi == 1u)); }
 fn f32_to_bf16(x: f32) -> u32 {
   let b = bitcast<u32>(x);
@@ -91,11 +96,8 @@ export function storeWordStmt(out: string, dtype: DType, w: string, vals: string
   }
 }
 
-/** A WGSL f32 literal that round-trips (handles integers, exponents, infinities). */
-export function f32Lit(x: number): string {
-  if (Number.isNaN(x)) return 'nan_()';
-  if (x === Infinity) return 'inf_()';
-  if (x === -Infinity) return '(-inf_())';
-  const s = Math.fround(x).toString();
-  return /[.eE]/.test(s) ? `f32(${s})` : `f32(${s}.0)`;
+
+/** Expression loading element `e` of `arr` widened to f32 (integers converted). */
+export function loadF32(arr: string, dtype: DType, e: string): string {
+  return computeType(dtype) === 'f32' ? loadExpr(arr, dtype, e) : `f32(${loadExpr(arr, dtype, e)})`;
 }

@@ -1,12 +1,15 @@
 // Fused cross-entropy over class rows: the forward writes each row's negative log-likelihood and its
 // logsumexp without materialising log-probabilities; the backward writes (softmax - onehot) * g per row.
-import type { DType } from '../engine/dtype.js';
-import { PARAMS_DECL, LINEAR_WG, type KernelSource } from './kernel.js';
-import { bufferDecl, computeType, loadExpr, DTYPE_HELPERS } from './wgsl.js';
-import { workgroupReduceWGSL } from './workgroup-reduce.js';
+import type { DType } from './dtype.js';
+import type { KernelSource } from './kernel.js';
+import { bufferDecl, loadF32 as ld } from './wgsl.js';
+import { rowKernel, threadKernel } from './skeletons.js';
 
-export const XENT_WORKGROUP = 64;
-const ld = (arr: string, dt: DType, e: string) => (computeType(dt) === 'f32' ? loadExpr(arr, dt, e) : `f32(${loadExpr(arr, dt, e)})`);
+const XENT_WORKGROUP = 64;
+export const XENT_BACKWARD_WORKGROUP = 256;
+
+/** Whether row r's target t is ignored (P[2] = ignoreIndex as i32 bits) or outside [0, C). */
+const IGNORED = 't == bitcast<i32>(P[2]) || t < 0 || u32(t) >= C';
 
 /**
  * Params: [rows, C, ignoreIndex (i32 bits)]. Bindings: X (logits, dtype), T (i32 targets),
@@ -14,20 +17,8 @@ const ld = (arr: string, dt: DType, e: string) => (computeType(dt) === 'f32' ? l
  */
 export function xentForwardKernel(dtype: DType): KernelSource {
   const W = XENT_WORKGROUP;
-  const code = `
-${PARAMS_DECL}
-${bufferDecl(1, 'X', dtype, 'read')}
-@group(0) @binding(2) var<storage, read> T: array<i32>;
-@group(0) @binding(3) var<storage, read_write> NLL: array<f32>;
-@group(0) @binding(4) var<storage, read_write> LSE: array<f32>;
-${DTYPE_HELPERS}
-${LINEAR_WG}
-${workgroupReduceWGSL(W)}
-@compute @workgroup_size(${W})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let r = linearWorkgroup(wid, nwg);
-  if (r >= P[0]) { return; }
+  const code = rowKernel({ W, decls: [bufferDecl(1, 'X', dtype, 'read'), bufferDecl(2, 'T', 'i32', 'read'),
+    bufferDecl(3, 'NLL', 'f32', 'read_write'), bufferDecl(4, 'LSE', 'f32', 'read_write')], body: `
   let C = P[1];
   let base = r * C;
   var m = -inf_();
@@ -40,10 +31,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let lse = mx + log(total);
     LSE[r] = lse;
     let t = T[r];
-    if (t == bitcast<i32>(P[2]) || t < 0 || u32(t) >= C) { NLL[r] = 0.0; }
+    if (${IGNORED}) { NLL[r] = 0.0; }
     else { NLL[r] = lse - ${ld('X', dtype, 'base + u32(t)')}; }
-  }
-}`;
+  }` });
   return { label: `xent_fwd_${dtype}`, code };
 }
 
@@ -52,27 +42,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
  * DX (f32 [rows, C]). One invocation per element.
  */
 export function xentBackwardKernel(dtype: DType): KernelSource {
-  const code = `
-${PARAMS_DECL}
-${bufferDecl(1, 'X', dtype, 'read')}
-@group(0) @binding(2) var<storage, read> T: array<i32>;
-@group(0) @binding(3) var<storage, read> LSE: array<f32>;
-@group(0) @binding(4) var<storage, read> G: array<f32>;
-@group(0) @binding(5) var<storage, read_write> DX: array<f32>;
-${DTYPE_HELPERS}
-${LINEAR_WG}
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let e = linearWorkgroup(wid, nwg) * 256u + lid;
+  const code = threadKernel({ W: XENT_BACKWARD_WORKGROUP, count: 'P[0] * P[1]', decls: [bufferDecl(1, 'X', dtype, 'read'),
+    bufferDecl(2, 'T', 'i32', 'read'), bufferDecl(3, 'LSE', 'f32', 'read'), bufferDecl(4, 'G', 'f32', 'read'),
+    bufferDecl(5, 'DX', 'f32', 'read_write')], body: `
   let C = P[1];
-  if (e >= P[0] * C) { return; }
-  let r = e / C;
-  let c = e % C;
-  let t = T[r];
-  if (t == bitcast<i32>(P[2]) || t < 0 || u32(t) >= C) { DX[e] = 0.0; return; }
-  let p = exp(${ld('X', dtype, 'e')} - LSE[r]);
-  DX[e] = G[r] * (p - select(0.0, 1.0, u32(t) == c));
-}`;
+  let r = t / C;
+  let c = t % C;
+  let tr = T[r];
+  if (${IGNORED.replace(/\bt\b/g, 'tr')}) { DX[t] = 0.0; return; }
+  let p = exp(${ld('X', dtype, 't')} - LSE[r]);
+  DX[t] = G[r] * (p - select(0.0, 1.0, u32(tr) == c));` });
   return { label: `xent_bwd_${dtype}`, code };
 }

@@ -9,9 +9,9 @@ import { isFloat } from '../dtype.js';
 import type { Device } from '../device.js';
 import { record, noGrad } from '../autograd.js';
 import { attentionKernel, outDtype, SLOT, ATTN_PARAMS, type AttentionSpec, type AttentionMode, type Vec4Operand } from '../../kernels/attention.js';
-import type { KernelSource } from '../../kernels/kernel.js';
+import { kernelFor } from '../kernel-cache.js';
 import { f32Bits, i32Bits, broadcastStrides } from './launch.js';
-import { cast } from './views.js';
+import { castAndDispose } from './views.js';
 import { sumToShape } from './reduce.js';
 import { ShapeError } from '../errors.js';
 import { full } from './creation.js';
@@ -56,13 +56,7 @@ export function planAttention(device: Device, Sq: number, Skv: number, D: number
   return { impl, W, T, R, nPart: Math.ceil(Skv / keysPerPart), keysPerPart, unroll: false };
 }
 
-const cache = new Map<string, KernelSource>();
-function kernel(spec: AttentionSpec): KernelSource {
-  const key = JSON.stringify(spec);
-  let k = cache.get(key);
-  if (!k) { k = attentionKernel(spec); cache.set(key, k); }
-  return k;
-}
+const kernel = (spec: AttentionSpec) => kernelFor(attentionKernel, spec);
 
 interface Problem {
   B: number; H: number; Hkv: number; Sq: number; Skv: number; D: number; scale: number; causal: boolean;
@@ -131,7 +125,7 @@ function forward(q: Tensor, k: Tensor, v: Tensor, p: Problem, force?: AttentionI
   if (plan.impl === 'split' && rows > 65535 * 65535) plan = planAttention(device, Sq, Skv, D, device.isSoftwareAdapter ? 'rows' : 'staged');
   const out = Tensor.empty([B, H, Sq, D], outDtype(q.dtype, D), device);
   const lse = Tensor.empty([B, H, Sq], 'f32', device);
-  if (rows * D === 0) return { out: finishOut(out, q.dtype), lse };
+  if (rows * D === 0) return { out: castAndDispose(out, q.dtype), lse };
   const inputs = [buf(q), buf(k), buf(v), ...(p.mask ? [buf(p.mask)] : []), ...(p.bias ? [buf(p.bias)] : [])];
   const ops = { q, k, v, ...(p.bias ? { bias: p.bias } : {}), ...(p.mask ? { mask: p.mask } : {}) };
   if (plan.impl === 'split') {
@@ -150,7 +144,7 @@ function forward(q: Tensor, k: Tensor, v: Tensor, p: Problem, force?: AttentionI
     device.dispatch(kernel(spec('fwd', p, q, k, v, plan)), params(p, ops), [...inputs, buf(out), buf(lse)],
       [Math.ceil(Sq / plan.W), B * H, 1]);
   }
-  return { out: finishOut(out, q.dtype), lse };
+  return { out: castAndDispose(out, q.dtype), lse };
 }
 
 /** Whether t's rows can be read as vec4<f32>: f32, d-stride 1, offset and other strides multiples of 4. */
@@ -159,13 +153,6 @@ function vec4Rows(t: Tensor, D: number): boolean {
 }
 function vec4List(ts: Partial<Record<Vec4Operand, Tensor>>, D: number): Vec4Operand[] {
   return (Object.keys(ts) as Vec4Operand[]).filter((n) => vec4Rows(ts[n]!, D));
-}
-
-function finishOut(out: Tensor, dtype: DType): Tensor {
-  if (out.dtype === dtype) return out;
-  const c = cast(out, dtype);
-  out.dispose();
-  return c;
 }
 
 /**
@@ -219,7 +206,7 @@ function attentionBackward(g: Tensor, q: Tensor, k: Tensor, v: Tensor, o: Tensor
     }
   }
   dvec.dispose();
-  const as = (t: Tensor, dt: DType) => { if (dt === 'f32') return t; const c = cast(t, dt); t.dispose(); return c; };
+  const as = castAndDispose;
   let gb: Tensor | null = null;
   if (dbias && p.bias) {
     const s = sumToShape(dbias, p.bias.shape);

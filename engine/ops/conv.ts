@@ -1,5 +1,5 @@
 // 2-D convolution and transposed convolution. Two implementations, chosen by planConv:
-//  - implicit GEMM ('packed' on CPU-like adapters, 'tiled' on GPUs; engine/ops/conv_igemm.ts): the
+//  - implicit GEMM ('packed' on CPU-like adapters, 'tiled' on GPUs; engine/ops/conv-igemm.ts): the
 //    im2col matrix is never materialised. conv2d's forward and weight gradient are implicit GEMMs;
 //    its input gradient is conv_transpose2d's forward, (wᵀ · dY) folded (col2im) onto the input grid.
 //    conv_transpose2d reuses the same three pieces: forward = conv2d's input gradient, input gradient =
@@ -13,11 +13,14 @@ import { Tensor } from '../tensor.js';
 import { record, noGrad } from '../autograd.js';
 import type { Device } from '../device.js';
 import { runMap } from './launch.js';
-import { reshape, cast, transpose } from './views.js';
+import { reshape, castAndDispose, transpose } from './views.js';
 import { add } from './elementwise.js';
 import { sum } from './reduce.js';
-import { matmul, gemm, planMatmul } from './matmul.js';
-import { convForwardIgemm, convWeightGradIgemm } from './conv_igemm.js';
+import { matmul } from './matmul.js';
+import { gemm } from './gemm.js';
+import { planMatmul } from './matmul-plan.js';
+import { convForwardIgemm, convWeightGradIgemm } from './conv-igemm.js';
+import { UNFOLD_BODY, FOLD_BODY } from '../../kernels/conv-unfold.js';
 import { ShapeError } from '../errors.js';
 import { isFloat, type DType } from '../dtype.js';
 import { promote } from './elementwise.js';
@@ -45,49 +48,16 @@ function blocks(size: number, k: number, s: number, p: number, d: number): numbe
 
 function geoScalars(g: Geometry): number[] { return [g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw]; }
 
-// Scalars 0..7: kh, kw, sh, sw, ph, pw, dh, dw (shared by both bodies).
-const UNFOLD_BODY = `
-  let kh = sc_u(0); let kw = sc_u(1);
-  let kk = kh * kw;
-  let c = idx[1] / kk; let r = idx[1] % kk;
-  let ki = r / kw; let kj = r % kw;
-  let Wo = sc_u(8);
-  let oh = idx[2] / Wo; let ow = idx[2] % Wo;
-  let ih = i32(oh * sc_u(2) + ki * sc_u(6)) - sc_i(4);
-  let iw = i32(ow * sc_u(3) + kj * sc_u(7)) - sc_i(5);
-  if (ih < 0 || iw < 0 || ih >= sc_i(9) || iw >= sc_i(10)) { return 0.0; }
-  return at_x(off_x(idx) + c * sc_u(11) + u32(ih) * sc_u(12) + u32(iw) * sc_u(13));`;
-
-const FOLD_BODY = `
-  let kh = sc_u(0); let kw = sc_u(1);
-  let Ho = sc_u(8); let Wo = sc_u(9);
-  let base = off_c(idx) + idx[1] * kh * kw * sc_u(10);
-  var s = 0.0;
-  for (var ki = 0u; ki < kh; ki++) {
-    let th = i32(idx[2]) + sc_i(4) - i32(ki * sc_u(6));
-    if (th < 0 || th % sc_i(2) != 0) { continue; }
-    let oh = u32(th) / sc_u(2);
-    if (oh >= Ho) { continue; }
-    for (var kj = 0u; kj < kw; kj++) {
-      let tw = i32(idx[3]) + sc_i(5) - i32(kj * sc_u(7));
-      if (tw < 0 || tw % sc_i(3) != 0) { continue; }
-      let ow = u32(tw) / sc_u(3);
-      if (ow >= Wo) { continue; }
-      s += at_c(base + (ki * kw + kj) * sc_u(10) + (oh * Wo + ow) * sc_u(11));
-    }
-  }
-  return s;`;
-
 function unfoldRaw(x: Tensor, g: Geometry, Ho: number, Wo: number): Tensor {
   const [N, C, H, W] = x.shape;
-  return runMap({ label: 'unfold2d', body: UNFOLD_BODY, outShape: [N, C * g.kh * g.kw, Ho * Wo], outDtype: x.dtype,
+  return runMap({ kernel: UNFOLD_BODY, outShape: [N, C * g.kh * g.kw, Ho * Wo], outDtype: x.dtype,
     inputs: [{ name: 'x', tensor: x, strides: [x.strides[0], 0, 0] }],
     scalars: [...geoScalars(g), Wo, H, W, x.strides[1], x.strides[2], x.strides[3]] });
 }
 
 function foldRaw(cols: Tensor, C: number, H: number, W: number, g: Geometry, Ho: number, Wo: number): Tensor {
   const N = cols.shape[0];
-  return runMap({ label: 'fold2d', body: FOLD_BODY, outShape: [N, C, H, W], outDtype: cols.dtype,
+  return runMap({ kernel: FOLD_BODY, outShape: [N, C, H, W], outDtype: cols.dtype,
     inputs: [{ name: 'c', tensor: cols, strides: [cols.strides[0], 0, 0, 0] }],
     scalars: [...geoScalars(g), Ho, Wo, cols.strides[1], cols.strides[2]] });
 }
@@ -132,11 +102,11 @@ export interface Conv2dOptions {
  * The one place choosing a convolution's implementation, for the GEMM y[n,g] = W[g] (M x K) · im2col
  * (K x cols) over `batch` = N·G: implicit GEMM on the kernel family planMatmul picks for that GEMM
  * ('packed' on CPU-like adapters, 'tiled' on GPUs), else unfold + matmul (gemv shapes, subgroup
- * matrices: those kernels read plain strided matrices). `force` or ULLAVA_CONV=<impl> override; a
+ * matrices: those kernels read plain strided matrices). `force` or WEBGPU_ENGINE_CONV=<impl> override; a
  * forced implicit variant the adapter cannot run throws.
  */
 export function planConv(device: Device, M: number, cols: number, K: number, batch: number, force?: ConvImpl): ConvImpl {
-  const env = process.env.ULLAVA_CONV as ConvImpl | undefined;
+  const env = process.env.WEBGPU_ENGINE_CONV as ConvImpl | undefined;
   const chosen = force ?? (env && env.length ? env : undefined);
   if (chosen === 'unfold') return 'unfold';
   if (chosen === 'packed' || chosen === 'tiled') {
@@ -147,8 +117,6 @@ export function planConv(device: Device, M: number, cols: number, K: number, bat
   const v = planMatmul(device, M, cols, K, batch).variant;
   return v === 'packed' || v === 'tiled' ? v : 'unfold';
 }
-
-const toDtype = (t: Tensor, d: DType): Tensor => { if (t.dtype === d) return t; const r = cast(t, d); t.dispose(); return r; };
 
 /**
  * (wᵀ · x) folded onto an Hout x Wout grid, no bias, no autograd: conv_transpose2d's forward and
@@ -167,15 +135,6 @@ function transposedConvRaw(x: Tensor, w: Tensor, G: number, g: Geometry, Hout: n
   return y;
 }
 
-function addBiasRaw(y: Tensor, bias: Tensor | null | undefined, O: number, op: string): Tensor {
-  if (!bias) return y;
-  if (bias.rank !== 1 || bias.shape[0] !== O) throw new ShapeError(`${op}: bias must be [${O}], got [${bias.shape}]`);
-  const b = reshape(bias, [O, 1, 1]);
-  const r = add(y, b);
-  b.dispose(); y.dispose();
-  return r;
-}
-
 /** conv2d / conv_transpose2d by implicit GEMM, with the backward of both (the three pieces, swapped). */
 function convImplicit(kind: 'conv2d' | 'conv_transpose2d', impl: 'packed' | 'tiled', x: Tensor, w: Tensor, bias: Tensor | null | undefined,
   G: number, g: Geometry, Hout: number, Wout: number): Tensor {
@@ -188,18 +147,18 @@ function convImplicit(kind: 'conv2d' | 'conv_transpose2d', impl: 'packed' | 'til
   }
   const out = noGrad(() => {
     const y = kind === 'conv2d' ? convForwardIgemm(impl, x, w, G, g, Hout, Wout, dt) : transposedConvRaw(x, w, G, g, Hout, Wout, dt);
-    return toDtype(addBiasRaw(y, bias, O, kind), dt);
+    return castAndDispose(addBias(y, bias, O, kind), dt);
   });
   const inputs = bias ? [x, w, bias] : [x, w];
   return record(kind, out, inputs, (gr, [xs, ws]) => {
     const grads: (Tensor | null)[] = inputs.map(() => null);
     if (x.requiresGrad) {
-      grads[0] = toDtype(kind === 'conv2d' ? transposedConvRaw(gr, ws, G, g, H, W, x.dtype) : convForwardIgemm(impl, gr, ws, G, g, H, W, x.dtype), x.dtype);
+      grads[0] = castAndDispose(kind === 'conv2d' ? transposedConvRaw(gr, ws, G, g, H, W, x.dtype) : convForwardIgemm(impl, gr, ws, G, g, H, W, x.dtype), x.dtype);
     }
     if (w.requiresGrad) {
       grads[1] = kind === 'conv2d' ? convWeightGradIgemm(impl, gr, xs, G, g, w.dtype) : convWeightGradIgemm(impl, xs, gr, G, g, w.dtype);
     }
-    if (bias?.requiresGrad) grads[2] = toDtype(sum(gr, [0, 2, 3]), bias.dtype);
+    if (bias?.requiresGrad) grads[2] = castAndDispose(sum(gr, [0, 2, 3]), bias.dtype);
     return grads;
   }, [x, w]);
 }
@@ -214,6 +173,7 @@ function checkConvInputs(op: string, x: Tensor, w: Tensor, bias: Tensor | null |
   if (!Number.isInteger(groups) || groups < 1) throw new ShapeError(`${op}: groups must be a positive integer, got ${groups}`);
 }
 
+/** y + bias over the channel axis of [N, O, H, W] (y is consumed). */
 function addBias(y: Tensor, bias: Tensor | null | undefined, O: number, op: string): Tensor {
   if (!bias) return y;
   if (bias.rank !== 1 || bias.shape[0] !== O) throw new ShapeError(`${op}: bias must be [${O}], got [${bias.shape}]`);

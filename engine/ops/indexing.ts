@@ -9,12 +9,13 @@ import { Tensor, numel, contiguousStrides } from '../tensor.js';
 import { record } from '../autograd.js';
 import { isFloat } from '../dtype.js';
 import { runMap } from './launch.js';
-import { normAxis, reshape, cast } from './views.js';
+import { normAxis, reshape, castAndDispose } from './views.js';
 import { full } from './creation.js';
 import { pad } from './shape.js';
-import { computeType } from '../../kernels/wgsl.js';
+import { castBody, gatherBody } from '../../kernels/layout.js';
 import { scatterAddKernel, SCATTER_WORKGROUP } from '../../kernels/scatter.js';
-import { grid, type KernelSource } from '../../kernels/kernel.js';
+import { grid } from '../../kernels/kernel.js';
+import { kernelFor } from '../kernel-cache.js';
 import { ShapeError } from '../errors.js';
 
 function assertIndex(index: Tensor, op: string): void {
@@ -24,17 +25,9 @@ function assertIndex(index: Tensor, op: string): void {
 
 /** out[i] = src[i with axis replaced by index(i)] (0 where the index is out of range). */
 function gatherRaw(src: Tensor, axis: number, index: Tensor, idxStrides: number[], outShape: readonly number[]): Tensor {
-  const ct = computeType(src.dtype);
-  const zero = ct === 'f32' ? '0.0' : ct === 'i32' ? '0' : '0u';
-  const body = `let t = ld_index(idx); var j = idx;
-  if (t < 0 || u32(t) >= sc_u(0u)) { return ${zero}; }
-  j[sc_u(1u)] = u32(t);
-  return at_src(off_src(j));`;
-  return runMap({ label: 'gather', body, outShape, outDtype: src.dtype, scalars: [src.shape[axis], axis],
+  return runMap({ kernel: gatherBody(src.dtype), outShape, outDtype: src.dtype, scalars: [src.shape[axis], axis],
     inputs: [{ name: 'src', tensor: src, strides: [...src.strides] }, { name: 'index', tensor: index, strides: idxStrides }] });
 }
-
-const scatterCache = new Map<string, KernelSource>();
 
 /**
  * acc (a fresh contiguous f32 tensor) += src scattered along `axis`: for every multi-index i of `shape`,
@@ -45,9 +38,7 @@ function scatterAddInto(acc: Tensor, axis: number, index: Tensor, idxStrides: nu
   const n = numel(shape);
   if (n === 0) return;
   const R = shape.length;
-  const key = `${src.dtype}|${R}`;
-  let k = scatterCache.get(key);
-  if (!k) { k = scatterAddKernel(src.dtype, R); scatterCache.set(key, k); }
+  const k = kernelFor(scatterAddKernel, src.dtype, R);
   const params = [n, axis, acc.shape[axis], index.offset, src.offset, ...shape, ...idxStrides, ...srcStrides, ...contiguousStrides(acc.shape)];
   acc.device.dispatch(k, Uint32Array.from(params),
     [{ buffer: index.storage.buffer }, { buffer: src.storage.buffer }, { buffer: acc.storage.buffer }],
@@ -56,21 +47,14 @@ function scatterAddInto(acc: Tensor, axis: number, index: Tensor, idxStrides: nu
 
 /** An f32 accumulator as a fresh copy (never a view) of `t`. */
 function f32Copy(t: Tensor): Tensor {
-  return runMap({ label: 'copy_to_f32', body: 'return f32(ld_x(idx));', inputs: [{ name: 'x', tensor: t }], outShape: t.shape, outDtype: 'f32' });
-}
-
-function asDtype(acc: Tensor, dtype: Tensor['dtype']): Tensor {
-  if (dtype === 'f32') return acc;
-  const c = cast(acc, dtype);
-  acc.dispose();
-  return c;
+  return runMap({ kernel: castBody(t.dtype, 'f32'), inputs: [{ name: 'x', tensor: t }], outShape: t.shape, outDtype: 'f32' });
 }
 
 /** zeros(shape) with g scattered into it along `axis` (the backward of the gather-like ops). */
 function scatterGrad(shape: readonly number[], dtype: Tensor['dtype'], axis: number, index: Tensor, idxStrides: number[], g: Tensor): Tensor {
   const acc = full(shape, 0, 'f32', g.device);
   scatterAddInto(acc, axis, index, idxStrides, g, [...g.strides], g.shape);
-  return asDtype(acc, dtype);
+  return castAndDispose(acc, dtype);
 }
 
 /** torch.gather: out[i][j][k] = src[i][index[i][j][k]][k] for axis 1; out has the index's shape. */
@@ -131,7 +115,7 @@ export function scatterAdd(base: Tensor, axis: number, index: Tensor, src: Tenso
   }
   const acc = f32Copy(base);
   scatterAddInto(acc, a, index, [...index.strides], src, [...src.strides], index.shape);
-  const out = asDtype(acc, base.dtype);
+  const out = castAndDispose(acc, base.dtype);
   const srcShape = src.shape, srcDtype = src.dtype;
   return record('scatter_add', out, [base, src], (g, [idx]) => {
     const gb = base.requiresGrad ? g.retain() : null;
@@ -141,7 +125,7 @@ export function scatterAdd(base: Tensor, axis: number, index: Tensor, src: Tenso
       const pads: number[] = [];
       for (let d = R - 1; d >= 0; d--) pads.push(0, srcShape[d] - idx.shape[d]);
       if (pads.some((p) => p !== 0)) { const p = pad(gs, pads); gs.dispose(); gs = p; }
-      if (gs.dtype !== srcDtype) { const c = cast(gs, srcDtype); gs.dispose(); gs = c; }
+      gs = castAndDispose(gs, srcDtype);
     }
     return [gb, gs];
   }, [index]);

@@ -6,10 +6,9 @@ import { isFloat, packFactor } from '../dtype.js';
 import { isGradEnabled } from '../autograd.js';
 import { normAxis } from './views.js';
 import { writeSliceKernel, WRITE_WORKGROUP } from '../../kernels/inplace.js';
-import { grid, type KernelSource } from '../../kernels/kernel.js';
+import { grid } from '../../kernels/kernel.js';
+import { kernelFor } from '../kernel-cache.js';
 import { ShapeError } from '../errors.js';
-
-const cache = new Map<string, KernelSource>();
 
 /**
  * dst[..., start : start + src.shape[axis], ...] = src (along `axis`), in place; returns dst.
@@ -57,9 +56,7 @@ export function writeSlice(dst: Tensor, src: Tensor, axis: number, start: number
     words = Math.ceil((colStart + colLen) / pack) - firstWord;
   }
   const threads = numel(lead) * words;
-  const key = `${dst.dtype}|${src.dtype}|${lead.length}`;
-  let kernel = cache.get(key);
-  if (!kernel) { kernel = writeSliceKernel(dst.dtype, src.dtype, lead.length); cache.set(key, kernel); }
+  const kernel = kernelFor(writeSliceKernel, dst.dtype, src.dtype, lead.length);
   const params = [threads, words, firstWord, colStart, colLen, dstOffset, dst.strides[R - 1], src.offset, src.strides[R - 1],
     ...lead, ...dStr, ...sStr];
   dst.device.dispatch(kernel, Uint32Array.from(params), [{ buffer: src.storage.buffer }, { buffer: dst.storage.buffer }],

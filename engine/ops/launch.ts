@@ -1,10 +1,11 @@
-// Launching map kernels on tensors: strides aligned to the output's rank, parameters packed, kernels
-// generated once per (label, dtypes, rank) and cached.
-import { Tensor, contiguousStrides, numel } from '../tensor.js';
+// Launching map kernels on tensors: strides aligned to the output's rank, parameters packed, the kernel
+// generated from its body (kernels/) through the kernel cache.
+import { Tensor, numel } from '../tensor.js';
 import type { DType } from '../dtype.js';
 import { packFactor } from '../dtype.js';
-import { mapKernel, MAP_WORKGROUP, type MapSpec } from '../../kernels/map.js';
-import { grid, type KernelSource } from '../../kernels/kernel.js';
+import { mapKernel, MAP_WORKGROUP, type MapBody } from '../../kernels/map.js';
+import { grid } from '../../kernels/kernel.js';
+import { kernelFor } from '../kernel-cache.js';
 import type { Device } from '../device.js';
 import { ShapeError } from '../errors.js';
 
@@ -51,10 +52,8 @@ export interface MapInputArg {
 }
 
 export interface RunMapArgs {
-  /** Must identify the body completely (the kernel cache is keyed by it). */
-  label: string;
-  body: string;
-  helpers?: string;
+  /** The kernel's body, from a generator in kernels/. */
+  kernel: MapBody;
   inputs: MapInputArg[];
   outShape: readonly number[];
   outDtype: DType;
@@ -63,30 +62,23 @@ export interface RunMapArgs {
   device?: Device;
 }
 
-const cache = new Map<string, KernelSource>();
-
 /** Runs a map kernel and returns its (new, contiguous) output. */
 export function runMap(a: RunMapArgs): Tensor {
   const device = a.device ?? a.inputs[0]?.tensor.device;
-  if (!device) throw new Error(`${a.label}: no device (no inputs and none given)`);
-  for (const i of a.inputs) i.tensor.assertAlive(a.label);
+  const label = a.kernel.label;
+  if (!device) throw new Error(`${label}: no device (no inputs and none given)`);
+  for (const i of a.inputs) i.tensor.assertAlive(label);
   const out = Tensor.empty(a.outShape, a.outDtype, device);
   const n = numel(a.outShape);
   if (n === 0) return out;
   const R = Math.max(1, a.outShape.length);
   const shape = a.outShape.length ? [...a.outShape] : [1];
-  const key = `${a.label}|${a.inputs.map((i) => `${i.name}:${i.tensor.dtype}`).join(',')}|${a.outDtype}|${R}`;
-  let kernel = cache.get(key);
-  if (!kernel) {
-    const spec: MapSpec = { label: a.label, body: a.body, helpers: a.helpers, rank: R, out: a.outDtype,
-      inputs: a.inputs.map((i) => ({ name: i.name, dtype: i.tensor.dtype })) };
-    kernel = mapKernel(spec);
-    cache.set(key, kernel);
-  }
+  const kernel = kernelFor(mapKernel, { ...a.kernel, rank: R, out: a.outDtype,
+    inputs: a.inputs.map((i) => ({ name: i.name, dtype: i.tensor.dtype })) });
   const params: number[] = [n, ...shape];
   for (const i of a.inputs) {
     const s = i.strides ?? (a.outShape.length ? broadcastStrides(i.tensor, a.outShape) : [0]);
-    if (s.length !== R) throw new Error(`${a.label}: input ${i.name} has ${s.length} strides for rank ${R}`);
+    if (s.length !== R) throw new Error(`${label}: input ${i.name} has ${s.length} strides for rank ${R}`);
     params.push(i.offset ?? i.tensor.offset, ...s);
   }
   if (a.scalars) params.push(...a.scalars);
@@ -96,4 +88,3 @@ export function runMap(a: RunMapArgs): Tensor {
   return out;
 }
 
-export { contiguousStrides };

@@ -2,14 +2,17 @@
 // log-probabilities (a [tokens, vocab] tensor for an LLM); crossEntropyComposed is the same math from
 // recorded ops, kept as the reference. BCE with logits is one fused elementwise kernel.
 import { Tensor } from '../tensor.js';
+import { withTemps } from '../scope.js';
 import { record, noGrad } from '../autograd.js';
-import { xentForwardKernel, xentBackwardKernel } from '../../kernels/xent.js';
-import { grid, type KernelSource } from '../../kernels/kernel.js';
+import { xentForwardKernel, xentBackwardKernel, XENT_BACKWARD_WORKGROUP } from '../../kernels/xent.js';
+import { grid } from '../../kernels/kernel.js';
+import { kernelFor } from '../kernel-cache.js';
 import { i32Bits } from './launch.js';
 import { isFloat } from '../dtype.js';
-import { unsqueeze, squeeze, cast, contiguous, reshape } from './views.js';
+import { unsqueeze, squeeze, cast, castAndDispose, contiguous, reshape } from './views.js';
 import { sum, mean, sumToShape } from './reduce.js';
 import { ne, neg, div, where, fusedMap, promote } from './elementwise.js';
+import { BCE_WITH_LOGITS } from '../../kernels/elementwise.js';
 import { broadcastShapes } from './launch.js';
 import { logSoftmax } from './softmax.js';
 import { gather } from './indexing.js';
@@ -23,12 +26,6 @@ export interface CrossEntropyOptions {
   reduction?: Reduction;
 }
 
-/** Disposes the registered temporaries once fn returns (the graph keeps what backward needs). */
-function withTemps<T>(fn: (tmp: (t: Tensor) => Tensor) => T): T {
-  const temps: Tensor[] = [];
-  try { return fn((t) => { temps.push(t); return t; }); } finally { for (const t of temps) t.dispose(); }
-}
-
 /** Validates crossEntropy's arguments before anything is encoded. */
 function checkCrossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropyOptions): { ignore: number; reduction: Reduction } {
   logits.assertAlive('crossEntropy'); targets.assertAlive('crossEntropy');
@@ -38,13 +35,6 @@ function checkCrossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropyOp
     throw new ShapeError(`crossEntropy: targets [${targets.shape}] must be logits [${logits.shape}] without the class axis`);
   }
   return { ignore: opts.ignoreIndex ?? -100, reduction: opts.reduction ?? 'mean' };
-}
-
-function castTo(t: Tensor, dtype: Tensor['dtype']): Tensor {
-  if (t.dtype === dtype) return t;
-  const c = cast(t, dtype);
-  t.dispose();
-  return c;
 }
 
 /**
@@ -62,22 +52,14 @@ export function crossEntropyComposed(logits: Tensor, targets: Tensor, opts: Cros
     const p32 = picked.dtype === 'f32' ? picked : tmp(cast(picked, 'f32'));
     const valid = tmp(ne(targets, ignore));
     const nll = where(valid, tmp(neg(p32)), 0);
-    if (reduction === 'none') return castTo(nll, logits.dtype);
+    if (reduction === 'none') return castAndDispose(nll, logits.dtype);
     tmp(nll);
     const total = sum(nll);
-    if (reduction === 'sum') return castTo(total, logits.dtype);
+    if (reduction === 'sum') return castAndDispose(total, logits.dtype);
     tmp(total);
     const count = tmp(sum(tmp(cast(valid, 'f32'))));
-    return castTo(div(total, count), logits.dtype);
+    return castAndDispose(div(total, count), logits.dtype);
   });
-}
-
-const xentCache = new Map<string, KernelSource>();
-function xentKernel(kind: 'f' | 'b', dtype: Tensor['dtype']): KernelSource {
-  const key = `${kind}|${dtype}`;
-  let k = xentCache.get(key);
-  if (!k) { k = kind === 'f' ? xentForwardKernel(dtype) : xentBackwardKernel(dtype); xentCache.set(key, k); }
-  return k;
 }
 
 /** Per-row negative log-likelihood (f32 [rows]) of logits [rows, C] (contiguous), with autograd. */
@@ -90,20 +72,20 @@ function rowNll(logits: Tensor, targets: Tensor, ignore: number): Tensor {
   const lse = Tensor.empty([rows], 'f32', device);
   const params = Uint32Array.from([rows, C, i32Bits(ignore)]);
   if (rows > 0) {
-    device.dispatch(xentKernel('f', x.dtype), params, [{ buffer: x.storage.buffer }, { buffer: t.storage.buffer },
+    device.dispatch(kernelFor(xentForwardKernel, x.dtype), params, [{ buffer: x.storage.buffer }, { buffer: t.storage.buffer },
       { buffer: nll.storage.buffer }, { buffer: lse.storage.buffer }], grid(rows));
   }
   const out = record('crossEntropy', nll, [logits], (g, [xs, ts, ls]) => {
     const gc = cast(g, 'f32');
     const dx = Tensor.empty(xs.shape, 'f32', device);
     if (rows > 0) {
-      device.dispatch(xentKernel('b', xs.dtype), params, [{ buffer: xs.storage.buffer }, { buffer: ts.storage.buffer },
-        { buffer: ls.storage.buffer }, { buffer: gc.storage.buffer }, { buffer: dx.storage.buffer }], grid(Math.ceil((rows * C) / 256)));
+      device.dispatch(kernelFor(xentBackwardKernel, xs.dtype), params, [{ buffer: xs.storage.buffer }, { buffer: ts.storage.buffer },
+        { buffer: ls.storage.buffer }, { buffer: gc.storage.buffer }, { buffer: dx.storage.buffer }], grid(Math.ceil((rows * C) / XENT_BACKWARD_WORKGROUP)));
     }
     gc.dispose();
     const shaped = reshape(dx, logits.shape);
     dx.dispose();
-    return [castTo(shaped, logits.dtype)];
+    return [castAndDispose(shaped, logits.dtype)];
   }, [x, t, lse]);
   noGrad(() => { x.dispose(); t.dispose(); lse.dispose(); });
   return out;
@@ -120,12 +102,12 @@ export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropy
   return withTemps((tmp) => {
     const flat = tmp(rowNll(logits, targets, ignore));
     const nll = reshape(flat, targets.shape);
-    if (reduction === 'none') return castTo(nll, logits.dtype);
+    if (reduction === 'none') return castAndDispose(nll, logits.dtype);
     const total = sum(tmp(nll));
-    if (reduction === 'sum') return castTo(total, logits.dtype);
+    if (reduction === 'sum') return castAndDispose(total, logits.dtype);
     tmp(total);
     const count = tmp(sum(tmp(cast(tmp(ne(targets, ignore)), 'f32'))));
-    return castTo(div(total, count), logits.dtype);
+    return castAndDispose(div(total, count), logits.dtype);
   });
 }
 
@@ -140,15 +122,15 @@ export function binaryCrossEntropyWithLogits(x: Tensor, y: Tensor, opts: BCEOpti
   if (!isFloat(x.dtype) || !isFloat(y.dtype)) throw new TypeError(`binaryCrossEntropyWithLogits: needs floating tensors, got ${x.dtype} and ${y.dtype}`);
   const shape = broadcastShapes('binaryCrossEntropyWithLogits', x.shape, y.shape);
   const dt = promote(x.dtype, y.dtype);
-  const elem = fusedMap('bce_logits', 'max(x, 0.0) - x * y + log1p_(exp(-abs(x)))', { x, y }, shape, dt);
+  const elem = fusedMap('bce_logits', BCE_WITH_LOGITS.loss, { x, y }, shape, dt);
   const loss = record('bce_with_logits', elem, [x, y], (g, [xs, ys]) => {
     const grads: (Tensor | null)[] = [null, null];
     if (x.requiresGrad) {
-      const full = fusedMap('dbce_dx', 'g * (sigmoid_(x) - y)', { g, x: xs, y: ys }, g.shape, xs.dtype);
+      const full = fusedMap('dbce_dx', BCE_WITH_LOGITS.dx, { g, x: xs, y: ys }, g.shape, xs.dtype);
       grads[0] = sumToShape(full, xs.shape); full.dispose();
     }
     if (y.requiresGrad) {
-      const full = fusedMap('dbce_dy', '-g * x', { g, x: xs }, g.shape, ys.dtype);
+      const full = fusedMap('dbce_dy', BCE_WITH_LOGITS.dy, { g, x: xs }, g.shape, ys.dtype);
       grads[1] = sumToShape(full, ys.shape); full.dispose();
     }
     return grads;

@@ -3,8 +3,9 @@
 // layerNormComposed / rmsNormComposed are the same math as compositions of recorded ops, kept as the
 // reference the fused kernels are tested and benchmarked against.
 import { Tensor } from '../tensor.js';
+import { withTemps } from '../scope.js';
 import { isFloat } from '../dtype.js';
-import { cast, reshape, slice } from './views.js';
+import { cast, castAndDispose, reshape, slice } from './views.js';
 import { mean } from './reduce.js';
 import { add, sub, mul, rsqrt } from './elementwise.js';
 import { ShapeError } from '../errors.js';
@@ -12,15 +13,10 @@ import { record, noGrad } from '../autograd.js';
 import { contiguous } from './views.js';
 import { promote } from './elementwise.js';
 import { numel } from '../tensor.js';
-import { normForwardKernel, normBackwardDxKernel, normBackwardDwKernel, type NormKind } from '../../kernels/norm.js';
-import { grid, type KernelSource } from '../../kernels/kernel.js';
+import { normForwardKernel, normBackwardDxKernel, normBackwardDwKernel, NORM_DW_WORKGROUP, type NormKind } from '../../kernels/norm.js';
+import { grid } from '../../kernels/kernel.js';
+import { kernelFor } from '../kernel-cache.js';
 import { f32Bits } from './launch.js';
-
-/** Runs fn, disposing every temporary it registered through `tmp` (they stay alive in the graph). */
-function withTemps<T>(fn: (tmp: (t: Tensor) => Tensor) => T): T {
-  const temps: Tensor[] = [];
-  try { return fn((t) => { temps.push(t); return t; }); } finally { for (const t of temps) t.dispose(); }
-}
 
 /** Validates layerNorm's arguments (before anything is encoded); returns the normalized shape. */
 function checkLayerNorm(x: Tensor, normalizedShape: readonly number[] | number | null | undefined, weight?: Tensor | null, bias?: Tensor | null): number[] {
@@ -72,10 +68,7 @@ export function layerNormComposed(x: Tensor, normalizedShape?: readonly number[]
     let y = mul(xc, r);
     if (weight) { const w = f32Of(weight, tmp); const t = mul(y, w); y.dispose(); y = t; }
     if (bias) { const b = f32Of(bias, tmp); const t = add(y, b); y.dispose(); y = t; }
-    if (x.dtype === 'f32') return y;
-    const out = cast(y, x.dtype);
-    y.dispose();
-    return out;
+    return castAndDispose(y, x.dtype);
   });
 }
 
@@ -85,32 +78,18 @@ export function layerNormComposed(x: Tensor, normalizedShape?: readonly number[]
  * as PyTorch's promotion).
  */
 export function rmsNormComposed(x: Tensor, weight?: Tensor | null, eps = 1e-6): Tensor {
-  const D = checkRmsNorm(x, weight);
+  checkRmsNorm(x, weight);
   return withTemps((tmp) => {
     const xf = f32Of(x, tmp);
     const ms = tmp(mean(tmp(mul(xf, xf)), -1, { keepDims: true }));
     const r = tmp(rsqrt(tmp(add(ms, eps))));
     let y = mul(xf, r);
-    if (x.dtype !== 'f32') { const t = cast(y, x.dtype); y.dispose(); y = t; }
+    y = castAndDispose(y, x.dtype);
     if (!weight) return y;
     const out = mul(y, weight);
     y.dispose();
     return out;
   });
-}
-
-const cache = new Map<string, KernelSource>();
-function cached(key: string, make: () => KernelSource): KernelSource {
-  let k = cache.get(key);
-  if (!k) { k = make(); cache.set(key, k); }
-  return k;
-}
-
-function toDtype(t: Tensor, dtype: Tensor['dtype']): Tensor {
-  if (t.dtype === dtype) return t;
-  const c = cast(t, dtype);
-  t.dispose();
-  return c;
 }
 
 /**
@@ -125,13 +104,13 @@ function fusedNorm(kind: NormKind, x: Tensor, D: number, weight: Tensor | null, 
   const y32 = Tensor.empty(x.shape, 'f32', device);
   const stats = Tensor.empty([rows, 2], 'f32', device);
   if (rows > 0 && D > 0) {
-    const k = cached(`f|${kind}|${xc.dtype}|${wdt}`, () => normForwardKernel(kind, xc.dtype, wdt));
+    const k = kernelFor(normForwardKernel, kind, xc.dtype, wdt);
     const dummy = { buffer: xc.storage.buffer };
     device.dispatch(k, Uint32Array.from([rows, D, f32Bits(eps), wc ? 1 : 0, bc ? 1 : 0]),
       [{ buffer: xc.storage.buffer }, wc ? { buffer: wc.storage.buffer } : dummy, bc ? { buffer: bc.storage.buffer } : dummy,
         { buffer: y32.storage.buffer }, { buffer: stats.storage.buffer }], grid(rows));
   }
-  const out = noGrad(() => toDtype(y32, outDtype));
+  const out = noGrad(() => castAndDispose(y32, outDtype));
   const inputs = [x, ...(weight ? [weight] : []), ...(bias ? [bias] : [])];
   const result = record(`${kind}Norm`, out, inputs, (g, [xs, st, ws]) => {
     const gc = contiguous(g);
@@ -139,20 +118,20 @@ function fusedNorm(kind: NormKind, x: Tensor, D: number, weight: Tensor | null, 
     if (x.requiresGrad) {
       const dx = Tensor.empty(xs.shape, 'f32', device);
       if (rows > 0 && D > 0) {
-        const k = cached(`dx|${kind}|${xs.dtype}|${gc.dtype}|${wdt}`, () => normBackwardDxKernel(kind, xs.dtype, gc.dtype, wdt));
+        const k = kernelFor(normBackwardDxKernel, kind, xs.dtype, gc.dtype, wdt);
         device.dispatch(k, Uint32Array.from([rows, D, 0, ws ? 1 : 0]), [{ buffer: xs.storage.buffer }, { buffer: gc.storage.buffer },
           { buffer: (ws ?? xs).storage.buffer }, { buffer: st.storage.buffer }, { buffer: dx.storage.buffer }], grid(rows));
       }
-      grads.push(toDtype(dx, x.dtype));
+      grads.push(castAndDispose(dx, x.dtype));
     } else grads.push(null);
     if ((weight && weight.requiresGrad) || (bias && bias.requiresGrad)) {
       const dwb = Tensor.empty([2, D], 'f32', device);
       if (D > 0) {
-        const k = cached(`dw|${kind}|${xs.dtype}|${gc.dtype}`, () => normBackwardDwKernel(kind, xs.dtype, gc.dtype));
+        const k = kernelFor(normBackwardDwKernel, kind, xs.dtype, gc.dtype);
         device.dispatch(k, Uint32Array.from([rows, D]), [{ buffer: xs.storage.buffer }, { buffer: gc.storage.buffer },
-          { buffer: st.storage.buffer }, { buffer: dwb.storage.buffer }], grid(Math.ceil(D / 64)));
+          { buffer: st.storage.buffer }, { buffer: dwb.storage.buffer }], grid(Math.ceil(D / NORM_DW_WORKGROUP)));
       }
-      const row = (i: number, p: Tensor) => { const s = slice(dwb, 0, i, i + 1); const r = reshape(s, p.shape); s.dispose(); return toDtype(r, p.dtype); };
+      const row = (i: number, p: Tensor) => { const s = slice(dwb, 0, i, i + 1); const r = reshape(s, p.shape); s.dispose(); return castAndDispose(r, p.dtype); };
       if (weight) grads.push(weight.requiresGrad ? row(0, weight) : null);
       if (bias) grads.push(bias.requiresGrad ? row(1, bias) : null);
       dwb.dispose();

@@ -2,9 +2,10 @@
 import { Tensor, numel } from '../tensor.js';
 import { record, noGrad } from '../autograd.js';
 import { reduceKernel, reduceThinKernel, THIN_WORKGROUP, type ReduceOp } from '../../kernels/reduce.js';
-import { grid, type KernelSource } from '../../kernels/kernel.js';
+import { grid } from '../../kernels/kernel.js';
+import { kernelFor } from '../kernel-cache.js';
 import { f32Bits } from './launch.js';
-import { normAxis, reshape, expand, cast } from './views.js';
+import { normAxis, reshape, expand, cast, castAndDispose } from './views.js';
 import { ShapeError } from '../errors.js';
 
 export interface ReduceOptions { keepDims?: boolean }
@@ -20,8 +21,6 @@ function keptShape(t: Tensor, axes: number[], keepDims: boolean): number[] {
   return keepDims ? t.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : t.shape.filter((_, i) => !axes.includes(i));
 }
 
-const cache = new Map<string, KernelSource>();
-
 /** Runs the raw reduction: f32 values (i32 for arg ops) of shape keptShape(keepDims). */
 function rawReduce(t: Tensor, axes: number[], op: ReduceOp, keepDims: boolean, correction = 0): Tensor {
   t.assertAlive(op);
@@ -33,9 +32,7 @@ function rawReduce(t: Tensor, axes: number[], op: ReduceOp, keepDims: boolean, c
   // Few reduced elements per output (or very many outputs): one invocation per output beats a
   // workgroup per output that would mostly idle.
   const thin = nRedElems <= 32 || nOutElems >= 8192;
-  const key = `${thin ? 'thin' : 'wg'}|${op}|${t.dtype}|${rk}|${rr}`;
-  let k = cache.get(key);
-  if (!k) { k = thin ? reduceThinKernel(op, t.dtype, rk, rr) : reduceKernel(op, t.dtype, rk, rr); cache.set(key, k); }
+  const k = kernelFor(thin ? reduceThinKernel : reduceKernel, op, t.dtype, rk, rr);
   const isArg = op === 'argmax' || op === 'argmin';
   const outShape = keptShape(t, axes, keepDims);
   const out = Tensor.empty(outShape, isArg ? 'i32' : 'f32', t.device);
@@ -52,10 +49,7 @@ function rawReduce(t: Tensor, axes: number[], op: ReduceOp, keepDims: boolean, c
 
 /** Floats come back in the input's dtype (reductions accumulate in f32). */
 function asInputDtype(t: Tensor, r: Tensor): Tensor {
-  if (t.dtype === 'f32' || r.dtype === 'i32') return r;
-  const c = cast(r, t.dtype);
-  r.dispose();
-  return c;
+  return r.dtype === 'i32' ? r : castAndDispose(r, t.dtype);
 }
 
 /** g (shape of the reduced output) broadcast back over the input's shape. */

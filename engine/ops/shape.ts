@@ -6,7 +6,7 @@ import { record, noGrad } from '../autograd.js';
 import { runMap, f32Bits, i32Bits } from './launch.js';
 import { normAxis, slice, unsqueeze, contiguous, cast } from './views.js';
 import { promote } from './elementwise.js';
-import { computeType } from '../../kernels/wgsl.js';
+import { concatBody, padBody } from '../../kernels/layout.js';
 import { ShapeError } from '../errors.js';
 
 /** Inputs bound by one concat dispatch; more are concatenated in groups, then the groups. */
@@ -40,11 +40,7 @@ export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
   const starts = [0];
   for (const t of tensors) starts.push(starts[starts.length - 1] + t.shape[a]);
   const outShape = [...tensors[0].shape]; outShape[a] = starts[K];
-  // Scalars: [axis, start_0 = 0, start_1, ..., start_K]; element i of the axis is in input k when i < start_{k+1}.
-  const branches = tensors.map((_, k) => k === K - 1
-    ? `j[ax] = i - sc_u(${k + 1}u); return at_x${k}(off_x${k}(j));`
-    : `if (i < sc_u(${k + 2}u)) { j[ax] = i - sc_u(${k + 1}u); return at_x${k}(off_x${k}(j)); }`).join('\n  ');
-  const out = runMap({ label: `concat${K}`, body: `let ax = sc_u(0u); let i = idx[ax]; var j = idx;\n  ${branches}`,
+  const out = runMap({ kernel: concatBody(K),
     inputs: tensors.map((t, k) => ({ name: `x${k}`, tensor: t, strides: [...t.strides] })), outShape, outDtype: dt,
     scalars: [a, ...starts] });
   const inputs = [...tensors];
@@ -108,16 +104,10 @@ export function pad(x: Tensor, pads: readonly number[], value = 0): Tensor {
     if (before !== 0 || after !== 0) dims.push({ d, before });
   }
   if (dims.length === 0) return contiguous(x);
-  const ct = computeType(x.dtype);
-  const vIdx = 2 * dims.length;
-  const fill = ct === 'f32' ? `sc_f(${vIdx}u)` : `${ct}(sc_f(${vIdx}u))`;
-  const body = `var j = idx;\n  ` + dims.map(({ d }, k) =>
-    `let s${k} = i32(idx[${d}]) - sc_i(${2 * k}u); if (s${k} < 0 || s${k} >= sc_i(${2 * k + 1}u)) { return ${fill}; } j[${d}] = u32(s${k});`)
-    .join('\n  ') + `\n  return at_x(off_x(j));`;
   const scalars: number[] = [];
   for (const { d, before } of dims) scalars.push(i32Bits(before), x.shape[d]);
   scalars.push(f32Bits(value));
-  const out = runMap({ label: `pad_${ct}_${dims.map((q) => q.d).join('_')}`, body, inputs: [{ name: 'x', tensor: x, strides: [...x.strides] }],
+  const out = runMap({ kernel: padBody(dims.map((q) => q.d), x.dtype), inputs: [{ name: 'x', tensor: x, strides: [...x.strides] }],
     outShape, outDtype: x.dtype, scalars });
   return record('pad', out, [x], (g) => [noGrad(() => pad(g, pads.map((p) => -p), 0))]);
 }

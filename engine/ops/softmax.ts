@@ -5,16 +5,9 @@ import { Tensor, numel } from '../tensor.js';
 import { record, noGrad } from '../autograd.js';
 import { isFloat } from '../dtype.js';
 import { softmaxKernel, type SoftmaxMode } from '../../kernels/softmax.js';
-import { grid, type KernelSource } from '../../kernels/kernel.js';
-import { normAxis, contiguous, cast } from './views.js';
-
-const cache = new Map<string, KernelSource>();
-function kernel(mode: SoftmaxMode, dtype: Tensor['dtype'], gdtype: Tensor['dtype'] = dtype): KernelSource {
-  const key = `${mode}|${dtype}|${gdtype}`;
-  let k = cache.get(key);
-  if (!k) { k = softmaxKernel(mode, dtype, gdtype); cache.set(key, k); }
-  return k;
-}
+import { grid } from '../../kernels/kernel.js';
+import { kernelFor } from '../kernel-cache.js';
+import { normAxis, contiguous, castAndDispose } from './views.js';
 
 /** [nRows, C, inner] of a contiguous tensor seen along `axis`. */
 function rowParams(shape: readonly number[], axis: number): Uint32Array {
@@ -28,18 +21,11 @@ function runRows(mode: SoftmaxMode, inputs: Tensor[], axis: number, dtype: Tenso
   const shape = inputs[0].shape;
   const out32 = Tensor.empty(shape, 'f32', inputs[0].device);
   const params = rowParams(shape, axis);
-  if (params[0] === 0 || params[1] === 0) return finish(out32, dtype);
-  const k = kernel(mode, inputs[0].dtype, inputs[1]?.dtype);
+  if (params[0] === 0 || params[1] === 0) return castAndDispose(out32, dtype);
+  const k = kernelFor(softmaxKernel, mode, inputs[0].dtype, inputs[1]?.dtype ?? inputs[0].dtype);
   inputs[0].device.dispatch(k, params, [...inputs.map((t) => ({ buffer: t.storage.buffer })), { buffer: out32.storage.buffer }],
     grid(params[0]));
-  return finish(out32, dtype);
-}
-
-function finish(out32: Tensor, dtype: Tensor['dtype']): Tensor {
-  if (dtype === 'f32') return out32;
-  const c = cast(out32, dtype);
-  out32.dispose();
-  return c;
+  return castAndDispose(out32, dtype);
 }
 
 function rowOp(mode: 'softmax' | 'log_softmax', x: Tensor, axis: number): Tensor {

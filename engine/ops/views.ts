@@ -4,7 +4,7 @@ import { Tensor, contiguousStrides, numel, checkShape } from '../tensor.js';
 import { record, noGrad } from '../autograd.js';
 import { runMap } from './launch.js';
 import { ShapeError } from '../errors.js';
-import { computeType } from '../../kernels/wgsl.js';
+import { castBody, sliceBackwardBody } from '../../kernels/layout.js';
 // reduce.ts imports views too; the cycle is safe because both only use each other inside functions.
 import { sumToShape } from './reduce.js';
 
@@ -23,7 +23,7 @@ export function normAxis(axis: number, rank: number, op: string): number {
 export function contiguous(t: Tensor): Tensor {
   t.assertAlive('contiguous');
   if (t.isContiguous() && t.offset === 0) return recordIdentity(t, t.retain());
-  const out = runMap({ label: 'copy', body: 'return ld_x(idx);', inputs: [{ name: 'x', tensor: t, strides: padStrides(t) }],
+  const out = runMap({ kernel: castBody(t.dtype, t.dtype), inputs: [{ name: 'x', tensor: t, strides: padStrides(t) }],
     outShape: t.shape, outDtype: t.dtype });
   return recordIdentity(t, out);
 }
@@ -38,12 +38,20 @@ function recordIdentity(src: Tensor, out: Tensor): Tensor {
 export function cast(t: Tensor, dtype: Tensor['dtype']): Tensor {
   t.assertAlive('cast');
   if (t.dtype === dtype) return contiguous(t);
-  const from = computeType(t.dtype), to = computeType(dtype);
-  let expr = 'ld_x(idx)';
-  if (from !== to) expr = to === 'u32' && from === 'f32' ? `u32(max(${expr}, 0.0))` : `${to}(${expr})`;
-  const out = runMap({ label: `cast`, body: `return ${expr};`, inputs: [{ name: 'x', tensor: t, strides: padStrides(t) }],
+  const out = runMap({ kernel: castBody(t.dtype, dtype), inputs: [{ name: 'x', tensor: t, strides: padStrides(t) }],
     outShape: t.shape, outDtype: dtype });
   return record('cast', out, [t], (g) => [noGrad(() => cast(g, t.dtype))]);
+}
+
+/**
+ * t in `dtype`, for a result the caller owns: t itself when it has that dtype already, else a cast
+ * (recorded like any cast) and t disposed.
+ */
+export function castAndDispose(t: Tensor, dtype: Tensor['dtype']): Tensor {
+  if (t.dtype === dtype) return t;
+  const c = cast(t, dtype);
+  t.dispose();
+  return c;
 }
 
 export function reshape(t: Tensor, shape: readonly number[]): Tensor {
@@ -105,16 +113,10 @@ export function slice(t: Tensor, axis: number, start: number, end?: number): Ten
 }
 
 /** The gradient of a slice: g placed at [start, start + len) along `axis` of zeros of `shape`. */
-export function sliceBackward(g: Tensor, shape: readonly number[], axis: number, start: number): Tensor {
+function sliceBackward(g: Tensor, shape: readonly number[], axis: number, start: number): Tensor {
   const len = g.shape[axis];
-  const R = shape.length;
-  // Read g at idx - start along axis; outside the window the value is zero (stride trick: clamp index).
-  const body = `var j = idx; let i = idx[${axis}];
-  if (i < sc_u(0) || i >= sc_u(0) + sc_u(1)) { return ${g.dtype === 'f32' || g.dtype === 'f16' || g.dtype === 'bf16' ? '0.0' : '0'}; }
-  j[${axis}] = i - sc_u(0);
-  return at_g(off_g(j));`;
   // off_g must use g's own strides over g's index space, which has the same rank.
-  return runMap({ label: `slice_backward_axis${axis}_r${R}`, body, inputs: [{ name: 'g', tensor: g, strides: [...g.strides] }],
+  return runMap({ kernel: sliceBackwardBody(axis, shape.length, g.dtype), inputs: [{ name: 'g', tensor: g, strides: [...g.strides] }],
     outShape: shape, outDtype: g.dtype, scalars: [start, len] });
 }
 

@@ -2,7 +2,7 @@
 // is the L2 norm of all gradients together, and returns that norm. On the GPU, without readback: the
 // norm comes back as a 0-d f32 tensor. (optimizer.step({ maxGradNorm }) does the same inside the step
 // without rewriting the gradients.)
-import { Tensor, noGrad, contiguous, fusedMap, zeros } from '../../engine/index.js';
+import { Tensor, noGrad, contiguous, mul, zeros, castAndDispose } from '../../engine/index.js';
 import { untrack } from '../../engine/scope.js';
 import { STEP_STATE } from '../../kernels/optim.js';
 import { GradNormWorkspace } from './grad_norm.js';
@@ -24,7 +24,7 @@ export function clipGradNorm(params: Iterable<Tensor>, maxNorm: number): Tensor 
       ws.encode(grads, state, { maxGradNorm: maxNorm });
       const coef = new Tensor(state.storage.retain(), [1], 'f32', [1], STEP_STATE.clipCoef);
       withGrad.forEach((p, i) => {
-        const scaled = fusedMap('clip_grad', 'g * c', { g: grads[i], c: coef }, p.grad!.shape, p.grad!.dtype);
+        const scaled = castAndDispose(mul(grads[i], coef), p.grad!.dtype);
         untrack(scaled);
         p.grad!.dispose();
         p.grad = scaled;

@@ -1,4 +1,4 @@
-// Implicit-GEMM convolution (engine/ops/conv_igemm.ts): both variants ('packed' for CPU-like adapters,
+// Implicit-GEMM convolution (engine/ops/conv-igemm.ts): both variants ('packed' for CPU-like adapters,
 // 'tiled' for GPUs, forced here through the `impl` option since planConv picks 'packed' on lavapipe)
 // against the CPU reference with finite-difference gradients on small shapes, and against the
 // unfold + matmul path (forward and every gradient) on larger ones.
@@ -112,9 +112,9 @@ test('planConv: implicit GEMM on the GEMM planner\'s kernel family; forced and e
   const big = E.planMatmul(d, 1024, 256, 588, 1).variant;
   assert.equal(E.planConv(d, 1024, 256, 588, 1), big === 'packed' || big === 'tiled' ? big : 'unfold');
   assert.equal(E.planConv(d, 1024, 256, 588, 1, 'unfold'), 'unfold');
-  const prev = process.env.ULLAVA_CONV;
-  process.env.ULLAVA_CONV = 'unfold';
+  const prev = process.env.WEBGPU_ENGINE_CONV;
+  process.env.WEBGPU_ENGINE_CONV = 'unfold';
   try { assert.equal(E.planConv(d, 1024, 256, 588, 1), 'unfold'); } finally {
-    if (prev === undefined) delete process.env.ULLAVA_CONV; else process.env.ULLAVA_CONV = prev;
+    if (prev === undefined) delete process.env.WEBGPU_ENGINE_CONV; else process.env.WEBGPU_ENGINE_CONV = prev;
   }
 });

@@ -7,8 +7,8 @@ import { assertClose } from '../../harness/assert.js';
 import { checkOp } from '../../harness/opcheck.js';
 import * as E from '../../../engine/index.js';
 import { matmul as refMatmul, permute, zip, map, NDArray } from '../../ref/ndarray.js';
-import { sgmatKernel } from '../../../kernels/gemm_sgmat.js';
-import { NO_EPILOGUE } from '../../../kernels/gemm_epilogue.js';
+import { sgmatKernel } from '../../../kernels/gemm-sgmat.js';
+import { NO_EPILOGUE } from '../../../kernels/gemm-epilogue.js';
 
 const T = (a: NDArray) => permute(a, [...Array(a.rank - 2).keys(), a.rank - 1, a.rank - 2]);
 

@@ -4,7 +4,7 @@
 // Prompt coordinates and labels are host values (they come from the user or the data), so the per-label
 // selection is built on the host; the positional encoding itself runs on the device.
 import {
-  Tensor, randn, cast, reshape, expand, permute, concat, matmul, mul, add, fusedMap, scope,
+  Tensor, randn, cast, reshape, expand, permute, concat, matmul, mul, add, sin, cos, scope,
 } from '../../../engine/index.js';
 import { Module, ModuleList, Embedding, Conv2d, activate, seedPlus } from '../../../nn/index.js';
 import { LayerNorm2d } from './common.js';
@@ -26,10 +26,8 @@ export class PositionEmbeddingRandom extends Module {
       const c = Tensor.fromHost(centred, [n, 2], 'f32', this.gaussian.device);
       const g = this.gaussian.dtype === 'f32' ? this.gaussian : cast(this.gaussian, 'f32');
       const proj = matmul(c, g); // [n, F]
-      const F = this.numPosFeats;
-      const s = fusedMap('sam_pe_sin', 'sin(6.283185307179586 * a)', { a: proj }, [n, F], 'f32');
-      const co = fusedMap('sam_pe_cos', 'cos(6.283185307179586 * a)', { a: proj }, [n, F], 'f32');
-      return reshape(concat([s, co], 1), [...lead, 2 * F]);
+      const angle = mul(proj, 2 * Math.PI);
+      return reshape(concat([sin(angle), cos(angle)], 1), [...lead, 2 * this.numPosFeats]);
     });
   }
   /** Dense encoding of an h x w grid of pixel centres: [2F, h, w]. */

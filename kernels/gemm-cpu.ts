@@ -9,10 +9,12 @@
 //    of B per column block; A values reach every lane through subgroupBroadcast (a register shuffle),
 //    B values are per lane (lane = output column). No workgroup memory, no barriers: the ratio of
 //    FMAs to loads is what matters here (measured: loads cost ~10x an FMA on llvmpipe).
-import type { DType } from '../engine/dtype.js';
+import type { DType } from './dtype.js';
 import { PARAMS_DECL, LINEAR_WG, type KernelSource } from './kernel.js';
+import { threadKernel } from './skeletons.js';
+import { batchTileWGSL } from './gemm-common.js';
 import { bufferDecl, loadExpr, DTYPE_HELPERS } from './wgsl.js';
-import { epilogueWgsl, epilogueKey, type Epilogue } from './gemm_epilogue.js';
+import { epilogueWgsl, epilogueKey, type Epilogue } from './gemm-epilogue.js';
 
 /** Register tile of the packed kernel: rows = 8 * TMR, columns = 8 * TN. */
 export const PACKED_TILE = { TMR: 4, TN: 4, LANES: 8 } as const;
@@ -21,44 +23,43 @@ export const PACK_WORKGROUP = 64;
 export const PACK_PARAMS_FIXED = 8;
 
 /**
- * Pack kernel. Params: [rows, K, K4, blocks, nBatch, offset, sRow, sK, batchShape(R), batchStrides(R)].
- * One invocation per output vec4; `blocks` is the padded number of 8-row blocks per batch.
+ * The shared shape of the pack kernels: one invocation per output vec4 Y[(b, block, k/4, lane)], the
+ * element (row = block·8 + lane, k..k+3) of batch b, zero past `rows` (P[0]) and K (P[1]). Params start
+ * [rows, K, K4, blocks, nBatch, ...]: `blocks` is the padded number of 8-row blocks per batch.
+ * `batchBase` are statements that may read `b` (the batch) and declare what `element(row, k)` uses.
  */
-export function packKernel(dtype: DType, batchRank: number): KernelSource {
-  const R = batchRank, P0 = PACK_PARAMS_FIXED;
-  const code = `
-${PARAMS_DECL}
-${bufferDecl(1, 'X', dtype, 'read')}
-@group(0) @binding(2) var<storage, read_write> Y: array<vec4<f32>>;
-${DTYPE_HELPERS}
-${LINEAR_WG}
-fn ld(e: u32) -> f32 { return ${loadExpr('X', dtype, 'e')}; }
-@compute @workgroup_size(${PACK_WORKGROUP})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
+export function panelPackCode(dtype: DType, helpers: string, batchBase: string, element: (row: string, k: string) => string): string {
+  return threadKernel({ W: PACK_WORKGROUP, count: 'P[4] * P[3] * P[2] * 8u', decls: [bufferDecl(1, 'X', dtype, 'read'),
+    '@group(0) @binding(2) var<storage, read_write> Y: array<vec4<f32>>;'],
+  helpers: `fn ld(e: u32) -> f32 { return ${loadExpr('X', dtype, 'e')}; }\n${helpers}`, body: `
   let rows = P[0]; let K = P[1]; let K4 = P[2]; let blocks = P[3];
-  let i = linearWorkgroup(wid, nwg) * ${PACK_WORKGROUP}u + lid;
-  if (i >= P[4] * blocks * K4 * 8u) { return; }
-  let lane = i % 8u;
-  let k4 = (i / 8u) % K4;
-  let blk = (i / (8u * K4)) % blocks;
-  var b = i / (8u * K4 * blocks);
-  var off = P[5];
-  for (var d = ${R - 1}; d >= 0; d--) {
-    let s = P[${P0}u + u32(d)];
-    off += (b % s) * P[${P0 + R}u + u32(d)];
-    b = b / s;
-  }
+  let lane = t % 8u;
+  let k4 = (t / 8u) % K4;
+  let blk = (t / (8u * K4)) % blocks;
+  let b = t / (8u * K4 * blocks);
+  ${batchBase}
   let row = blk * 8u + lane;
   let k = k4 * 4u;
   var v = vec4<f32>(0.0);
   if (row < rows) {
-    let base = off + row * P[6];
-    let sK = P[7];
-    for (var c = 0u; c < 4u; c++) { if (k + c < K) { v[c] = ld(base + (k + c) * sK); } }
+    for (var c = 0u; c < 4u; c++) { if (k + c < K) { v[c] = ${element('row', 'k + c')}; } }
   }
-  Y[i] = v;
-}`;
+  Y[t] = v;` });
+}
+
+/**
+ * Pack kernel for strided operands. Params: [rows, K, K4, blocks, nBatch, offset, sRow, sK,
+ * batchShape(R), batchStrides(R)]: element (r, k) of batch b at offset + batchOffset(b) + r·sRow + k·sK.
+ */
+export function packKernel(dtype: DType, batchRank: number): KernelSource {
+  const R = batchRank, P0 = PACK_PARAMS_FIXED;
+  const code = panelPackCode(dtype, '', `var bb = b;
+  var off = P[5];
+  for (var d = ${R - 1}; d >= 0; d--) {
+    let s = P[${P0}u + u32(d)];
+    off += (bb % s) * P[${P0 + R}u + u32(d)];
+    bb = bb / s;
+  }`, (row, k) => `ld(off + ${row} * P[6] + (${k}) * P[7])`);
   return { label: `gemm_pack_${dtype}_b${R}`, code };
 }
 
@@ -98,15 +99,9 @@ ${epilogueWgsl(epi)}
 @compute @workgroup_size(8)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lane: u32) {
-  let M = P[0]; let N = P[1]; let K4 = P[2]; let tilesN = P[3]; let tilesM = P[4];
-  let w = linearWorkgroup(wid, nwg);
-  let perBatch = tilesN * tilesM;
-  let batch = w / perBatch;
-  if (batch >= P[5]) { return; }
-  let t = w % perBatch;
-  let by = t / tilesN; let bx = t % tilesN;
-  let row0 = by * ${TM}u;
-  let col0 = bx * ${8 * TN}u;
+  let M = P[0]; let N = P[1]; let K4 = P[2];
+  ${batchTileWGSL(TM, 8 * TN)}
+  let by = tileRow; let bx = tileCol;
   var aP = ((batch * tilesM + by) * ${TMR}u * K4) * 8u + lane;
   var bP = ((batch * tilesN + bx) * ${TN}u * K4) * 8u + lane;
   let cBase = batch * M * N;

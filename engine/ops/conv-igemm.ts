@@ -1,19 +1,20 @@
 // Implicit-GEMM convolution kernels (no autograd; engine/ops/conv.ts records them): the im2col matrix
-// is never materialised, the GEMM reads it through kernels/conv_im2col.ts's address function.
+// is never materialised, the GEMM reads it through kernels/conv-im2col.ts's address function.
 //  - 'packed' (CPU-like adapters): A panels from the weight / output gradient by the ordinary pack
 //    kernel, B panels straight from x by the im2col pack kernel, then the ordinary packed kernel.
 //  - 'tiled' (GPUs): the tiled kernel with `bIm2col` loads B from x in its workgroup-memory staging.
 // The batch of the GEMM is (n, g) (image, group); the output [N, G, M, cols] is the conv layout.
 import { Tensor } from '../tensor.js';
 import type { DType } from '../dtype.js';
-import { contiguous, cast, slice, reshape } from './views.js';
+import { contiguous, castAndDispose, slice, reshape } from './views.js';
 import { add } from './elementwise.js';
-import { packOperand, packedGemm, packedTiles, cachedKernel } from './matmul.js';
-import { PACKED_TILE } from '../../kernels/gemm_cpu.js';
+import { packOperand, packedGemm, packedTiles, panels } from './gemm-packed.js';
+import { kernelFor } from '../kernel-cache.js';
+import { PACKED_TILE } from '../../kernels/gemm-cpu.js';
 import { matmulKernel, TILE, MATMUL_PARAMS_FIXED } from '../../kernels/matmul.js';
-import { im2colPackKernel, im2colParams, IM2COL_PACK_FIXED, IM2COL_PARAMS, type Im2colGeometry } from '../../kernels/conv_im2col.js';
-import { PACK_WORKGROUP } from '../../kernels/gemm_cpu.js';
-import { NO_EPILOGUE, type Epilogue } from '../../kernels/gemm_epilogue.js';
+import { im2colPackKernel, im2colParams, IM2COL_PACK_FIXED, IM2COL_PARAMS, type Im2colGeometry } from '../../kernels/conv-im2col.js';
+import { PACK_WORKGROUP } from '../../kernels/gemm-cpu.js';
+import { NO_EPILOGUE, type Epilogue } from '../../kernels/gemm-epilogue.js';
 import { grid } from '../../kernels/kernel.js';
 
 export type IgemmVariant = 'packed' | 'tiled';
@@ -42,27 +43,23 @@ function igemm(variant: IgemmVariant, a: AOperand, x: Tensor, G: number, geo: Im
     const { tilesM, tilesN } = packedTiles(M, cols);
     const ap = packOperand(a.t, M, K, tilesM * PACKED_TILE.TMR, a.sAm, 1, [N, G], [a.sN, a.sG], nBatch);
     const K4 = Math.ceil(K / 4), blocks = tilesN * PACKED_TILE.TN;
-    const bp = Tensor.empty([nBatch * blocks * K4 * 8 * 4], 'f32', device);
+    const bp = panels(device, nBatch, blocks, K);
     const params = [cols, K, K4, blocks, nBatch, x.offset, G, xN, xG, 0, ...im2colParams(geo)];
     if (params.length !== IM2COL_PACK_FIXED + IM2COL_PARAMS) throw new Error('conv: im2col pack parameter layout mismatch');
-    device.dispatch(cachedKernel(`im2col_pack|${x.dtype}`, () => im2colPackKernel(x.dtype)), Uint32Array.from(params),
+    device.dispatch(kernelFor(im2colPackKernel, x.dtype), Uint32Array.from(params),
       [{ buffer: x.storage.buffer }, { buffer: bp.storage.buffer }], grid(Math.ceil((nBatch * blocks * K4 * 8) / PACK_WORKGROUP)));
     packedGemm(ap, bp, out, M, cols, K, nBatch, epi, [0, 0], []);
     ap.dispose(); bp.dispose();
   } else {
     const tilesM = Math.ceil(M / TILE.BM), tilesN = Math.ceil(cols / TILE.BN);
-    const kernel = cachedKernel(`tiled_im2col|${a.t.dtype}|${x.dtype}|${epi.out}`, () =>
-      matmulKernel({ variant: 'tiled', batchRank: 2, aDtype: a.t.dtype, bDtype: x.dtype, epi, bIm2col: true }));
+    const kernel = kernelFor(matmulKernel, { variant: 'tiled', batchRank: 2, aDtype: a.t.dtype, bDtype: x.dtype, epi, bIm2col: true });
     const params = [M, cols, K, tilesN, tilesM, nBatch, a.t.offset, x.offset, a.sAm, 1, 0, 0, 0, 0,
       N, G, a.sN, a.sG, xN, xG, ...im2colParams(geo)];
     if (params.length !== MATMUL_PARAMS_FIXED + 3 * 2 + IM2COL_PARAMS) throw new Error('conv: tiled im2col parameter layout mismatch');
     device.dispatch(kernel, Uint32Array.from(params), [{ buffer: a.t.storage.buffer }, { buffer: x.storage.buffer }, { buffer: out.storage.buffer }],
       grid(nBatch * tilesM * tilesN));
   }
-  if (direct) return out;
-  const r = cast(out, outDtype);
-  out.dispose();
-  return r;
+  return castAndDispose(out, outDtype);
 }
 
 function geometryOf(x: Tensor, g: ConvGeometry, Wo: number, transposed: boolean): Im2colGeometry {
@@ -104,6 +101,5 @@ export function convWeightGradIgemm(variant: IgemmVariant, dy: Tensor, x: Tensor
     for (let n = 1; n < N; n++) { const p = part(n); const s = add(r, p); r.dispose(); p.dispose(); r = s; }
     all.dispose();
   }
-  if (r.dtype !== outDtype) { const c = cast(r, outDtype); r.dispose(); r = c; }
-  return r;
+  return castAndDispose(r, outDtype);
 }

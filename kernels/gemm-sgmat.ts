@@ -15,10 +15,10 @@
 // Preconditions (checked by the planner): f16 A and B; M and N multiples of the output tile and K of the
 // config's K (whole matrices are loaded, there is no edge handling on the load side); unit stride along K
 // for A and along N or K for B; offsets and strides in f16 elements.
-import { batchOffsetsWGSL } from './gemm_common.js';
+import { batchOffsetsWGSL, batchTileWGSL } from './gemm-common.js';
 import { PARAMS_DECL, LINEAR_WG, type KernelSource } from './kernel.js';
 import { DTYPE_HELPERS } from './wgsl.js';
-import { epilogueWgsl, epilogueKey, type Epilogue } from './gemm_epilogue.js';
+import { epilogueWgsl, epilogueKey, type Epilogue } from './gemm-epilogue.js';
 
 export interface SubgroupMatrixShape { M: number; N: number; K: number }
 
@@ -88,14 +88,8 @@ ${batchOffsetsWGSL(R, P0)}
 @compute @workgroup_size(${SG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lane: u32) {
-  let M = P[0]; let N = P[1]; let K = P[2]; let tilesN = P[3]; let tilesM = P[4];
-  let w = linearWorkgroup(wid, nwg);
-  let perBatch = tilesN * tilesM;
-  let batch = w / perBatch;
-  if (batch >= P[5]) { return; }
-  let t = w % perBatch;
-  let row0 = (t / tilesN) * ${TM}u;
-  let col0 = (t % tilesN) * ${TN}u;
+  let M = P[0]; let N = P[1]; let K = P[2];
+  ${batchTileWGSL(TM, TN)}
   let offs = batchOffsets(batch);
   let aOff = offs.x; let bOff = offs.y;
   let sAm = P[8]; let sBk = P[10]; let sBn = P[11];

@@ -4,12 +4,11 @@
 // by a parameter (so one compiled kernel serves both):
 //  - forward (transposed = 0): B[k, n] = im2col[kc = k, pix = n]   (y = w · im2col(x))
 //  - weight gradient (transposed = 1): B[k, n] = im2col[kc = n, pix = k]   (dW = dY · im2col(x)ᵀ)
-// Users: the pack kernel below (CPU-like adapters: it writes the packed B panels of gemm_cpu.ts
+// Users: the pack kernel below (CPU-like adapters: it writes the packed B panels of gemm-cpu.ts
 // straight from x) and the tiled GPU kernel's B loads (kernels/matmul.ts, `bIm2col`).
-import type { DType } from '../engine/dtype.js';
-import { PARAMS_DECL, LINEAR_WG, type KernelSource } from './kernel.js';
-import { bufferDecl, loadExpr, DTYPE_HELPERS } from './wgsl.js';
-import { PACK_WORKGROUP } from './gemm_cpu.js';
+import type { DType } from './dtype.js';
+import type { KernelSource } from './kernel.js';
+import { panelPackCode } from './gemm-cpu.js';
 
 /** Number of geometry parameters IM2COL_WGSL reads from P[g0 ..]. */
 export const IM2COL_PARAMS = 15;
@@ -52,38 +51,12 @@ fn im2col(base: u32, k: u32, n: u32) -> f32 {
 export const IM2COL_PACK_FIXED = 10;
 
 /**
- * Packs B = im2col(x) (or its transpose) into the f32 panels of gemm_cpu.ts's packed kernel: panel row
+ * Packs B = im2col(x) (or its transpose) into the f32 panels of gemm-cpu.ts's packed kernel: panel row
  * = GEMM column n, panel k = GEMM k. Params: [rows (= GEMM N), K, K4, blocks, nBatch, offset, G,
  * batchStrideN, batchStrideG, -, geometry(15)]; batch b = (n, g) = (b / G, b % G).
  */
 export function im2colPackKernel(dtype: DType): KernelSource {
-  const F = IM2COL_PACK_FIXED;
-  const code = `
-${PARAMS_DECL}
-${bufferDecl(1, 'X', dtype, 'read')}
-@group(0) @binding(2) var<storage, read_write> Y: array<vec4<f32>>;
-${DTYPE_HELPERS}
-${LINEAR_WG}
-fn ld(e: u32) -> f32 { return ${loadExpr('X', dtype, 'e')}; }
-${im2colWgsl(F, 'ld')}
-@compute @workgroup_size(${PACK_WORKGROUP})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let rows = P[0]; let K = P[1]; let K4 = P[2]; let blocks = P[3];
-  let i = linearWorkgroup(wid, nwg) * ${PACK_WORKGROUP}u + lid;
-  if (i >= P[4] * blocks * K4 * 8u) { return; }
-  let lane = i % 8u;
-  let k4 = (i / 8u) % K4;
-  let blk = (i / (8u * K4)) % blocks;
-  let b = i / (8u * K4 * blocks);
-  let base = P[5] + (b / P[6]) * P[7] + (b % P[6]) * P[8];
-  let row = blk * 8u + lane;
-  let k = k4 * 4u;
-  var v = vec4<f32>(0.0);
-  if (row < rows) {
-    for (var c = 0u; c < 4u; c++) { if (k + c < K) { v[c] = im2col(base, k + c, row); } }
-  }
-  Y[i] = v;
-}`;
+  const code = panelPackCode(dtype, im2colWgsl(IM2COL_PACK_FIXED, 'ld'),
+    'let base = P[5] + (b / P[6]) * P[7] + (b % P[6]) * P[8];', (row, k) => `im2col(base, ${k}, ${row})`);
   return { label: `conv_im2col_pack_${dtype}`, code };
 }

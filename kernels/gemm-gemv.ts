@@ -7,11 +7,11 @@
 //  - 'gemv_n' (B contiguous along N): each invocation owns 4 adjacent columns and walks all of K; the
 //    A values are the same for all lanes (uniform loads, broadcast).
 // Both apply the fused epilogue. MR (= M) is compiled in.
-import type { DType } from '../engine/dtype.js';
-import { batchOffsetsWGSL } from './gemm_common.js';
+import type { DType } from './dtype.js';
+import { batchOffsetsWGSL } from './gemm-common.js';
 import { PARAMS_DECL, LINEAR_WG, type KernelSource } from './kernel.js';
 import { bufferDecl, loadExpr, DTYPE_HELPERS } from './wgsl.js';
-import { epilogueWgsl, epilogueKey, type Epilogue } from './gemm_epilogue.js';
+import { epilogueWgsl, epilogueKey, type Epilogue } from './gemm-epilogue.js';
 
 export const GEMV_WORKGROUP = 64;
 /** Output columns per subgroup ('gemv_k') and per invocation ('gemv_n'). */
@@ -41,8 +41,6 @@ function pairLoad(arr: string, d: DType): string {
 const PARAM_COMMENT = '// P: [M, N, K, blocksN, -, nBatch, offA, offB, sAm, sAk, sBk, sBn, biasOff, resOff, batchShape, stridesA, stridesB]';
 
 function batchFn(R: number): string { return batchOffsetsWGSL(R); }
-
-export const GEMV_PARAMS_FIXED = 14;
 
 export function gemvKernel(cfg: GemvConfig): KernelSource {
   const { M: MR, epi } = cfg;

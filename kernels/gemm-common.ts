@@ -2,7 +2,7 @@
 // [M, N, K, -, -, nBatch, offA, offB, sAm, sAk, sBk, sBn, biasOff, resOff, batchShape(R), stridesA(R), stridesB(R)].
 
 /** Index of the first batch-shape word in the GEMM parameter block. */
-export const GEMM_BATCH_PARAMS_AT = 14;
+const GEMM_BATCH_PARAMS_AT = 14;
 
 /** `batchOffsets(b)`: element offsets of batch b's matrices in A and B (broadcast dims have stride 0). */
 export function batchOffsetsWGSL(R: number, P0 = GEMM_BATCH_PARAMS_AT): string {
@@ -17,4 +17,19 @@ export function batchOffsetsWGSL(R: number, P0 = GEMM_BATCH_PARAMS_AT): string {
   }
   return o;
 }`;
+}
+
+/**
+ * Opening statements of the tiled GEMM kernels (one workgroup per TM x TN output tile of one batch):
+ * bind tilesN / tilesM (P[3], P[4]), `batch` (workgroups past P[5] batches exit), the tile's
+ * `tileRow` / `tileCol` and its first output row and column `row0` / `col0`.
+ */
+export function batchTileWGSL(TM: number, TN: number): string {
+  return `let tilesN = P[3]; let tilesM = P[4];
+  let w = linearWorkgroup(wid, nwg);
+  let perBatch = tilesN * tilesM;
+  let batch = w / perBatch;
+  if (batch >= P[5]) { return; }
+  let tileRow = (w % perBatch) / tilesN; let tileCol = (w % perBatch) % tilesN;
+  let row0 = tileRow * ${TM}u; let col0 = tileCol * ${TN}u;`;
 }

@@ -2,10 +2,11 @@
 // or, when a kernel owns pairs of adjacent columns, directly as packed 16-bit words. Bindings after
 // P, A, B, C: bias (if any), then residual (if any). Their element offsets are parameters EPI_BIAS_OFF
 // and EPI_RES_OFF of the kernel's parameter block; the residual is contiguous like the output.
-import type { DType } from '../engine/dtype.js';
+import type { DType } from './dtype.js';
 import { bufferDecl, loadExpr } from './wgsl.js';
+import { MATH_WGSL, activationFn, type Activation } from './activations.js';
 
-export type Activation = 'none' | 'relu' | 'gelu' | 'gelu_tanh' | 'silu';
+export type { Activation };
 
 export interface Epilogue {
   /** dtype of the bias [N], if any. */
@@ -20,24 +21,12 @@ export interface Epilogue {
 export const NO_EPILOGUE: Epilogue = { activation: 'none', out: 'f32' };
 
 /** Indices of the epilogue's parameters in every GEMM parameter block. */
-export const EPI_BIAS_OFF = 12;
-export const EPI_RES_OFF = 13;
+const EPI_BIAS_OFF = 12;
+const EPI_RES_OFF = 13;
 
 export function epilogueKey(e: Epilogue): string {
   return `${e.bias ?? '-'}|${e.activation}|${e.residual ?? '-'}|${e.out}`;
 }
-
-export function isTrivial(e: Epilogue): boolean {
-  return !e.bias && !e.residual && e.activation === 'none' && e.out === 'f32';
-}
-
-const ACT: Record<Activation, string> = {
-  none: 'v',
-  relu: 'max(v, 0.0)',
-  silu: 'v / (1.0 + exp(-v))',
-  gelu: '0.5 * v * (1.0 + gemm_erf(v * 0.7071067811865476))',
-  gelu_tanh: '0.5 * v * (1.0 + tanh(clamp(0.7978845608028654 * (v + 0.044715 * v * v * v), -15.0, 15.0)))',
-};
 
 /** Declarations of C (binding 3), bias and residual, and the functions epi(e, col, v), st1, st2. */
 export function epilogueWgsl(e: Epilogue): string {
@@ -51,7 +40,7 @@ export function epilogueWgsl(e: Epilogue): string {
     decls.push(bufferDecl(binding++, 'BIAS', e.bias, 'read'));
     lines.push(`v += ${loadExpr('BIAS', e.bias, `P[${EPI_BIAS_OFF}] + col`)};`);
   }
-  if (e.activation !== 'none') lines.push(`v = ${ACT[e.activation]};`);
+  if (e.activation !== 'none') lines.push('v = act_(v);');
   if (e.residual) {
     decls.push(bufferDecl(binding++, 'RES', e.residual, 'read'));
     lines.push(`v += ${loadExpr('RES', e.residual, `P[${EPI_RES_OFF}] + idx`)};`);
@@ -62,13 +51,8 @@ export function epilogueWgsl(e: Epilogue): string {
     : `// idx even, col even, N even: the word holds columns col and col + 1 of one row.
 fn st2(idx: u32, col: u32, a0: f32, a1: f32) { C[idx >> 1u] = ${pack}(epi(idx, col, a0)) | (${pack}(epi(idx + 1u, col + 1u, a1)) << 16u); }`;
   return `${decls.join('\n')}
-fn gemm_erf(x: f32) -> f32 {
-  let z = abs(x);
-  let t = 1.0 / (1.0 + 0.5 * z);
-  let r = t * exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 +
-    t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
-  return select(r - 1.0, 1.0 - r, x >= 0.0);
-}
+${MATH_WGSL}
+${activationFn('act_', e.activation)}
 // Output element idx (flat in [batch, M, N]) of column col, from the accumulator.
 fn epi(idx: u32, col: u32, acc: f32) -> f32 {
   ${lines.join('\n  ')}
