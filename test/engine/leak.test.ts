@@ -1,5 +1,6 @@
 import * as assert from 'uvu/assert';
 import { test } from '../harness/test.js';
+import { assertStepsLeakNothing } from '../harness/leak.js';
 import * as E from '../../engine/index.js';
 
 // A two-layer MLP trained with plain SGD: 100 steps of forward + backward + update must leave the live
@@ -26,18 +27,6 @@ test('100 training steps leave live GPU memory flat', async () => {
     });
     return loss;
   });
-  const first = step();
-  const firstLoss = await first.item();
-  first.dispose();
-  await dev.sync();
-  const baseline = dev.memory().liveBytes;
-  let last = 0;
-  for (let i = 0; i < 100; i++) {
-    const l = step();
-    if (i === 99) last = await l.item();
-    l.dispose();
-  }
-  await dev.sync();
-  assert.equal(dev.memory().liveBytes, baseline, 'live bytes after 100 steps');
+  const { first: firstLoss, last } = await assertStepsLeakNothing(dev, step, 100);
   assert.ok(last < firstLoss, `the loss should go down: ${firstLoss} -> ${last}`);
 });

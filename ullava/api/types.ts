@@ -4,6 +4,7 @@ import type { FinishReason } from '../chat/generate.js';
 import type { Box } from '../media/index.js';
 import type { ImageInput, VideoInput } from './inputs.js';
 import type { Mask } from './masks.js';
+import type { Answer } from '../session.js';
 
 export interface LoadOptions {
   /** Parameter dtype: 'bf16' (default, as published), 'f16' or 'f32'; the default model uses f32. */
@@ -65,19 +66,10 @@ export interface CaptionOptions extends GenerationOptions {
   frames?: number;
 }
 
-/** What every answer reports besides its text. */
-export interface AnswerDetails {
-  finishReason: FinishReason;
+/** What every answer reports besides its text: the session's answer, with masks as 0/1 pixels instead of logits. */
+export interface AnswerDetails extends Omit<Answer, 'text' | 'masks'> {
   /** One per [SEG] of the answer (answers about an image only), at the image's size. */
   masks: Mask[];
-  /** Pixel x0, y0, x1, y1 (inclusive): from the [LOC] decoder when the model has one, else one per mask (null: empty mask). */
-  boxes: (Box | null)[];
-  boxSource: 'loc-decoder' | 'mask' | null;
-  /** The [tag]...[/tag] texts of the answer. */
-  tags: string[];
-  tokens: number;
-  timeToFirstTokenMs: number;
-  totalMs: number;
 }
 
 export interface Reply extends AnswerDetails { text: string }

@@ -1,5 +1,6 @@
 import * as assert from 'uvu/assert';
 import { test } from '../../harness/test.js';
+import { assertStepsLeakNothing } from '../../harness/leak.js';
 import * as E from '../../../engine/index.js';
 import { AdamW, GradScaler, LambdaLR, cosineWithWarmup } from '../../../nn/optim/index.js';
 import { maskLoss, boxLoss, combineLosses } from '../../../ullava/train/losses.js';
@@ -27,19 +28,7 @@ test('AdamW + GradScaler + clipping + u-LLaVA losses: 10 steps leak nothing and 
     opt.zeroGrad();
     return total;
   });
-  const first = step();
-  const firstLoss = await first.item();
-  first.dispose();
-  await dev.sync();
-  const baseline = dev.memory().liveBytes;
-  let last = 0;
-  for (let i = 0; i < 10; i++) {
-    const l = step();
-    if (i === 9) last = await l.item();
-    l.dispose();
-  }
-  await dev.sync();
-  assert.equal(dev.memory().liveBytes, baseline, 'live bytes after 10 steps');
+  const { first: firstLoss, last } = await assertStepsLeakNothing(dev, step, 10);
   assert.ok(last < firstLoss * 0.9, `the loss falls (${firstLoss} -> ${last})`);
   assert.ok(!(await opt.lastStep()).skipped, 'steps are not skipped at scale 256');
   [w, b, x, gt, gtBox].forEach((t) => t.dispose());
