@@ -1,10 +1,10 @@
 // Optimizer kernels. A training step runs "grad stats" dispatches (sums of squares and a non-finite flag
 // into a partials buffer, several gradients per dispatch), one "finalize" dispatch for the whole step
 // (global norm, clipping coefficient, loss-scale unscaling and update, inf/NaN skip, per-parameter step
-// counts), then the fused multi-tensor updates (kernels/optim_update.ts). Nothing is read back: the step
+// counts), then the fused multi-tensor updates (kernels/optim-update.ts). Nothing is read back: the step
 // state lives in a small u32 buffer (STEP_STATE) that the update kernels read.
-import type { DType } from '../engine/dtype.js';
-import { packFactor } from '../engine/dtype.js';
+import type { DType } from './dtype.js';
+import { packFactor } from './dtype.js';
 import { PARAMS_DECL, LINEAR_WG, type KernelSource } from './kernel.js';
 import { bufferDecl, loadExpr, storeWordStmt, DTYPE_HELPERS } from './wgsl.js';
 import { workgroupReduceWGSL } from './workgroup-reduce.js';

@@ -5,7 +5,7 @@
 import { Tensor, noGrad, contiguous, mul, zeros, castAndDispose } from '../../engine/index.js';
 import { untrack } from '../../engine/scope.js';
 import { STEP_STATE } from '../../kernels/optim.js';
-import { GradNormWorkspace } from './grad_norm.js';
+import { GradNormWorkspace } from './grad-norm.js';
 
 /** Returns the total norm (0-d f32 tensor; NaN if some gradient is inf/NaN). Parameters without .grad are ignored. */
 export function clipGradNorm(params: Iterable<Tensor>, maxNorm: number): Tensor {

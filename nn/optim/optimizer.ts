@@ -2,15 +2,15 @@
 // state in flat buckets (one set per parameter dtype, created at the first step), f32 master weights for
 // 16-bit parameters, and the GPU-side step: grad-stats dispatches (several gradients each) when clipping
 // or loss scaling asks for them, one finalize dispatch, then fused multi-tensor updates
-// (kernels/optim_update.ts: as many parameters per dispatch as the binding limit allows). Parameters
+// (kernels/optim-update.ts: as many parameters per dispatch as the binding limit allows). Parameters
 // and gradients stay where the model keeps them. No readback inside step().
 import { Tensor, Storage, cast, zeros, noGrad, contiguous, reshape, writeSlice, isFloat, type DType, type Device } from '../../engine/index.js';
 import { untrack } from '../../engine/scope.js';
 import { grid } from '../../kernels/kernel.js';
 import { STEP_STATE } from '../../kernels/optim.js';
-import { multiUpdateKernel, UPDATE_TILE_WORDS, type UpdateRule } from '../../kernels/optim_update.js';
-import { GradNormWorkspace, f32Bits, fromF32Bits, cachedKernel, bindingLimit, batches, MAX_TENSORS_PER_DISPATCH } from './grad_norm.js';
-import type { GradScaler } from './grad_scaler.js';
+import { multiUpdateKernel, UPDATE_TILE_WORDS, type UpdateRule } from '../../kernels/optim-update.js';
+import { GradNormWorkspace, f32Bits, fromF32Bits, cachedKernel, bindingLimit, batches, MAX_TENSORS_PER_DISPATCH } from './grad-norm.js';
+import type { GradScaler } from './grad-scaler.js';
 
 export { f32Bits, fromF32Bits, cachedKernel };
 

@@ -5,7 +5,7 @@ import { checkOp } from '../../harness/opcheck.js';
 import * as E from '../../../engine/index.js';
 import { NDArray } from '../../ref/ndarray.js';
 import { tokenCrossEntropy, maskLoss, boxLoss, combineLosses, supervisedPositions } from '../../../ullava/train/losses.js';
-import { tokenCrossEntropyRef, maskLossRef, boxLossRef } from '../../ref/ullava_losses.js';
+import { tokenCrossEntropyRef, maskLossRef, boxLossRef } from '../../ref/ullava-losses.js';
 
 const scalar = (v: number) => NDArray.from([], [v]);
 

@@ -4,8 +4,8 @@
 // (optimizer-owned: exp_avg, exp_avg_sq / momentum buffer, f32 master weights of 16-bit parameters).
 // All the math of torch's single-tensor loop runs in one pass; a step flagged as skipped (inf/NaN with
 // loss scaling) returns before writing anything.
-import type { DType } from '../engine/dtype.js';
-import { packFactor } from '../engine/dtype.js';
+import type { DType } from './dtype.js';
+import { packFactor } from './dtype.js';
 import { PARAMS_DECL, LINEAR_WG, type KernelSource } from './kernel.js';
 import { bufferDecl, loadExpr, storeWordStmt, DTYPE_HELPERS } from './wgsl.js';
 import { OPTIM_WORKGROUP, STEP_STATE } from './optim.js';
