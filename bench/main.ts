@@ -10,6 +10,7 @@ const benches: Record<string, () => Promise<{ run(o: BenchOptions): Promise<unkn
   conv: () => import('./conv.js'),
   train: () => import('./train.js'),
   startup: () => import('./startup.js'),
+  'startup-kernels': () => import('./startup-kernels.js'),
 };
 
 async function main(): Promise<number> {

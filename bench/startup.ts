@@ -43,7 +43,7 @@ async function dirBytes(dir: string): Promise<number> {
 }
 
 /** Runs the main job once in a child process; resolves with its wall time and counters. */
-function runJob(env: NodeJS.ProcessEnv, out: string): Promise<{ wallMs: number; stats: JobStats; stderr: string }> {
+export function runJob(env: NodeJS.ProcessEnv, out: string): Promise<{ wallMs: number; stats: JobStats; stderr: string }> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const child = spawn(process.execPath, [JOB_SCRIPT, ...MAIN_JOB, '--out', out], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
