@@ -74,6 +74,9 @@ export class Device {
   /** Dispatches encoded since the device opened (for tests and profiles). */
   dispatchCount = 0;
   submitCount = 0;
+  /** Distinct compute pipelines created, and the wall time spent creating them (start-up cost). */
+  private pipelinesCreated = 0;
+  private pipelineMs = 0;
 
   constructor(
     readonly gpu: GPUDevice,
@@ -128,6 +131,7 @@ export class Device {
   pipeline(kernel: KernelSource): Pipeline {
     let p = this.pipelines.get(kernel.code);
     if (p) return p;
+    const t0 = performance.now();
     this.gpu.pushErrorScope('validation');
     const module = this.gpu.createShaderModule({ code: kernel.code, label: kernel.label });
     const pipeline = this.gpu.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: kernel.label });
@@ -143,7 +147,14 @@ export class Device {
     this.pendingChecks.add(check);
     p = { pipeline, layout: pipeline.getBindGroupLayout(0) };
     this.pipelines.set(kernel.code, p);
+    this.pipelinesCreated++;
+    this.pipelineMs += performance.now() - t0;
     return p;
+  }
+
+  /** Work counters since the device opened: dispatches, submits, pipelines created and their creation time. */
+  stats(): { dispatches: number; submits: number; pipelines: number; pipelineMs: number } {
+    return { dispatches: this.dispatchCount, submits: this.submitCount, pipelines: this.pipelinesCreated, pipelineMs: this.pipelineMs };
   }
 
   // ---- encoding ----

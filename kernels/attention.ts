@@ -21,6 +21,15 @@ import { bufferDecl, computeType, loadExpr, loadF32, DTYPE_HELPERS } from './wgs
 
 export type AttentionMode = 'fwd' | 'split' | 'combine' | 'dq' | 'dkv';
 
+/**
+ * Run-time forms of the causal mask and the bias, so one forward kernel serves attention with and without
+ * them (each compile costs seconds on a software driver): a kernel built with `causal` sees every key when
+ * the shift parameter is NO_CAUSAL_SHIFT, and a kernel built with `bias` adds nothing when the bias offset
+ * is NO_BIAS_OFFSET (any read-only buffer bound as the bias).
+ */
+export const NO_CAUSAL_SHIFT = 1 << 30;
+export const NO_BIAS_OFFSET = 0xffffffff;
+
 /** Operands read through strides, and their slot in the parameter block. Mask uses (offset, b, -, j, -). */
 export const SLOT = { q: 0, k: 1, v: 2, o: 3, do: 4, bias: 5, mask: 6 } as const;
 export const ATTN_PARAMS = 10 + 5 * 7;
@@ -113,7 +122,11 @@ export function attentionKernel(s: AttentionSpec): KernelSource {
   const mb = 10 + 5 * SLOT.mask;
   const maskZero = s.mask ? (computeType(s.mask) === 'f32' ? '0.0' : computeType(s.mask) === 'i32' ? '0' : '0u') : '';
   const keep = s.mask ? `fn keep(b: u32, j: u32) -> bool { return ${loadExpr('X_mask', s.mask, `P[${mb}u] + b * P[${mb + 1}u] + j * P[${mb + 3}u]`)} != ${maskZero}; }` : '';
-  const biasAt = s.bias ? `fn biasAt(b: u32, h: u32, i: u32, j: u32) -> f32 { return ld_bias(base_bias(b, h, i) + j * P[${10 + 5 * SLOT.bias + 4}u]); }` : '';
+  const bb = 10 + 5 * SLOT.bias;
+  const biasAt = s.bias ? `fn biasAt(b: u32, h: u32, i: u32, j: u32) -> f32 {
+  if (P[${bb}u] == ${NO_BIAS_OFFSET}u) { return 0.0; }
+  return ld_bias(base_bias(b, h, i) + j * P[${bb + 4}u]);
+}` : '';
   const header = `
 ${PARAMS_DECL}
 ${decls.join('\n')}

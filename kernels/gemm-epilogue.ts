@@ -23,6 +23,12 @@ export const NO_EPILOGUE: Epilogue = { activation: 'none', out: 'f32' };
 /** Indices of the epilogue's parameters in every GEMM parameter block. */
 const EPI_BIAS_OFF = 12;
 const EPI_RES_OFF = 13;
+/**
+ * Bias offset meaning "no bias in this call": a kernel with a bias binding then adds nothing. Callers
+ * without a bias use the bias kernel with this offset (and any read-only buffer bound as the bias), so
+ * GEMMs with and without bias share one pipeline: one compile fewer, which on a software driver is seconds.
+ */
+export const NO_BIAS_OFFSET = 0xffffffff;
 
 export function epilogueKey(e: Epilogue): string {
   return `${e.bias ?? '-'}|${e.activation}|${e.residual ?? '-'}|${e.out}`;
@@ -38,7 +44,7 @@ export function epilogueWgsl(e: Epilogue): string {
   const lines: string[] = ['var v = acc;'];
   if (e.bias) {
     decls.push(bufferDecl(binding++, 'BIAS', e.bias, 'read'));
-    lines.push(`v += ${loadExpr('BIAS', e.bias, `P[${EPI_BIAS_OFF}] + col`)};`);
+    lines.push(`if (P[${EPI_BIAS_OFF}] != ${NO_BIAS_OFFSET}u) { v += ${loadExpr('BIAS', e.bias, `P[${EPI_BIAS_OFF}] + col`)}; }`);
   }
   if (e.activation !== 'none') lines.push('v = act_(v);');
   if (e.residual) {

@@ -8,7 +8,9 @@ import type { DType } from '../dtype.js';
 import { isFloat } from '../dtype.js';
 import type { Device } from '../device.js';
 import { record, noGrad } from '../autograd.js';
-import { attentionKernel, outDtype, SLOT, ATTN_PARAMS, type AttentionSpec, type AttentionMode, type Vec4Operand } from '../../kernels/attention.js';
+import {
+  attentionKernel, outDtype, SLOT, ATTN_PARAMS, NO_CAUSAL_SHIFT, NO_BIAS_OFFSET, type AttentionSpec, type AttentionMode, type Vec4Operand,
+} from '../../kernels/attention.js';
 import { kernelFor } from '../kernel-cache.js';
 import { f32Bits, i32Bits, broadcastStrides } from './launch.js';
 import { castAndDispose } from './views.js';
@@ -93,7 +95,9 @@ function validate(q: Tensor, k: Tensor, v: Tensor, o: AttentionOptions): Problem
 
 function params(p: Problem, t: Partial<Record<keyof typeof SLOT, Tensor>>, extra: { nPart?: number; keysPerPart?: number; rows?: number } = {}): Uint32Array {
   const P = new Uint32Array(ATTN_PARAMS);
-  P.set([p.B, p.H, p.Hkv, p.Sq, p.Skv, f32Bits(p.scale), i32Bits(p.Skv - p.Sq), extra.nPart ?? 0, extra.keysPerPart ?? 0, extra.rows ?? 0]);
+  P.set([p.B, p.H, p.Hkv, p.Sq, p.Skv, f32Bits(p.scale), i32Bits(p.causal ? p.Skv - p.Sq : NO_CAUSAL_SHIFT),
+    extra.nPart ?? 0, extra.keysPerPart ?? 0, extra.rows ?? 0]);
+  P[10 + 5 * SLOT.bias] = NO_BIAS_OFFSET;
   for (const [name, slot] of Object.entries(SLOT)) {
     const x = t[name as keyof typeof SLOT];
     if (!x) continue;
@@ -105,7 +109,7 @@ function params(p: Problem, t: Partial<Record<keyof typeof SLOT, Tensor>>, extra
   return P;
 }
 
-function spec(mode: AttentionMode, p: Problem, q: Tensor, k: Tensor, v: Tensor, plan: AttentionPlan, more: Partial<AttentionSpec> = {}): AttentionSpec {
+function specOf(mode: AttentionMode, p: Problem, q: Tensor, k: Tensor, v: Tensor, plan: AttentionPlan, more: Partial<AttentionSpec> = {}): AttentionSpec {
   return { mode, D: p.D, q: q.dtype, k: k.dtype, v: v.dtype, o: q.dtype, causal: p.causal, mask: p.mask?.dtype,
     bias: p.bias?.dtype, staged: plan.impl === 'staged', W: plan.W, T: plan.T, unroll: plan.unroll, ...more };
 }
@@ -126,22 +130,27 @@ function forward(q: Tensor, k: Tensor, v: Tensor, p: Problem, force?: AttentionI
   const out = Tensor.empty([B, H, Sq, D], outDtype(q.dtype, D), device);
   const lse = Tensor.empty([B, H, Sq], 'f32', device);
   if (rows * D === 0) return { out: castAndDispose(out, q.dtype), lse };
-  const inputs = [buf(q), buf(k), buf(v), ...(p.mask ? [buf(p.mask)] : []), ...(p.bias ? [buf(p.bias)] : [])];
+  // The forward kernels take the causal mask and the bias in their run-time forms (kernels/attention.ts
+  // NO_CAUSAL_SHIFT, NO_BIAS_OFFSET): one pipeline for plain, causal and biased attention; q stands in
+  // for an absent bias.
+  const inputs = [buf(q), buf(k), buf(v), ...(p.mask ? [buf(p.mask)] : []), buf(p.bias ?? q)];
   const ops = { q, k, v, ...(p.bias ? { bias: p.bias } : {}), ...(p.mask ? { mask: p.mask } : {}) };
+  const spec = (mode: AttentionMode, more: Partial<AttentionSpec> = {}) =>
+    specOf(mode, p, q, k, v, plan, { causal: true, bias: p.bias?.dtype ?? q.dtype, ...more });
   if (plan.impl === 'split') {
     const part = Tensor.empty([rows, plan.nPart, D + 2], 'f32', device);
     const yz: [number, number] = rows <= 65535 ? [rows, 1] : [65535, Math.ceil(rows / 65535)];
-    device.dispatch(kernel(spec('split', p, q, k, v, plan)), params(p, ops, plan), [...inputs, buf(part)],
+    device.dispatch(kernel(spec('split')), params(p, ops, plan), [...inputs, buf(part)],
       [Math.ceil(plan.nPart / plan.W), yz[0], yz[1]]);
-    device.dispatch(kernel(spec('combine', p, q, k, v, plan)), params(p, {}, { nPart: plan.nPart, rows }),
+    device.dispatch(kernel(spec('combine')), params(p, {}, { nPart: plan.nPart, rows }),
       [buf(part), buf(out), buf(lse)], [Math.ceil(rows / plan.W), 1, 1]);
     part.dispose();
   } else if (plan.impl === 'tiled') {
     const more = { R: plan.R, vec4: vec4List({ k, v }, D) };
-    device.dispatch(kernel(spec('fwd', p, q, k, v, plan, more)), params(p, ops), [...inputs, buf(out), buf(lse)],
+    device.dispatch(kernel(spec('fwd', more)), params(p, ops), [...inputs, buf(out), buf(lse)],
       [Math.ceil(Sq / (plan.W * plan.R)), B * H, 1]);
   } else {
-    device.dispatch(kernel(spec('fwd', p, q, k, v, plan)), params(p, ops), [...inputs, buf(out), buf(lse)],
+    device.dispatch(kernel(spec('fwd')), params(p, ops), [...inputs, buf(out), buf(lse)],
       [Math.ceil(Sq / plan.W), B * H, 1]);
   }
   return { out: castAndDispose(out, q.dtype), lse };
@@ -198,10 +207,10 @@ function attentionBackward(g: Tensor, q: Tensor, k: Tensor, v: Tensor, o: Tensor
   if (empty) {
     for (const t of [dq, dk, dv, ...(dbias ? [dbias] : [])]) { const z = fullLike(t, 0); t.assign(z); z.dispose(); }
   } else {
-    device.dispatch(kernel(spec('dq', p, q, k, v, plan, { o: o.dtype, do: g.dtype, biasGrad: want.biasGrad })), P,
+    device.dispatch(kernel(specOf('dq', p, q, k, v, plan, { o: o.dtype, do: g.dtype, biasGrad: want.biasGrad })), P,
       [...inputs, buf(o), buf(g), buf(lse), buf(dq), buf(dvec), ...(dbias ? [buf(dbias)] : [])], [Math.ceil(Sq / plan.W), B * H, 1]);
     if (want.needKV) {
-      device.dispatch(kernel(spec('dkv', p, q, k, v, plan, { o: o.dtype, do: g.dtype })), P,
+      device.dispatch(kernel(specOf('dkv', p, q, k, v, plan, { o: o.dtype, do: g.dtype })), P,
         [...inputs, buf(g), buf(lse), buf(dvec), buf(dk), buf(dv)], [Math.ceil(Skv / plan.W), B * Hkv, 1]);
     }
   }

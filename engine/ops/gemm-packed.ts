@@ -3,9 +3,12 @@
 // convolution (whose B panels come straight from the image, kernels/conv-im2col.ts).
 import { Tensor } from '../tensor.js';
 import { packKernel, packedKernel, PACKED_TILE, PACK_WORKGROUP, PACK_PARAMS_FIXED } from '../../kernels/gemm-cpu.js';
-import type { Epilogue } from '../../kernels/gemm-epilogue.js';
+import { NO_BIAS_OFFSET, type Epilogue } from '../../kernels/gemm-epilogue.js';
 import { grid } from '../../kernels/kernel.js';
 import { kernelFor } from '../kernel-cache.js';
+
+/** GEMMs pad their batch dims to this rank, so unbatched and batched calls share a kernel. */
+export const MIN_BATCH_RANK = 2;
 
 /** Output tiles of the packed kernel; A panels hold tilesM·TMR 8-row blocks per batch, B panels tilesN·TN. */
 export function packedTiles(M: number, N: number): { tilesM: number; tilesN: number } {
@@ -24,6 +27,11 @@ export function panels(device: Tensor['device'], nBatch: number, blocks: number,
 export function packOperand(x: Tensor, rows: number, K: number, blocks: number, sRow: number, sK: number,
   bShape: readonly number[], bstr: readonly number[], nBatch: number): Tensor {
   const device = x.device;
+  if (bShape.length < MIN_BATCH_RANK) {
+    const pad = MIN_BATCH_RANK - bShape.length;
+    bShape = [...Array<number>(pad).fill(1), ...bShape];
+    bstr = [...Array<number>(pad).fill(0), ...bstr];
+  }
   const R = bShape.length, K4 = Math.ceil(K / 4);
   const p = panels(device, nBatch, blocks, K);
   const params = [rows, K, K4, blocks, nBatch, x.offset, sRow, sK, ...bShape, ...bstr];
@@ -37,6 +45,12 @@ export function packOperand(x: Tensor, rows: number, K: number, blocks: number, 
 export function packedGemm(ap: Tensor, bp: Tensor, out: Tensor, M: number, N: number, K: number, nBatch: number,
   epi: Epilogue, epiParams: number[], extra: { buffer: GPUBuffer }[]): void {
   const { tilesM, tilesN } = packedTiles(M, N);
+  if (!epi.bias) {
+    // The same pipeline as a GEMM with bias (see gemm()): the panel of A stands in for the unused bias.
+    epi = { ...epi, bias: 'f32' };
+    epiParams = [NO_BIAS_OFFSET, epiParams[1] ?? 0];
+    extra = [{ buffer: ap.storage.buffer }, ...extra];
+  }
   const params = [M, N, Math.ceil(K / 4), tilesN, tilesM, nBatch, 0, 0, 0, 0, 0, 0, ...epiParams];
   out.device.dispatch(kernelFor(packedKernel, epi), Uint32Array.from(params),
     [{ buffer: ap.storage.buffer }, { buffer: bp.storage.buffer }, { buffer: out.storage.buffer }, ...extra], grid(nBatch * tilesM * tilesN));

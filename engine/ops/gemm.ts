@@ -3,17 +3,18 @@
 // kernel shares. No autograd (engine/ops/matmul.ts records it).
 import { Tensor, numel } from '../tensor.js';
 import type { DType } from '../dtype.js';
+import { isFloat } from '../dtype.js';
 import { matmulKernel, TILE, MATMUL_PARAMS_FIXED } from '../../kernels/matmul.js';
 import { PACKED_TILE } from '../../kernels/gemm-cpu.js';
 import { gemvKernel, GEMV_NO } from '../../kernels/gemm-gemv.js';
 import { sgmatKernel, sgmatTile, type SgmatConfig } from '../../kernels/gemm-sgmat.js';
-import type { Activation, Epilogue } from '../../kernels/gemm-epilogue.js';
+import { NO_BIAS_OFFSET, type Activation, type Epilogue } from '../../kernels/gemm-epilogue.js';
 import { grid, type KernelSource } from '../../kernels/kernel.js';
 import { kernelFor } from '../kernel-cache.js';
 import { broadcastShapes } from './launch.js';
 import { contiguous, expand, castAndDispose } from './views.js';
 import { planMatmul, type MatmulVariant, type PlanOperands } from './matmul-plan.js';
-import { packOperand, packedGemm, packedTiles } from './gemm-packed.js';
+import { packOperand, packedGemm, packedTiles, MIN_BATCH_RANK } from './gemm-packed.js';
 import { ShapeError } from '../errors.js';
 
 /** Strides of `t`'s leading (batch) dims, right-aligned to `batch` (0 where broadcast). */
@@ -58,16 +59,20 @@ export function gemm(a: Tensor, b: Tensor, extras: GemmExtras = {}, force?: Matm
       }
       if (!res.isContiguous()) { res = contiguous(res); owned.push(res); }
     }
-    const epi: Epilogue = { bias: bias?.dtype, activation: extras.activation ?? 'none', residual: res?.dtype,
-      out: direct ? outDtype as Epilogue['out'] : 'f32' };
+    // Without a bias, the bias kernel runs with NO_BIAS_OFFSET and `a` bound as the unused bias: calls
+    // with and without bias share one pipeline (each compile costs seconds on a software driver).
+    const epi: Epilogue = { bias: bias?.dtype ?? (isFloat(b.dtype) ? b.dtype : 'f32'), activation: extras.activation ?? 'none',
+      residual: res?.dtype, out: direct ? outDtype as Epilogue['out'] : 'f32' };
     const out = Tensor.empty(outShape, epi.out, device);
     if (nBatch * M * N === 0) return castAndDispose(out, outDtype);
-    const R = Math.max(1, batch.length);
-    const bShape = batch.length ? batch : [1];
-    const sa = batch.length ? batchStrides(a, batch) : [0];
-    const sb = batch.length ? batchStrides(b, batch) : [0];
-    const extra = [...(bias ? [{ buffer: bias.storage.buffer }] : []), ...(res ? [{ buffer: res.storage.buffer }] : [])];
-    const epiParams = [bias?.offset ?? 0, res?.offset ?? 0];
+    // Batch dims padded with leading 1s to at least MIN_BATCH_RANK: one kernel for plain and batched GEMMs.
+    const R = Math.max(MIN_BATCH_RANK, batch.length);
+    const pad = (xs: readonly number[], v: number) => [...Array<number>(R - batch.length).fill(v), ...xs];
+    const bShape = pad(batch, 1);
+    const sa = pad(batch.length ? batchStrides(a, batch) : [], 0);
+    const sb = pad(batch.length ? batchStrides(b, batch) : [], 0);
+    const extra = [{ buffer: (bias ?? a).storage.buffer }, ...(res ? [{ buffer: res.storage.buffer }] : [])];
+    const epiParams = [bias ? bias.offset : NO_BIAS_OFFSET, res?.offset ?? 0];
     const std = [M, N, K, 0, 0, nBatch, a.offset, b.offset, ops.sAm, ops.sAk, ops.sBk, ops.sBn, ...epiParams, ...bShape, ...sa, ...sb];
     let kernel: KernelSource;
     if (plan.variant === 'packed') {

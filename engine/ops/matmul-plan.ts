@@ -112,7 +112,8 @@ function unsuitable(variant: MatmulVariant, device: Device, M: number, N: number
  *  - GPUs with an f16 subgroup-matrix config, f16 operands and tile-multiple sizes: 'sgmat' (unverified:
  *    no such adapter was available; see kernels/gemm-sgmat.ts). bf16 operands would need a conversion
  *    pass to f16 first (range: bf16 values beyond 65504 overflow f16), which is not done: they take 'tiled';
- *  - CPU-like adapters (llvmpipe, SwiftShader): 'packed' (pack both operands, register-tiled subgroup kernel);
+ *  - CPU-like adapters (llvmpipe, SwiftShader): 'packed' (pack both operands, register-tiled subgroup kernel),
+ *    whatever the size: one GEMM kernel to compile;
  *  - otherwise 'tiled' (workgroup-memory tiles, the shape for real GPUs).
  * WEBGPU_ENGINE_MATMUL=<variant> (benchmarks) or `force` override the choice; a forced variant that cannot run
  * the problem throws.
@@ -132,7 +133,9 @@ export function planMatmul(device: Device, M: number, N: number, K: number, batc
   else if (M <= GEMV_MAX_M && N * K >= 4096 && !unsuitable('gemv_k', device, M, N, K, batch, ops)) variant = 'gemv_k';
   else if (M <= GEMV_MAX_M && N * K >= 4096 && !unsuitable('gemv_n', device, M, N, K, batch, ops)) variant = 'gemv_n';
   else if (!t.cpuLike && !unsuitable('sgmat', device, M, N, K, batch, ops)) variant = 'sgmat';
-  else if (t.cpuLike && M * N * K >= 32 * 32 * 32 && !unsuitable('packed', device, M, N, K, batch, ops)) variant = 'packed';
+  // Small GEMMs too: a tiled kernel beside the packed one would cost a compile of tens of seconds on a
+  // CPU driver to save microseconds of packing.
+  else if (t.cpuLike && !unsuitable('packed', device, M, N, K, batch, ops)) variant = 'packed';
   else variant = 'tiled';
   const plan: MatmulPlan = { variant, workgroups: 0 };
   if (variant === 'sgmat') {
