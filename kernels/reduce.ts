@@ -18,9 +18,11 @@ export function reduceKernel(op: ReduceOp, dtype: DType, rk: number, rr: number)
   const K = rk, Rr = rr;
   const keptOffset = K === 0 ? '0u' : Array.from({ length: K }, (_, d) => `kdig(o, ${d}u) * P[${2 + K + d}]`).join(' + ');
   const init = op === 'max' || op === 'argmax' ? '-inf_()' : op === 'min' || op === 'argmin' ? 'inf_()' : '0.0';
-  // combine(a, ia, b, ib): keeps the better value; ties keep the smaller index (as PyTorch's argmax).
-  const better = op === 'argmax' || op === 'max' ? '(b > a || (b == a && ib < ia) || (b != b && a == a))'
-    : '(b < a || (b == a && ib < ia) || (b != b && a == a))';
+  // combine(a, ia, b, ib): keeps the better value; ties keep the smaller index (as PyTorch's argmax). NaN beats
+  // every number (max/min propagate it, arg* point at the first NaN, as PyTorch); NaN is tested on the bits
+  // (isnan_) because compilers fold b != b to false.
+  const cmp = op === 'argmax' || op === 'max' ? 'b > a' : 'b < a';
+  const better = `((isnan_(b) && (!isnan_(a) || ib < ia)) || (!isnan_(a) && !isnan_(b) && (${cmp} || (b == a && ib < ia))))`;
   const code = `
 ${PARAMS_DECL}
 ${bufferDecl(1, 'X', dtype, 'read')}
@@ -103,7 +105,8 @@ export function reduceThinKernel(op: ReduceOp, dtype: DType, rk: number, rr: num
   const keptOffset = K === 0 ? '0u' : Array.from({ length: K }, (_, d) => `kdig(o, ${d}u) * P[${2 + K + d}]`).join(' + ');
   const isArg = op === 'argmax' || op === 'argmin';
   const init = op === 'max' || op === 'argmax' ? '-inf_()' : op === 'min' || op === 'argmin' ? 'inf_()' : '0.0';
-  const better = op === 'argmax' || op === 'max' ? '(b > acc || (b != b && acc == acc))' : '(b < acc || (b != b && acc == acc))';
+  // In order over r, so ties keep the first index; the first NaN wins and stays (see reduceKernel).
+  const better = `(!isnan_(acc) && (isnan_(b) || ${op === 'argmax' || op === 'max' ? 'b > acc' : 'b < acc'}))`;
   const step = op === 'sum' || op === 'var' ? 'acc += b;' : op === 'logsumexp' ? 'acc = max(acc, b);'
     : `if (${better}) { acc = b; accI = r; }`;
   const finish = op === 'logsumexp' ? `

@@ -102,3 +102,19 @@ test('reductions with many outputs take the one-invocation-per-output kernel and
   assert.ok(s.storage === g.storage, 'no kernel for size-1 axes');
   assertClose(await s.toArray(), [1, 2, 3, 4, 5, 6]);
 });
+
+test('max, min, argmax, argmin propagate NaN as PyTorch (the first NaN wins), in both reduction kernels', async () => {
+  // Rows of 4 take the workgroup kernel; 3000 rows of 2 take the one-invocation-per-output kernel.
+  const t = E.Tensor.from([1, NaN, 2, NaN, -1, 3, 0, 5], [2, 4]);
+  assert.equal(Array.from(await E.max(t, 1).toArray()).map(String), ['NaN', '5']);
+  assert.equal(Array.from(await E.min(t, 1).toArray()).map(String), ['NaN', '-1']);
+  assert.equal(Array.from(await E.argmax(t, 1).toArray()), [1, 3]);
+  assert.equal(Array.from(await E.argmin(t, 1).toArray()), [1, 0]);
+  const big = E.Tensor.from(Array.from({ length: 5000 }, (_, i) => (i === 1234 || i === 4000 ? NaN : i)), [5000]);
+  assert.ok(Number.isNaN((await E.max(big).toArray())[0]), 'max over 5000 with a NaN');
+  assert.equal(Array.from(await E.argmax(big, 0).toArray()), [1234]);
+  const many = E.Tensor.from(Array.from({ length: 6000 }, (_, i) => (i === 7 ? NaN : i % 5)), [3000, 2]);
+  const mx = await E.max(many, 1).toArray();
+  assert.ok(Number.isNaN(mx[3]) && mx[0] === 1 && mx[2999] === Math.max(5998 % 5, 5999 % 5), 'per-row max, row 3 NaN');
+  assert.equal((await E.argmin(many, 1).toArray())[3], 1);
+});
