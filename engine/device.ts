@@ -22,6 +22,8 @@ export interface DeviceOptions {
   powerPreference?: GPUPowerPreference;
   /** Submit the open command encoder after this many dispatches (default 256). */
   dispatchesPerSubmit?: number;
+  /** Whether the device becomes the default device when none is open (default true; false for side devices). */
+  makeDefault?: boolean;
 }
 
 /** Features we request when the adapter has them. */
@@ -354,7 +356,7 @@ export async function openDevice(options: DeviceOptions = {}): Promise<Device> {
   delete requiredLimits.maxDynamicStorageBuffersPerPipelineLayout;
   const gpuDevice = await adapter.requestDevice({ requiredFeatures, requiredLimits, label: 'webgpu-engine' });
   const device = new Device(gpuDevice, adapter, gpu, options);
-  defaultDevice ??= device;
+  if (options.makeDefault !== false) defaultDevice ??= device;
   return device;
 }
 
