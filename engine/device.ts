@@ -10,18 +10,31 @@ import {
   NoAdapterError, DeviceLostError, DeviceValidationError, DeviceOutOfMemoryError, ShaderCompilationError,
 } from './errors.js';
 import type { KernelSource } from '../kernels/kernel.js';
+import { selectToggles, toggleFlags, sameToggles, type ToggleChoice } from './device-toggles.js';
 
 export interface DeviceOptions {
   /** Dawn backend: 'vulkan', 'metal', 'd3d12', 'd3d11', 'opengl', 'opengles', 'null'. */
   backend?: string;
   /** Dawn adapter name (exact), e.g. 'NVIDIA H100 80GB HBM3' or 'llvmpipe (LLVM 19.1.7, 256 bits)'. */
   adapterName?: string;
-  /** Dawn toggles to enable / disable (e.g. 'vulkan_enable_f16_on_nvidia', 'skip_validation'). */
+  /**
+   * Dawn toggles to enable / disable, applied after the automatic ones (engine/device-toggles.ts:
+   * allow_unsafe_apis always, vulkan_enable_f16_on_nvidia on NVIDIA), which they override.
+   */
   enableToggles?: string[];
   disableToggles?: string[];
+  /**
+   * Speed toggles skip_validation, disable_robustness, disable_workgroup_init (env WEBGPU_ENGINE_FAST=1).
+   * Off by default: an out-of-bounds kernel then yields garbage instead of an error, and the gain is unmeasured.
+   */
+  fast?: boolean;
+  /** The caller times with timestamp queries: timestamp_quantization is disabled (env WEBGPU_ENGINE_TIMING=1). */
+  timing?: boolean;
   powerPreference?: GPUPowerPreference;
   /** Submit the open command encoder after this many dispatches (default 256). */
   dispatchesPerSubmit?: number;
+  /** Whether the device becomes the default device when none is open (default true; false for side devices). */
+  makeDefault?: boolean;
 }
 
 /** Features we request when the adapter has them. */
@@ -38,6 +51,8 @@ export interface DeviceDescription {
   subgroupMinSize?: number; subgroupMaxSize?: number;
   subgroupMatrixConfigs: SubgroupMatrixConfig[];
   limits: Record<string, number>;
+  /** Dawn toggles the device was opened with, and why. */
+  toggles: ToggleChoice;
 }
 
 const KEY_LIMITS = ['maxBufferSize', 'maxStorageBufferBindingSize', 'maxComputeWorkgroupStorageSize',
@@ -83,6 +98,8 @@ export class Device {
     readonly adapter: GPUAdapter,
     private readonly gpuRoot: GPU | null,
     readonly options: DeviceOptions,
+    /** The Dawn toggles in force (engine/device-toggles.ts). */
+    readonly toggles: ToggleChoice = selectToggles(null, options),
   ) {
     this.features = new Set([...gpu.features].map(String));
     this.limits = gpu.limits;
@@ -295,6 +312,7 @@ export class Device {
       subgroupMaxSize: info.subgroupMaxSize as number | undefined,
       subgroupMatrixConfigs: configs,
       limits,
+      toggles: { enable: [...this.toggles.enable], disable: [...this.toggles.disable], reasons: { ...this.toggles.reasons } },
     };
   }
 
@@ -321,10 +339,37 @@ let globalsInstalled = false;
 export async function openDevice(options: DeviceOptions = {}): Promise<Device> {
   if (!globalsInstalled) { Object.assign(globalThis, globals); globalsInstalled = true; }
   if (!process.env.XDG_RUNTIME_DIR) process.env.XDG_RUNTIME_DIR = '/tmp';
-  const flags: string[] = [];
-  const enable = ['allow_unsafe_apis', ...(options.enableToggles ?? [])];
-  flags.push(`enable-dawn-features=${[...new Set(enable)].join(',')}`);
-  if (options.disableToggles?.length) flags.push(`disable-dawn-features=${options.disableToggles.join(',')}`);
+  // Toggles depend on the adapter (NVIDIA), known only once one is found: ask with the adapter-independent
+  // choice, then, if the adapter needs more, open a new instance with the full choice and ask again.
+  let toggles = selectToggles(null, options);
+  let { gpu, adapter } = await requestAdapter(options, toggles);
+  const info = adapter.info as GPUAdapterInfo;
+  const full = selectToggles({ vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description }, options);
+  if (!sameToggles(full, toggles)) {
+    toggles = full;
+    ({ gpu, adapter } = await requestAdapter(options, toggles));
+  }
+  const requiredFeatures = WANTED_FEATURES.filter((f) => adapter.features.has(f)) as GPUFeatureName[];
+  if (options.timing && !adapter.features.has('timestamp-query')) {
+    throw new NoAdapterError(`timing was asked for but the adapter "${info.description || info.device}" has no timestamp-query feature`, false);
+  }
+  const requiredLimits: Record<string, number> = {};
+  for (const k in adapter.limits) {
+    const v = (adapter.limits as unknown as Record<string, unknown>)[k];
+    if (typeof v === 'number') requiredLimits[k] = v;
+  }
+  // Dawn reduces a few dynamic-offset limits artificially and would refuse them at full value.
+  delete requiredLimits.maxDynamicUniformBuffersPerPipelineLayout;
+  delete requiredLimits.maxDynamicStorageBuffersPerPipelineLayout;
+  const gpuDevice = await adapter.requestDevice({ requiredFeatures, requiredLimits, label: 'webgpu-engine' });
+  const device = new Device(gpuDevice, adapter, gpu, options, toggles);
+  if (options.makeDefault !== false) defaultDevice ??= device;
+  return device;
+}
+
+/** One Dawn instance created with `toggles` and its adapter for `options`; a clear error when none matches. */
+async function requestAdapter(options: DeviceOptions, toggles: ToggleChoice): Promise<{ gpu: GPU; adapter: GPUAdapter }> {
+  const flags = toggleFlags(toggles);
   if (options.backend) flags.push(`backend=${options.backend}`);
   if (options.adapterName) flags.push(`adapter=${options.adapterName}`);
   let gpu: GPU;
@@ -343,31 +388,21 @@ export async function openDevice(options: DeviceOptions = {}): Promise<Device> {
   }
   if (!adapter) throw new NoAdapterError(options.backend || options.adapterName
     ? `backend=${options.backend ?? 'any'}, adapter=${options.adapterName ?? 'any'}` : '');
-  const requiredFeatures = WANTED_FEATURES.filter((f) => adapter!.features.has(f)) as GPUFeatureName[];
-  const requiredLimits: Record<string, number> = {};
-  for (const k in adapter.limits) {
-    const v = (adapter.limits as unknown as Record<string, unknown>)[k];
-    if (typeof v === 'number') requiredLimits[k] = v;
-  }
-  // Dawn reduces a few dynamic-offset limits artificially and would refuse them at full value.
-  delete requiredLimits.maxDynamicUniformBuffersPerPipelineLayout;
-  delete requiredLimits.maxDynamicStorageBuffersPerPipelineLayout;
-  const gpuDevice = await adapter.requestDevice({ requiredFeatures, requiredLimits, label: 'webgpu-engine' });
-  const device = new Device(gpuDevice, adapter, gpu, options);
-  defaultDevice ??= device;
-  return device;
+  return { gpu, adapter };
 }
 
 let defaultDevice: Device | null = null;
 let opening: Promise<Device> | null = null;
 
-/** Options for the default device from the environment (WEBGPU_ENGINE_BACKEND, _ADAPTER, _TOGGLES). */
+/** Options for the default device from the environment (WEBGPU_ENGINE_BACKEND, _ADAPTER, _TOGGLES, _FAST, _TIMING). */
 function optionsFromEnv(): DeviceOptions {
   const o: DeviceOptions = {};
   const env = process.env;
   if (env.WEBGPU_ENGINE_BACKEND) o.backend = env.WEBGPU_ENGINE_BACKEND;
   if (env.WEBGPU_ENGINE_ADAPTER) o.adapterName = env.WEBGPU_ENGINE_ADAPTER;
   if (env.WEBGPU_ENGINE_TOGGLES) o.enableToggles = env.WEBGPU_ENGINE_TOGGLES.split(',').filter(Boolean);
+  if (env.WEBGPU_ENGINE_FAST === '1') o.fast = true;
+  if (env.WEBGPU_ENGINE_TIMING === '1') o.timing = true;
   return o;
 }
 

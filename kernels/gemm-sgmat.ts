@@ -1,10 +1,14 @@
 // GEMM on subgroup matrices (tensor cores / cooperative matrices) through Dawn's
 // `chromium-experimental-subgroup-matrix` feature: f16 inputs, f32 accumulation.
 //
-// UNVERIFIED: written from the Dawn feature description (docs/dawn/features/subgroup_matrix.md) and
-// Tint's builtin tests; the development adapter (llvmpipe) exposes no subgroup-matrix configuration,
-// so this kernel has never been compiled by a driver nor run. Its generator is covered by a test of the
-// generated text only. The planner selects it only where the adapter reports an f16 -> f32 config.
+// Written in Dawn's current WGSL form: `subgroupMatrixLoad<T, row_major|col_major>(p, offset, stride)` and
+// `subgroupMatrixStore<row_major|col_major>(p, offset, value, stride)` (the older form with the major order
+// as a bool argument is deprecated: Tint warns). Every config NVIDIA, Intel and Apple report is compiled by
+// Tint on Dawn's null backend in test/kernels/gemm-sgmat.test.ts; no GPU has RUN it yet. The planner selects
+// it only where the adapter reports an f16 -> f32 config.
+// The module uses no subgroup arithmetic (subgroupAdd etc.) and does not `enable subgroups`: mixing
+// subgroup arithmetic with cooperative matrices in one module is reported to crash a driver at pipeline
+// creation. Dawn requires the workgroup's x size to be a multiple of the adapter's maximum subgroup size.
 //
 // Shape: a workgroup is one subgroup (the workgroup size is the adapter's fixed subgroup size) and owns
 // SM x SN result matrices of the config's M x N, i.e. a (SM*cm) x (SN*cn) output tile. Each step of K
@@ -51,17 +55,17 @@ export function sgmatKernel(cfg: SgmatConfig): KernelSource {
   const Res = `subgroup_matrix_result<f32, ${cn}, ${cm}>`;
   const accs: string[] = [], loads: string[] = [], mmas: string[] = [], stores: string[] = [];
   for (let i = 0; i < SM; i++) for (let j = 0; j < SN; j++) accs.push(`var acc${i}_${j} = ${Res}();`);
-  for (let i = 0; i < SM; i++) loads.push(`let a${i} = subgroupMatrixLoad<${L}>(&A, aOff + (row0 + ${i * cm}u) * sAm + k, false, sAm);`);
+  for (let i = 0; i < SM; i++) loads.push(`let a${i} = subgroupMatrixLoad<${L}, row_major>(&A, aOff + (row0 + ${i * cm}u) * sAm + k, sAm);`);
   for (let j = 0; j < SN; j++) {
     loads.push(cfg.bKContig
-      ? `let b${j} = subgroupMatrixLoad<${Rt}>(&B, bOff + (col0 + ${j * cn}u) * sBn + k, true, sBn);`
-      : `let b${j} = subgroupMatrixLoad<${Rt}>(&B, bOff + k * sBk + col0 + ${j * cn}u, false, sBk);`);
+      ? `let b${j} = subgroupMatrixLoad<${Rt}, col_major>(&B, bOff + (col0 + ${j * cn}u) * sBn + k, sBn);`
+      : `let b${j} = subgroupMatrixLoad<${Rt}, row_major>(&B, bOff + k * sBk + col0 + ${j * cn}u, sBk);`);
   }
   for (let i = 0; i < SM; i++) for (let j = 0; j < SN; j++) mmas.push(`acc${i}_${j} = subgroupMatrixMultiplyAccumulate(a${i}, b${j}, acc${i}_${j});`);
   const pairs = cfg.epi.out !== 'f32';
   for (let i = 0; i < SM; i++) {
     for (let j = 0; j < SN; j++) {
-      stores.push(`subgroupMatrixStore(&tileOut, ${(i * cm) * TN + j * cn}u, acc${i}_${j}, false, ${TN}u);`);
+      stores.push(`subgroupMatrixStore<row_major>(&tileOut, ${(i * cm) * TN + j * cn}u, acc${i}_${j}, ${TN}u);`);
     }
   }
   const write = pairs
@@ -75,7 +79,6 @@ export function sgmatKernel(cfg: SgmatConfig): KernelSource {
   }`;
   const code = `
 enable f16;
-enable subgroups;
 enable chromium_experimental_subgroup_matrix;
 ${PARAMS_DECL}
 @group(0) @binding(1) var<storage, read> A: array<f16>;

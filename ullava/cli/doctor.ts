@@ -8,13 +8,15 @@ import {
 
 interface CheckResult { name: string; maxError: number; tolerance: number; ok: boolean; ms: number }
 
-const usage = `usage: ullava doctor [--backend NAME] [--adapter NAME] [--toggle T[,T...]] [--json]
+const usage = `usage: ullava doctor [--backend NAME] [--adapter NAME] [--toggle T[,T...]] [--fast] [--json]
 
 Opens the WebGPU device through Dawn, prints the adapter (vendor, architecture, driver, backend,
 features, key limits), and runs a self-check: GEMMs in f32 and bf16 and a softmax against the CPU.
   --backend NAME   Dawn backend: vulkan, metal, d3d12, ... (default: Dawn's choice)
   --adapter NAME   exact adapter name (an unknown name lists the available ones)
-  --toggle LIST    Dawn toggles to enable, comma separated (e.g. vulkan_enable_f16_on_nvidia)
+  --toggle LIST    Dawn toggles to enable, comma separated (vulkan_enable_f16_on_nvidia is automatic on NVIDIA)
+  --fast           the speed toggles skip_validation, disable_robustness, disable_workgroup_init
+                   (as WEBGPU_ENGINE_FAST=1; off by default)
   --json           print one JSON object instead of text
 Exit status: 0 when every check passes, 1 otherwise.`;
 
@@ -88,7 +90,10 @@ function formatDevice(d: DeviceDescription): string {
     `backend      ${d.backend || '-'}`,
     `features     ${d.features.join(' ')}`,
     `subgroups    ${d.subgroupMinSize ?? '?'}..${d.subgroupMaxSize ?? '?'}`,
-    `tensor cores ${d.subgroupMatrixConfigs.length ? d.subgroupMatrixConfigs.map((c) => `${c.componentType}->${c.resultComponentType} ${c.M}x${c.N}x${c.K}`).join(', ') : 'none (no subgroup-matrix configs)'}`,
+    `subgroup-matrix configs ${d.subgroupMatrixConfigs.length ? '' : 'none (no tensor-core GEMM on this adapter)'}`,
+    ...d.subgroupMatrixConfigs.map((c) => `  ${c.M}x${c.N}x${c.K} ${c.componentType} -> ${c.resultComponentType}`),
+    `toggles enabled  ${d.toggles.enable.map((t) => `${t} (${d.toggles.reasons[t]})`).join(', ') || 'none'}`,
+    `toggles disabled ${d.toggles.disable.map((t) => `${t} (${d.toggles.reasons[t]})`).join(', ') || 'none'}`,
     'limits',
     ...Object.entries(d.limits).map(([k, v]) => `  ${k.padEnd(36)} ${v.toLocaleString('en-US')}`),
   ];
@@ -107,12 +112,14 @@ export const doctor: CliCommand = {
     let values;
     try {
       ({ values } = parseArgs({ args: argv, options: {
-        backend: { type: 'string' }, adapter: { type: 'string' }, toggle: { type: 'string' }, json: { type: 'boolean' } } }));
+        backend: { type: 'string' }, adapter: { type: 'string' }, toggle: { type: 'string' }, fast: { type: 'boolean' },
+        json: { type: 'boolean' } } }));
     } catch (e) { throw new UsageError((e as Error).message); }
     const opts: DeviceOptions = {};
     if (values.backend) opts.backend = values.backend;
     if (values.adapter) opts.adapterName = values.adapter;
     if (values.toggle) opts.enableToggles = values.toggle.split(',').filter(Boolean);
+    if (values.fast || process.env.WEBGPU_ENGINE_FAST === '1') opts.fast = true;
     const device = await openDevice(opts);
     try {
       const description = device.describe();

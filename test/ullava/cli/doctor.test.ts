@@ -22,3 +22,15 @@ test('ullava: unknown commands and options exit with 2 and the usage', () => {
   assert.equal(b.status, 2);
   assert.ok(/Unknown option '--bogus'/.test(b.stderr) && /usage: ullava doctor/.test(b.stderr));
 });
+
+test('ullava doctor prints the subgroup-matrix configs and the toggles in force (--fast adds the speed toggles)', () => {
+  const r = run('doctor', '--fast');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^subgroup-matrix configs /m);
+  assert.match(r.stdout, /^toggles enabled  allow_unsafe_apis \(/m);
+  for (const t of ['skip_validation', 'disable_robustness', 'disable_workgroup_init']) assert.ok(r.stdout.includes(`${t} (fast option`), t);
+  assert.match(r.stdout, /^toggles disabled /m);
+  const j = JSON.parse(run('doctor', '--json').stdout);
+  assert.ok(Array.isArray(j.device.subgroupMatrixConfigs) && j.device.toggles.enable.includes('allow_unsafe_apis'));
+  assert.ok(!j.device.toggles.enable.includes('skip_validation'), 'speed toggles off by default');
+});
