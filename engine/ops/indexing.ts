@@ -1,5 +1,5 @@
 // Indexing ops: gather, indexSelect, embedding (map kernels reading the source at an index) and
-// scatterAdd (a float-atomic kernel, kernels/scatter.ts). The backward of every gather-like op is a
+// scatterAdd (a deterministic kernel, kernels/scatter.ts). The backward of every gather-like op is a
 // scatter-add of the gradient, accumulated in f32 and cast to the source's dtype.
 //
 // Out-of-range indices: a GPU kernel cannot throw, so kernels are clamp-safe instead: they never read
@@ -99,7 +99,7 @@ export function embedding(weight: Tensor, ids: Tensor): Tensor {
 /**
  * torch.scatter_add: a copy of base with src[i] added at base[i with axis = index[i]], for every i of the
  * index's shape (index.shape <= src.shape, and <= base.shape outside `axis`). Accumulates in f32 with
- * float atomics, so the order of colliding adds (and the last bits of the result) is not deterministic.
+ * a deterministic kernel: colliding adds are summed in axis order, so results repeat to the bit.
  * Gradients: base gets g, src gets gather(g, axis, index) (zero where src is not read).
  */
 export function scatterAdd(base: Tensor, axis: number, index: Tensor, src: Tensor): Tensor {
