@@ -200,15 +200,21 @@ test('resume refuses a corrupt or mismatched checkpoint with the reason; a faile
   loaded.model.dispose();
 });
 
-test('a tiny u-LLaVA overfits 4 samples with masks: in 15 steps the loss falls from ~12.4 below 2, the answers are learnt (CE < 0.1) and the mask BCE falls', async () => {
+test('a tiny u-LLaVA overfits 8 samples with masks: in 60 steps the loss falls from ~14 below 0.1, the answers are learnt (CE < 0.01) and the masks too (IoU > 0.9)', async () => {
   await E.getDevice();
-  // One batch of all 4 samples, constant lr 1e-2, no clipping (the LM head's gradient would dominate the global norm).
-  const cfg = await stageConfig('stage2', { batchSize: 4, learningRate: 1e-2, lrScheduler: 'constant', maxGradNorm: 0, maxSteps: 15 });
-  cfg.training.evalSteps = 5;
+  // One batch of all 8 samples, constant lr 1e-2, no clipping (the LM head's gradient would dominate the global norm).
+  const cfg = await stageConfig('stage2', { batchSize: 8, learningRate: 1e-2, lrScheduler: 'constant', maxGradNorm: 0, maxSteps: 60 });
+  cfg.training.evalSteps = 10;
+  // From scratch (random SAM), the official 2 * BCE + 0.5 * Dice first drives every logit negative (the masks cover
+  // 6-25% of the image) and the IoU stays ~0 for 30+ steps; weighting Dice up (0.5 * BCE + 4 * Dice) makes the
+  // decoder separate the rectangles from the background at once (IoU 0.94 at step 40, 1.0 at 60). The gradients themselves were
+  // checked against finite differences through the whole training forward (mask decoder, seg head, LLM).
+  cfg.loss = { ...cfg.loss, bce: 0.5, dice: 4 };
   const seen: Record<string, number>[] = [];
   // The evaluation hook (the eval issue plugs its metrics in here): teacher-forced mask IoU on the training samples.
   const evals: { step: number; iou: number }[] = [];
-  const samples = await readManifest(await manifest());
+  const eightSamples = await tmp('ullava-train-data8-').then((d) => writeTrainData(d, 8));
+  const samples = await readManifest(eightSamples);
   const evalHook: EvalHook = { name: 'train-set mask IoU', async run({ model, tokenizer, step }) {
     const ex = await Promise.all(samples.map((s) => prepareExample(s, { tokenizer, config: model.config, maxLength: 64 })));
     const out = E.noGrad(() => trainingForward(model, ex, { gradientCheckpointing: false }));
@@ -224,15 +230,17 @@ test('a tiny u-LLaVA overfits 4 samples with masks: in 15 steps the loss falls f
     return { maskIoU: iou / out.maskLogits.length };
   } };
   const out = await tmp('ullava-train-overfit-');
-  const { loaded } = await run(cfg, { manifest: await manifest(), out, evalHook, onStep: (m) => seen.push(m.losses) });
-  assert.equal(evals.map((e) => e.step), [5, 10, 15], 'the hook runs every eval_steps');
+  const { loaded } = await run(cfg, { manifest: eightSamples, out, evalHook, onStep: (m) => seen.push(m.losses) });
+  assert.equal(evals.map((e) => e.step), [10, 20, 30, 40, 50, 60], 'the hook runs every eval_steps');
   const logged = (await readFile(join(out, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.eval);
   assert.equal(logged.map((l) => [l.step, l.metrics.maskIoU]), evals.map((e) => [e.step, e.iou]));
-  console.log(`     overfit: loss ${seen[0].loss.toFixed(3)} -> ${seen[14].loss.toFixed(3)}, mask IoU at steps 5/10/15: ${evals.map((e) => e.iou.toFixed(3)).join(' / ')}`);
   const [first, last] = [seen[0], seen[seen.length - 1]];
-  assert.equal(seen.length, 15);
-  assert.ok(first.loss > 10 && last.loss < 2, `loss ${first.loss} -> ${last.loss}`);
-  assert.ok(last.ce < 0.1, `CE ${first.ce} -> ${last.ce}`);
-  assert.ok(last.bce < 0.6 && last.bce < first.bce - 0.1, `BCE ${first.bce} -> ${last.bce}`);
+  console.log(`     overfit: loss ${first.loss.toFixed(3)} -> ${last.loss.toFixed(4)}, mask IoU at steps 10/20/.../60: ${evals.map((e) => e.iou.toFixed(3)).join(' / ')}`);
+  assert.equal(seen.length, 60);
+  assert.ok(first.loss > 10 && last.loss < 0.1, `loss ${first.loss} -> ${last.loss}`);
+  assert.ok(last.ce < 0.01, `CE ${first.ce} -> ${last.ce}`);
+  assert.ok(last.bce < 0.05 && last.dice < 0.05, `BCE ${first.bce} -> ${last.bce}, Dice ${first.dice} -> ${last.dice}`);
+  assert.ok(evals[0].iou < 0.5, `the masks are not known before training (IoU ${evals[0].iou} at step 10)`);
+  assert.ok(evals[evals.length - 1].iou > 0.9, `train-set mask IoU ${evals.map((e) => e.iou.toFixed(3)).join(' -> ')}`);
   loaded.model.dispose();
 });
