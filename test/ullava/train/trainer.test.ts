@@ -200,14 +200,14 @@ test('resume refuses a corrupt or mismatched checkpoint with the reason; a faile
   loaded.model.dispose();
 });
 
-test('a tiny u-LLaVA overfits 8 samples with masks: in 60 steps the loss falls from ~14 below 0.1, the answers are learnt (CE < 0.01) and the masks too (IoU > 0.9)', async () => {
+test('a tiny u-LLaVA overfits 8 samples with masks: in 80 steps the loss falls from ~14 below 0.1, the answers are learnt (CE < 0.01) and the masks too (IoU > 0.9)', async () => {
   await E.getDevice();
-  // One batch of all 8 samples, constant lr 1e-2, no clipping (the LM head's gradient would dominate the global norm).
-  const cfg = await stageConfig('stage2', { batchSize: 8, learningRate: 1e-2, lrScheduler: 'constant', maxGradNorm: 0, maxSteps: 60 });
+  // One batch of all 8 samples, lr 1e-2 decaying by cosine (at a constant 1e-2 the IoU peaks near step 50, then swings), no clipping (the LM head's gradient would dominate the global norm).
+  const cfg = await stageConfig('stage2', { batchSize: 8, learningRate: 1e-2, lrScheduler: 'cosine', maxGradNorm: 0, maxSteps: 80 });
   cfg.training.evalSteps = 10;
   // From scratch (random SAM), the official 2 * BCE + 0.5 * Dice first drives every logit negative (the masks cover
   // 6-25% of the image) and the IoU stays ~0 for 30+ steps; weighting Dice up (0.5 * BCE + 4 * Dice) makes the
-  // decoder separate the rectangles from the background at once (IoU 0.94 at step 40, 1.0 at 60). The gradients themselves were
+  // decoder separate the rectangles from the background at once (with this seed and the cosine decay: IoU 0.91 at step 30, 0.97 from step 40 on). The gradients themselves were
   // checked against finite differences through the whole training forward (mask decoder, seg head, LLM).
   cfg.loss = { ...cfg.loss, bce: 0.5, dice: 4 };
   const seen: Record<string, number>[] = [];
@@ -231,12 +231,12 @@ test('a tiny u-LLaVA overfits 8 samples with masks: in 60 steps the loss falls f
   } };
   const out = await tmp('ullava-train-overfit-');
   const { loaded } = await run(cfg, { manifest: eightSamples, out, evalHook, onStep: (m) => seen.push(m.losses) });
-  assert.equal(evals.map((e) => e.step), [10, 20, 30, 40, 50, 60], 'the hook runs every eval_steps');
+  assert.equal(evals.map((e) => e.step), [10, 20, 30, 40, 50, 60, 70, 80], 'the hook runs every eval_steps');
   const logged = (await readFile(join(out, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.eval);
   assert.equal(logged.map((l) => [l.step, l.metrics.maskIoU]), evals.map((e) => [e.step, e.iou]));
   const [first, last] = [seen[0], seen[seen.length - 1]];
-  console.log(`     overfit: loss ${first.loss.toFixed(3)} -> ${last.loss.toFixed(4)}, mask IoU at steps 10/20/.../60: ${evals.map((e) => e.iou.toFixed(3)).join(' / ')}`);
-  assert.equal(seen.length, 60);
+  console.log(`     overfit: loss ${first.loss.toFixed(3)} -> ${last.loss.toFixed(4)}, mask IoU at steps 10/20/.../80: ${evals.map((e) => e.iou.toFixed(3)).join(' / ')}`);
+  assert.equal(seen.length, 80);
   assert.ok(first.loss > 10 && last.loss < 0.1, `loss ${first.loss} -> ${last.loss}`);
   assert.ok(last.ce < 0.01, `CE ${first.ce} -> ${last.ce}`);
   assert.ok(last.bce < 0.05 && last.dice < 0.05, `BCE ${first.bce} -> ${last.bce}, Dice ${first.dice} -> ${last.dice}`);
