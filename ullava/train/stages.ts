@@ -54,5 +54,12 @@ export function applyStage(model: UllavaForCausalLM, cfg: TrainConfig): StagePla
     t.requireGrad(train);
     if (train) { trainable.push(k); trainableElements += t.size; } else frozen++;
   }
+  // SAM's image encoder runs without a graph in every stage (train/forward.ts): a config asking to train it
+  // would silently leave it as it is.
+  const samEncoder = trainable.filter((k) => k.startsWith('visual_model.image_encoder.'));
+  if (samEncoder.length) {
+    throw new ConfigError(`${cfg.source}: "trainable" reaches SAM's image encoder (${samEncoder[0]}${samEncoder.length > 1 ? `, +${samEncoder.length - 1} more` : ''}), `
+      + 'which is frozen in every stage (it runs without gradients): narrow the pattern or add "visual_model.image_encoder.*" to "frozen"');
+  }
   return { trainable, frozen, trainableElements, totalElements };
 }

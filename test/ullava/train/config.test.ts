@@ -57,6 +57,13 @@ test('parameter-name patterns: * spans dots, the rest is literal; a trainable pa
     let msg = '';
     try { applyStage(model, cfg); } catch (e) { msg = (e as Error).message; }
     assert.ok(/typo\.json: "trainable" pattern "llm\.modle\.\*" matches no parameter/.test(msg), msg);
+    // SAM's image encoder never gets gradients (it runs under noGrad): asking to train it is refused, not ignored.
+    const sam = parseTrainConfig({ stage: 'stage2', trainable: ['visual_model.*'], training: { learning_rate: 1, per_device_train_batch_size: 1, model_max_length: 64 } }, 'sam.json');
+    msg = '';
+    try { applyStage(model, sam); } catch (e) { msg = (e as Error).message; }
+    assert.ok(/sam\.json: "trainable" reaches SAM's image encoder \(visual_model\.image_encoder\./.test(msg), msg);
+    const samFrozen = parseTrainConfig({ stage: 'stage2', trainable: ['visual_model.*'], frozen: ['visual_model.image_encoder.*'], training: { learning_rate: 1, per_device_train_batch_size: 1, model_max_length: 64 } }, 'sam.json');
+    assert.ok(applyStage(model, samFrozen).trainable.some((k) => k.startsWith('visual_model.mask_decoder.')));
   } finally { model.dispose(); }
 });
 
