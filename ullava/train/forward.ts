@@ -28,6 +28,8 @@ export interface TrainingForwardOutput {
   /** [LOC] boxes [M, 4] and their targets (normalised xyxy in the padded square); null if M = 0. */
   boxes: Tensor | null;
   boxTargets: Tensor | null;
+  /** The boxes of each example, in batch order (the official box loss normalises per example first). */
+  boxCounts: number[];
   /** Counts for throughput and reporting. */
   tokens: number;
   supervisedTokens: number;
@@ -125,7 +127,7 @@ export function trainingForward(model: UllavaForCausalLM, examples: PreparedExam
       boxT = Tensor.fromHost(Float32Array.from(boxTargets), [locRows.length, 4], 'f32', device);
     }
     return {
-      hidden, labels, lmHead, maskLogits, maskTargets, boxes, boxTargets: boxT,
+      hidden, labels, lmHead, maskLogits, maskTargets, boxes, boxTargets: boxT, boxCounts: examples.map((e) => e.locPositions.length),
       tokens: examples.reduce((a, e) => a + e.ids.length, 0), supervisedTokens: supervised,
     };
   });

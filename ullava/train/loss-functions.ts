@@ -12,8 +12,8 @@ export const ULLAVA_LOSS_FUNCTIONS: LossFunctions = {
     m.total.dispose();
     return { bce: m.bce, dice: m.dice };
   },
-  boxLoss: (pred, target) => {
-    const b = boxLoss(pred, target, { l1: 1, giou: 1 });
+  boxLoss: (pred, target, perSample) => {
+    const b = boxLoss(pred, target, { l1: 1, giou: 1 }, perSample);
     b.total.dispose();
     return { l1: b.l1, giou: b.giou };
   },

@@ -10,8 +10,8 @@ export interface LossFunctions {
   tokenCrossEntropy(hidden: Tensor, labels: Int32Array, lmHead: (h: Tensor) => Tensor): Tensor;
   /** Mask losses over all masks of the batch (one [n, H, W] logits / target pair per example). */
   maskLoss(logits: Tensor[], targets: Tensor[]): { bce: Tensor; dice: Tensor };
-  /** Box losses of [M, 4] predictions against targets. */
-  boxLoss(pred: Tensor, target: Tensor): { l1: Tensor; giou: Tensor };
+  /** Box losses of [M, 4] predictions against targets; perSample: the boxes of each example, in batch order. */
+  boxLoss(pred: Tensor, target: Tensor, perSample: readonly number[]): { l1: Tensor; giou: Tensor };
 }
 
 export interface Objective { total: Tensor; parts: Record<string, Tensor> }
@@ -28,7 +28,7 @@ export function ullavaObjective(out: TrainingForwardOutput, w: LossWeights, fns:
       term('bce', bce, w.bce); term('dice', dice, w.dice);
     }
     if (out.boxes && out.boxTargets) {
-      const { l1, giou } = fns.boxLoss(out.boxes, out.boxTargets);
+      const { l1, giou } = fns.boxLoss(out.boxes, out.boxTargets, out.boxCounts);
       term('l1', l1, w.l1); term('giou', giou, w.giou);
     }
     if (terms.length === 0) throw new Error('the batch has nothing to learn from (no supervised token, mask or box)');
