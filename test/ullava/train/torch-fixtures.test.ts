@@ -10,7 +10,8 @@ interface LossFixture {
   token_ce: { hidden_shape: number[]; weight_shape: number[]; hidden: number[]; weight: number[]; labels: number[]; loss: number;
     grad_hidden: number[]; grad_weight: number[] };
   mask: { shapes: number[][]; preds: number[][]; gts: number[][]; total: number; bce: number; dice: number; grads: number[][] };
-  box: { n: number; pred: number[]; gt: number[]; l1: number; giou: number; total: number; grad_pred: number[] };
+  box: { n: number; pred: number[]; gt: number[]; l1: number; giou: number; total: number; grad_pred: number[];
+    batch: { per_sample: number[]; l1: number; giou: number; grad_pred: number[] } };
 }
 const fx = loadTorchFixture<LossFixture>('losses.json');
 
@@ -54,5 +55,17 @@ test('boxLoss vs the official bbox_l1_loss + bbox_giou_loss (a degenerate predic
   assertClose([await r.total.item(), await r.l1.item(), await r.giou.item()], [f.total, f.l1, f.giou], VALUE);
   E.backward(r.total);
   assertClose(await p.grad!.toArray(), f.grad_pred, { ...GRAD, message: 'grad pred' });
+  [p, g, r.total, r.l1, r.giou].forEach((t) => t.dispose());
+});
+
+test('boxLoss over a batch (samples of 2 and 3 boxes) vs the official model\'s reduction: sum of per-sample losses / N', async () => {
+  await E.getDevice();
+  const f = fx.box, b = f.batch;
+  const p = E.Tensor.from(f.pred, [f.n, 4]).requireGrad();
+  const g = E.Tensor.from(f.gt, [f.n, 4]);
+  const r = boxLoss(p, g, { l1: 1, giou: 1 }, b.per_sample);
+  assertClose([await r.l1.item(), await r.giou.item()], [b.l1, b.giou], VALUE);
+  E.backward(r.total);
+  assertClose(await p.grad!.toArray(), b.grad_pred, { ...GRAD, message: 'grad pred' });
   [p, g, r.total, r.l1, r.giou].forEach((t) => t.dispose());
 });
