@@ -31,10 +31,16 @@ interface CocoAnn { id: number; image_id: number; segmentation: unknown; bbox: u
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Reads a COCO-style instances JSON into maps by id, checking the fields the converters use. */
-export async function readCocoInstances(path: string): Promise<{
+export interface CocoIndex {
   images: Map<number, CocoImage>; anns: Map<number, CocoAnn>; annsByImage: Map<number, CocoAnn[]>; categories: Map<number, string>;
-}> {
-  const j = await readJson(path, 'COCO instances JSON');
+}
+
+export async function readCocoInstances(path: string): Promise<CocoIndex> {
+  return indexCoco(await readJson(path, 'COCO instances JSON'), path);
+}
+
+/** Indexes an already parsed COCO-style JSON (`path` names it in errors). */
+export function indexCoco(j: unknown, path: string): CocoIndex {
   if (!isObj(j)) fail(path, '(file)', 'a JSON object {images, annotations, categories}', j);
   for (const k of ['images', 'annotations', 'categories']) if (!Array.isArray(j[k])) fail(path, k, 'an array', j[k]);
   const images = new Map<number, CocoImage>();
