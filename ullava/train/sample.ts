@@ -105,5 +105,40 @@ export async function readManifest(path: string): Promise<TrainingSample[]> {
   return out;
 }
 
-// COCO RLE decoding moved to ullava/data/coco/rle.ts (with encoding, polygons, area, bbox, merge).
-export { decodeRle, rleCountsFromString } from '../data/coco/rle.js';
+/** Decodes COCO RLE to a row-major 0/1 mask [h * w]. */
+export function decodeRle(rle: CocoRle, where = 'RLE'): Uint8Array {
+  const [h, w] = rle.size;
+  const counts = typeof rle.counts === 'string' ? rleCountsFromString(rle.counts) : rle.counts;
+  const colMajor = new Uint8Array(h * w);
+  let pos = 0, v = 0;
+  for (const c of counts) {
+    if (pos + c > h * w) throw new ManifestError(`${where}: RLE counts cover more than ${h} x ${w} pixels`);
+    if (v) colMajor.fill(1, pos, pos + c);
+    pos += c; v ^= 1;
+  }
+  if (pos !== h * w) throw new ManifestError(`${where}: RLE counts cover ${pos} pixels, the size says ${h} x ${w} = ${h * w}`);
+  const out = new Uint8Array(h * w);
+  for (let x = 0; x < w; x++) for (let y = 0; y < h; y++) out[y * w + x] = colMajor[x * h + y];
+  return out;
+}
+
+/** pycocotools' compressed counts: 6-bit chunks with a continuation bit, deltas from two runs back. */
+export function rleCountsFromString(s: string): number[] {
+  const counts: number[] = [];
+  let p = 0;
+  while (p < s.length) {
+    let x = 0, k = 0, more = true;
+    while (more) {
+      if (p >= s.length) throw new ManifestError(`RLE string ends inside a number: ${JSON.stringify(s.slice(0, 40))}`);
+      const c = s.charCodeAt(p) - 48;
+      x |= (c & 0x1f) << (5 * k);
+      more = (c & 0x20) !== 0;
+      p++; k++;
+      if (!more && (c & 0x10)) x |= -1 << (5 * k);
+    }
+    if (counts.length > 2) x += counts[counts.length - 2];
+    if (x < 0) throw new ManifestError(`RLE string decodes to a negative run: ${JSON.stringify(s.slice(0, 40))}`);
+    counts.push(x);
+  }
+  return counts;
+}

@@ -8,7 +8,7 @@
 //  4. those (x, y) boundary points, as column-major offsets x*h + y, sorted, are the RLE's run ends.
 // The net effect is the pixel-centre rule: pixel (x, y) is inside when its centre (x, y) in COCO's
 // coordinates (the pixel's top-left corner at x - 0.5) lies inside the polygon, up to the 1/5-pixel grid.
-import { RleError, mergeRles, rleCounts, type CocoRle, type NumericRle } from './rle.js';
+import { RleError, decodeRle, mergeRles, rleCounts, type CocoRle, type NumericRle } from './rle.js';
 
 /** One polygon [x0, y0, x1, y1, ...] (pixels) to numeric RLE of an h x w image (rleFrPoly). */
 export function polygonToRle(xy: readonly number[], h: number, w: number): NumericRle {
@@ -95,4 +95,10 @@ export function segmentationToRle(seg: unknown, h: number, w: number, where = 's
     return rles.length === 1 ? rles[0] : mergeRles(rles, false, where);
   }
   return asRle(seg, where);
+}
+
+/** Manifest polygons {size, polygons} to a row-major 0/1 mask (what pycocotools' annToMask returns). */
+export function polygonsToMask(p: { size: [number, number]; polygons: number[][] }, where = 'polygons'): Uint8Array {
+  const [h, w] = p.size;
+  return decodeRle(segmentationToRle(p.polygons, h, w, where));
 }

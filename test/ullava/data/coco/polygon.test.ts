@@ -4,7 +4,7 @@
 // rules the file comment describes; the masks must match it bit for bit.
 import * as assert from 'uvu/assert';
 import { test } from '../../../harness/test.js';
-import { polygonToRle, segmentationToRle } from '../../../../ullava/data/coco/polygon.js';
+import { polygonToRle, polygonsToMask, segmentationToRle } from '../../../../ullava/data/coco/polygon.js';
 import { decodeRle, rleArea, rleCountsToString, rleToBbox, compressRle } from '../../../../ullava/data/coco/rle.js';
 
 interface Case { name: string; polygons: number[][]; h: number; w: number; string: string; area: number; bbox: number[]; rows?: string[] }
@@ -55,4 +55,10 @@ test('bad polygons are refused with the annotation named', () => {
   assert.throws(() => segmentationToRle([[1, 2, 3, 4, 5, 'x']], 5, 5, 'ann 7'), /ann 7\[0\]: a polygon/);
   assert.throws(() => segmentationToRle([], 5, 5, 'ann 8'), /ann 8: empty segmentation/);
   assert.throws(() => segmentationToRle({ size: [4, 4], counts: [16] }, 5, 5, 'ann 9'), /ann 9: RLE size \[4,4\] is not the image's \[5, 5\]/);
+});
+
+test('polygonsToMask: the manifest\'s polygon mask as a row-major 0/1 mask', () => {
+  const c = PYCOCOTOOLS[0];
+  const m = polygonsToMask({ size: [c.h, c.w], polygons: c.polygons });
+  assert.equal(Array.from({ length: c.h }, (_, y) => Array.from(m.subarray(y * c.w, (y + 1) * c.w)).join('')), c.rows);
 });

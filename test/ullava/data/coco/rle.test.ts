@@ -7,7 +7,6 @@ import {
   rleCountsToString, rleToBbox,
 } from '../../../../ullava/data/coco/rle.js';
 import { polygonToRle } from '../../../../ullava/data/coco/polygon.js';
-import { decodeRle as sampleDecodeRle, rleCountsFromString as sampleFromString } from '../../../../ullava/train/sample.js';
 
 test('uncompressed counts by hand: 4 x 5, column-major, 0-run first', () => {
   // counts [3, 2, 0, 4, 11]: 3 zeros, 2 ones, no zeros, 4 ones, 11 zeros. Column 0 = 0,0,0,1;
@@ -73,9 +72,4 @@ test('wrong RLE gives a clear error naming where it came from', () => {
   assert.throws(() => rleCounts({ size: [2, 3], counts: '6 ' }, 'c'), /c: RLE string has a character " " outside "0".."o" at index 1/);
   assert.throws(() => rleCounts({ size: [2], counts: [6] } as never, 'd'), /d: RLE "size" must be \[height, width\]/);
   assert.throws(() => rleCounts({ size: [2, 3], counts: { a: 1 } } as never, 'e'), /e: RLE "counts" must be a list of run lengths or a compressed string/);
-});
-
-test('train/sample.ts still exports decodeRle and rleCountsFromString (moved here)', () => {
-  assert.is(sampleDecodeRle, decodeRle);
-  assert.is(sampleFromString, rleCountsFromString);
 });
