@@ -26,8 +26,12 @@ export type PickleValue =
 export interface UnpickleOptions {
   /** The file name used in error messages. */
   file?: string;
-  /** How Python 2 `str` (STRING, BINSTRING, SHORT_BINSTRING) is returned: latin-1 text (default) or bytes. */
-  py2Strings?: 'latin1' | 'bytes';
+  /**
+   * How Python 2 `str` (STRING, BINSTRING, SHORT_BINSTRING) is returned: latin-1 text (default, Python 3's
+   * encoding='latin1'), 'utf8' (UTF-8 when the bytes are valid UTF-8, else latin-1: Python 2 programs kept
+   * text as UTF-8 bytes), or the bytes themselves.
+   */
+  py2Strings?: 'latin1' | 'utf8' | 'bytes';
 }
 
 /** A global the pickle named, allowed because calling it only builds plain data. */
@@ -71,7 +75,7 @@ class Unpickler {
   private marks: number[] = [];
   private memo = new Map<number, unknown>();
 
-  constructor(private readonly b: Uint8Array, private readonly file: string, private readonly py2: 'latin1' | 'bytes') {}
+  constructor(private readonly b: Uint8Array, private readonly file: string, private readonly py2: 'latin1' | 'utf8' | 'bytes') {}
 
   private fail(message: string, offset = this.opStart): never { throw new PickleError(this.file, offset, message); }
 
@@ -100,7 +104,11 @@ class Unpickler {
   private text(bytes: Uint8Array, what: string): string {
     try { return utf8.decode(bytes); } catch { this.fail(`${what} is not valid UTF-8`); }
   }
-  private py2Str(bytes: Uint8Array): string | Uint8Array { return this.py2 === 'bytes' ? bytes.slice() : latin1.decode(bytes); }
+  private py2Str(bytes: Uint8Array): string | Uint8Array {
+    if (this.py2 === 'bytes') return bytes.slice();
+    if (this.py2 === 'utf8') { try { return utf8.decode(bytes); } catch { /* not UTF-8: latin-1 below */ } }
+    return latin1.decode(bytes);
+  }
 
   private pop(): unknown {
     if (this.stack.length === 0 || (this.marks.length && this.stack.length <= this.marks[this.marks.length - 1])) this.fail('malformed pickle: stack underflow');

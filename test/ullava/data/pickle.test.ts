@@ -186,3 +186,12 @@ test('truncated and damaged pickles name the file and the byte offset', () => {
   assert.throws(() => unpickle(Uint8Array.from([0x80, 2, 0x4e, 0x4e, 0x2e])), /STOP with 2 values on the stack/);
   assert.throws(() => unpickle(Buffer.from('{"not": "a pickle"}')), /unknown pickle opcode 0x7b|opcode/);
 });
+
+test('Python 2 str holding UTF-8 bytes: latin-1 by default (as Python 3 encoding="latin1"), UTF-8 with py2Strings "utf8"', () => {
+  const cafe = [...Buffer.from('café', 'utf8')];
+  const w = new Py2Writer().op(0x80, 2).op('U', cafe.length);
+  w.bytes.push(...cafe);
+  w.op('U', 2).op(0xe9).op(0x21).op(0x86).op('.'); // ('café', '\xe9!') -- the second is not UTF-8
+  assert.equal(unpickle(w.done()), ['cafÃ©', 'é!']);
+  assert.equal(unpickle(w.done(), { py2Strings: 'utf8' }), ['café', 'é!']);
+});

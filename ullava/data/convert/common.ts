@@ -61,14 +61,33 @@ export interface ConvertOptions {
 
 export interface ConvertResult { records: number; out: string; skipped: { reason: string; count: number }[] }
 
-export async function readJson(path: string, what: string): Promise<unknown> {
-  let text: string;
-  try { text = await readFile(path, 'utf8'); } catch (e) {
-    throw new ConvertError(`${path}: cannot read the ${what} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+/** A text file, with errors that name it (including one too large for a JS string). */
+export async function readText(path: string, what: string): Promise<string> {
+  try { return await readFile(path, 'utf8'); } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ERR_STRING_TOO_LONG') {
+      throw new ConvertError(`${path}: the ${what} is larger than the longest string Node can hold (about 512 MiB), so it cannot be parsed as one JSON document here; split it (e.g. by image) and convert the parts`);
+    }
+    throw new ConvertError(`${path}: cannot read the ${what} (${code ?? (e as Error).message})`);
   }
+}
+
+export async function readJson(path: string, what: string): Promise<unknown> {
+  const text = await readText(path, what);
   try { return JSON.parse(text); } catch (e) {
     throw new ConvertError(`${path}: the ${what} is not valid JSON (${(e as Error).message}); a truncated download? fetch it again`);
   }
+}
+
+/** A JSON list, or JSONL (one item a line): u-LLaVA keeps its annotation files in either form. */
+export async function readJsonList(path: string, what: string): Promise<unknown[]> {
+  const text = (await readText(path, what)).trim();
+  if (text.startsWith('[')) {
+    try { return JSON.parse(text); } catch (e) { throw new ConvertError(`${path}: the ${what} is not valid JSON (${(e as Error).message}); a truncated download? fetch it again`); }
+  }
+  return text.split('\n').map((l, i) => [l, i] as const).filter(([l]) => l.trim()).map(([l, i]) => {
+    try { return JSON.parse(l); } catch (e) { throw new ConvertError(`${path}:${i + 1}: the ${what} line is not valid JSON (${(e as Error).message})`); }
+  });
 }
 
 export async function readBytes(path: string, what: string): Promise<Uint8Array> {

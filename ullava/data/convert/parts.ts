@@ -8,11 +8,10 @@
 // LISA's two phrasings), mask (polygons or RLE, as in the file) and box. u-LLaVA's own preprocessed file
 // (--annotations: a JSON list or JSONL of {image_path, classes: [..], annotations: [{segmentation, bbox,
 // height, width}]}, paths relative to ROOT) is read too.
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cocoSegmentationToMask, indexCoco } from './refer.js';
 import {
-  ConvertError, fail, manifestPath, progressTicker, requireFile, rootPath, writeManifest, xywhToXyxy,
+  ConvertError, fail, manifestPath, progressTicker, readText, requireFile, rootPath, writeManifest, xywhToXyxy,
   type ConvertOptions, type ConvertResult, type ManifestRecord, type Target,
 } from './common.js';
 
@@ -88,10 +87,7 @@ export async function convertParts(source: PartSource, opts: ConvertOptions): Pr
   const annPath = opts.annotations ?? (source === 'paco-lvis'
     ? rootPath(opts, `vlpart/paco/annotations/paco_lvis_v1_${split}.json`)
     : rootPath(opts, `vlpart/pascal_part/${split}.json`));
-  let text: string;
-  try { text = (await readFile(annPath, 'utf8')).trim(); } catch (e) {
-    throw new ConvertError(`${annPath}: cannot read the ${source} annotations (${(e as NodeJS.ErrnoException).code ?? e}); pass --annotations FILE or the dataset's ROOT`);
-  }
+  const text = (await readText(annPath, `${source} annotations (--annotations FILE, or the dataset's ROOT)`)).trim();
   let json: unknown;
   try { json = JSON.parse(text); } catch (e) {
     // not one JSON document: u-LLaVA's JSONL, one item a line

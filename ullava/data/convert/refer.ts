@@ -125,7 +125,7 @@ export async function convertRefer(dataset: ReferDataset, opts: ConvertOptions):
 
   let refs: unknown;
   try {
-    refs = unpickle(await readBytes(refsPath, `REFER refs pickle`), { file: refsPath });
+    refs = unpickle(await readBytes(refsPath, `REFER refs pickle`), { file: refsPath, py2Strings: 'utf8' });
   } catch (e) {
     if (e instanceof PickleError) throw new ConvertError(`${e.message}; the file is damaged or truncated: download REFER's ${dataset} again`);
     throw e;

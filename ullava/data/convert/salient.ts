@@ -8,11 +8,11 @@
 //    gpt.reason as the target's "reason" (the answer's " Explanation: ..." suffix).
 // Every mask is read once: a damaged PNG is reported now, not mid-epoch, and masks that are not binary
 // (values other than 0 and 255) are counted in the result, since "non-zero" and "== 255" differ on them.
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodePng } from '../../media/png.js';
 import {
-  ConvertError, fail, isFile, manifestPath, progressTicker, readBytes, requireFile, rootPath, writeManifest,
+  ConvertError, fail, isFile, manifestPath, progressTicker, readBytes, readJsonList, requireFile, rootPath, writeManifest,
   type ConvertOptions, type ConvertResult, type ManifestRecord, type Target,
 } from './common.js';
 
@@ -49,12 +49,7 @@ async function pairsFromFolder(opts: ConvertOptions): Promise<Pair[]> {
 
 async function pairsFromAnnotations(opts: ConvertOptions): Promise<Pair[]> {
   const path = opts.annotations!;
-  let text: string;
-  try { text = (await readFile(path, 'utf8')).trim(); } catch (e) { throw new ConvertError(`${path}: cannot read the salient annotations (${(e as NodeJS.ErrnoException).code ?? e})`); }
-  let items: unknown[];
-  try { items = text.startsWith('[') ? JSON.parse(text) : text.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l)); } catch (e) {
-    throw new ConvertError(`${path}: not valid JSON / JSONL (${(e as Error).message})`);
-  }
+  const items = await readJsonList(path, 'salient annotation file');
   return Promise.all(items.map(async (raw, i) => {
     const it = raw as Record<string, unknown>;
     const where = `${path}: item ${i}`;

@@ -9,12 +9,12 @@
 // --labels override), or u-LLaVA's preprocessed annotation file (--annotations: JSON list or JSONL of
 // {image_path, label_path, classes: [{class, class_id}]}, paths relative to ROOT, u-LLaVA's class_id being
 // LISA's shifted index for ADE20K).
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ADE20K_CLASSES, COCOSTUFF_CLASSES } from './classes.js';
 import { readLabelPng, presentValues } from './label-png.js';
 import {
-  ConvertError, fail, manifestPath, progressTicker, requireFile, rootPath, writeManifest,
+  ConvertError, fail, manifestPath, progressTicker, readJsonList, requireFile, rootPath, writeManifest,
   type ConvertOptions, type ConvertResult, type ManifestRecord, type Target,
 } from './common.js';
 
@@ -36,21 +36,9 @@ export function classOfValue(source: LabelMapSource, v: number): string | null {
 /** u-LLaVA's class_id -> the raw pixel value (ADE20K's ids are shifted down by one from the PNG's). */
 function rawValueOf(source: LabelMapSource, classId: number): number { return source === 'ade20k' ? classId + 1 : classId; }
 
-async function readAnnotationList(path: string): Promise<unknown[]> {
-  let text: string;
-  try { text = await readFile(path, 'utf8'); } catch (e) { throw new ConvertError(`${path}: cannot read the annotation file (${(e as NodeJS.ErrnoException).code ?? e})`); }
-  const trimmed = text.trim();
-  if (trimmed.startsWith('[')) {
-    try { return JSON.parse(trimmed); } catch (e) { throw new ConvertError(`${path}: not valid JSON (${(e as Error).message})`); }
-  }
-  return trimmed.split('\n').filter((l) => l.trim()).map((l, i) => {
-    try { return JSON.parse(l); } catch (e) { throw new ConvertError(`${path}:${i + 1}: not valid JSON (${(e as Error).message})`); }
-  });
-}
-
 async function fromAnnotationFile(source: LabelMapSource, opts: ConvertOptions): Promise<ManifestRecord[]> {
   const path = opts.annotations!;
-  const items = await readAnnotationList(path);
+  const items = await readJsonList(path, `${source} annotation file`);
   const tick = progressTicker(opts, `${source} annotations`, items.length);
   const records: ManifestRecord[] = [];
   for (let i = 0; i < items.length; i++) {

@@ -8,12 +8,11 @@
 // conversations = LLaVA turns with "<video>" in the first human turn. From the TSV the human turn is a
 // fixed caption request (TGIF_PROMPT) and the answer is the description. --probe opens every video with
 // ffmpeg now, so an unreadable file is reported with its record instead of failing an epoch later.
-import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { probeMedia } from '../../media/probe.js';
 import { checkConversations } from './chat.js';
 import {
-  ConvertError, fail, isFile, manifestPath, progressTicker, rootPath, writeManifest,
+  ConvertError, fail, isFile, manifestPath, progressTicker, readText, rootPath, writeManifest,
   type ConvertOptions, type ConvertResult, type ManifestRecord, type Turn,
 } from './common.js';
 
@@ -50,8 +49,12 @@ async function itemsFromTsv(path: string, text: string, opts: ConvertOptions): P
 
 async function itemsFromJson(path: string, text: string, opts: ConvertOptions): Promise<Item[]> {
   let list: unknown[];
-  try { list = text.startsWith('[') ? JSON.parse(text) : text.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l)); } catch (e) {
-    throw new ConvertError(`${path}: not valid JSON / JSONL (${(e as Error).message})`);
+  if (text.startsWith('[')) {
+    try { list = JSON.parse(text); } catch (e) { throw new ConvertError(`${path}: not valid JSON (${(e as Error).message})`); }
+  } else {
+    list = text.split('\n').filter((l) => l.trim()).map((l, i) => {
+      try { return JSON.parse(l); } catch (e) { throw new ConvertError(`${path}:${i + 1}: not valid JSON (${(e as Error).message})`); }
+    });
   }
   const items: Item[] = [];
   for (let i = 0; i < list.length; i++) {
@@ -67,10 +70,7 @@ async function itemsFromJson(path: string, text: string, opts: ConvertOptions): 
 
 export async function convertTgif(opts: ConvertOptions): Promise<ConvertResult> {
   const path = opts.annotations ?? rootPath(opts, 'TGIF-v1.0.tsv');
-  let text: string;
-  try { text = (await readFile(path, 'utf8')).trim(); } catch (e) {
-    throw new ConvertError(`${path}: cannot read the TGIF annotations (${(e as NodeJS.ErrnoException).code ?? e}); give ROOT holding TGIF-v1.0.tsv, or --annotations FILE`);
-  }
+  const text = (await readText(path, 'TGIF annotations (ROOT/TGIF-v1.0.tsv or --annotations FILE)')).trim();
   const items = /^[[{]/.test(text) ? await itemsFromJson(path, text, opts) : await itemsFromTsv(path, text, opts);
   const tick = progressTicker(opts, opts.probe ? 'tgif videos probed' : 'tgif items', items.length);
   const records: ManifestRecord[] = [];
