@@ -64,3 +64,26 @@ export async function readJsonl(path: string): Promise<Record<string, any>[]> {
   const { readFile } = await import('node:fs/promises');
   return (await readFile(path, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
 }
+
+/**
+ * Pickles a value at protocol 0, as Python 2's pickle.dump(obj, f) does by default (text opcodes: MARK + LIST /
+ * DICT, STRING literals with \x escapes for non-ASCII bytes, INT, PUT memo lines, APPEND / SETITEM).
+ * Strings are written as their UTF-8 bytes, as a Python 2 program holding UTF-8 text would.
+ */
+export function pickleProtocol0(value: Py): Uint8Array {
+  let out = '';
+  let memo = 0;
+  const put = () => { out += `p${memo++}\n`; };
+  const lit = (s: string) => "'" + [...Buffer.from(s, 'utf8')].map((b) =>
+    b === 0x5c ? '\\\\' : b === 0x27 ? "\\'" : b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`).join('') + "'";
+  const emit = (v: Py): void => {
+    if (v === null) out += 'N';
+    else if (v === true || v === false) out += `I0${v ? 1 : 0}\n`;
+    else if (typeof v === 'number') out += Number.isInteger(v) ? `I${v}\n` : `F${v}\n`;
+    else if (typeof v === 'string') { out += `S${lit(v)}\n`; put(); }
+    else if (Array.isArray(v)) { out += '(l'; put(); for (const x of v) { emit(x); out += 'a'; } }
+    else { out += '(d'; put(); for (const k of Object.keys(v)) { emit(k); emit(v[k]); out += 's'; } }
+  };
+  emit(value);
+  return Uint8Array.from(Buffer.from(out + '.', 'latin1'));
+}

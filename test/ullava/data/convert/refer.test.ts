@@ -9,7 +9,7 @@ import { assertRejects } from '../../../harness/assert.js';
 import { convertRefer } from '../../../../ullava/data/convert/refer.js';
 import { segmentationToRle } from '../../../../ullava/data/coco/polygon.js';
 import { rleArea, rleCountsToString, encodeMask, rleToBbox } from '../../../../ullava/data/coco/rle.js';
-import { tempDir, put, rgbPng, pickleProtocol2, readJsonl } from './fixtures.js';
+import { tempDir, put, rgbPng, pickleProtocol0, pickleProtocol2, readJsonl } from './fixtures.js';
 
 const TRIANGLE = [1.0, 1.0, 8.0, 2.0, 4.0, 9.0]; // pycocotools: ';193M3M01M2O1NX1', area 27, box [1, 1, 7, 7]
 
@@ -142,4 +142,16 @@ test('malformed inputs: truncated pickle, wrong RLE, missing image, dangling ann
   await assertRejects(() => convertRefer('refcoco', { root, out }), /refs\(unc\)\.p: ref 2 \(image 25\): "image" file .*COCO_train2014_000000000025\.jpg does not exist/);
   // nothing half-written
   await assertRejects(() => readFile(out), /ENOENT/);
+});
+
+test('a protocol 0 pickle (Python 2\'s default) with UTF-8 text in str literals converts the same', async () => {
+  const root = await referRoot('refcoco', 'unc');
+  const refs = refsFor('refcoco');
+  refs[1].sentences[0].sent = 'the dog on the café chair';
+  await writeFile(join(root, 'refcoco', 'refs(unc).p'), pickleProtocol0(refs));
+  const out = join(root, 'p0.jsonl');
+  await convertRefer('refcoco', { root, out });
+  const recs = await readJsonl(out);
+  assert.equal(recs.map((r) => r.id), ['refcoco-unc-train-9', 'refcoco-unc-testA-25', 'refcoco-unc-testA-9']);
+  assert.equal(recs[0].targets[1].sentences, ['the dog on the café chair']);
 });
