@@ -1,7 +1,7 @@
 // `ullava eval --model DIR --data MANIFEST --task res|rec|salient|caption|vqa [--generate] [--batch N]
 // [--out DIR] [--limit N] [--worst N]`: the paper's metrics on a manifest, with bootstrap intervals, a
 // per-item CSV and pictures of the worst cases (ullava/eval).
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { CliCommand } from './command.js';
 import { UsageError } from './command.js';
 import { MODEL_OPTIONS, MODEL_USAGE, parseOptions, parseNumber, loadModel, ensureDir } from './model-options.js';
@@ -9,6 +9,18 @@ import { ProgressBar } from './progress.js';
 import { EVAL_TASKS, readEvalRecords, type EvalTask } from '../eval/records.js';
 import { evaluateRecords } from '../eval/evaluate.js';
 import { buildReport, writeEvalOutputs } from '../eval/report.js';
+import type { AnswerStyle } from '../eval/val-conversations.js';
+import { readUllavaConfig } from '../models/ullava/config.js';
+
+/**
+ * The answer format of the model in DIR ("targets" records are asked in it): HEAD's with [LOC] when its
+ * config has loc_token_idx. A directory without a readable config.json is reported by loadModel next.
+ */
+async function answerStyleOf(dir: string | undefined): Promise<AnswerStyle> {
+  if (dir === undefined) return 'published';
+  const config = await readUllavaConfig(join(dir, 'config.json')).catch(() => null);
+  return config?.locTokenId != null ? 'loc' : 'published';
+}
 
 const OPTIONS = {
   ...MODEL_OPTIONS,
@@ -76,7 +88,7 @@ export const evalCommand: CliCommand = {
     const say = (s: string) => { if (!values.quiet) process.stderr.write(s + '\n'); };
 
     // The manifest is read and checked before the (slow) model load.
-    const { records: all, skipped } = await readEvalRecords(values.data, task);
+    const { records: all, skipped } = await readEvalRecords(values.data, task, await answerStyleOf(values.model));
     const records = limit ? all.slice(0, limit) : all;
     await ensureDir(out);
     const loaded = await loadModel(values);

@@ -105,18 +105,19 @@ export const trainCommand: CliCommand = {
     if (!(EVAL_TASKS as readonly string[]).includes(evalTask)) throw new UsageError(`--eval-task must be one of ${EVAL_TASKS.join(', ')}, got "${evalTask}"`);
     const evalSteps = parseNumber('eval-steps', values['eval-steps'], { integer: true, min: 1 });
     if (evalSteps !== undefined) cfg.training.evalSteps = evalSteps;
-    let evalHook;
-    if (values['eval-data']) {
-      evalHook = evaluationHook({ records: (await readEvalRecords(values['eval-data'], evalTask)).records, task: evalTask });
-      // Without eval_steps, evaluate once, at the end of the run.
-      if (cfg.training.evalSteps === 0) cfg.training.evalSteps = Number.MAX_SAFE_INTEGER;
-    }
     const modelDir = values.model ?? (cfg.modelPath ? relativeTo(cfg, cfg.modelPath) : undefined);
     // The demo model trains in f32 unless told otherwise (its point is to run anywhere, exactly).
     const demoDir = modelDir === undefined ? await writeTinyUllava(join(cacheDir(), 'tiny-ullava')) : undefined;
     if (demoDir && !dtype) cfg.training.dtype = 'f32';
     const loaded = await loadModel({ model: modelDir ?? demoDir, dtype: cfg.training.dtype, quiet: values.quiet });
     const out = values.out ?? join('runs', cfg.stage);
+    let evalHook;
+    if (values['eval-data']) {
+      const style = loaded.config.locTokenId === null ? 'published' : 'loc';
+      evalHook = evaluationHook({ records: (await readEvalRecords(values['eval-data'], evalTask, style)).records, task: evalTask });
+      // Without eval_steps, evaluate once, at the end of the run.
+      if (cfg.training.evalSteps === 0) cfg.training.evalSteps = Number.MAX_SAFE_INTEGER;
+    }
     say(`training ${cfg.stage} on ${samples.length} samples from ${dataPath}; writing to ${out}`);
     const r = await train({
       model: loaded.model, tokenizer: loaded.tokenizer, modelDir: loaded.dir, config: cfg, samples, out,
