@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import * as E from '../../../engine/index.js';
 import { loadUllava, type LoadedUllava } from '../../../ullava/models/ullava/load.js';
 import { prepareExample, type PreparedExample } from '../../../ullava/train/example.js';
-import { masksToBoxes } from '../../../ullava/media/index.js';
+import { masksToBoxes, denormalizeFromPaddedSquare, type Box } from '../../../ullava/media/index.js';
+import { clampBox } from '../../../ullava/session.js';
 import { readEvalRecords } from '../../../ullava/eval/records.js';
 import { evaluateRecords, answerSpans } from '../../../ullava/eval/evaluate.js';
 import { evaluationHook } from '../../../ullava/eval/hook.js';
@@ -109,6 +110,32 @@ test('teacher-forced rec without [LOC]: the box of each [SEG] mask (no ground-tr
   assert.equal(got.samples.map((s) => s.id), ['ref-0', 'ref-1']);
   const hits = got.samples.filter((s) => s.items[0].iou! > 0.5).length;
   assert.is(got.metrics['prec@0.5'].value, hits / 2);
+});
+
+test('teacher-forced rec with the [LOC] decoder: the box of the state before [LOC] by the inference path, in pixels, clamped to the image', async () => {
+  await E.getDevice();
+  const l = await loadUllava(await smallTrainModelDir('head'), { dtype: 'f32' });
+  try {
+    const dir = await mkdtemp(join(tmpdir(), 'ullava-eval-loc-'));
+    const { records } = await readEvalRecords(await writeTrainData(dir, 2, { boxes: true }), 'rec');
+    const got = await evaluateRecords(l.model, l.tokenizer, records, { task: 'rec', batch: 2 });
+    const m = l.model, size = m.config.vision.imageSize;
+    for (const [k, r] of records.entries()) {
+      const x = await prepareExample(r.sample, { tokenizer: l.tokenizer, config: m.config, maxLength: 2048 });
+      const p = x.locPositions[0];
+      const box = E.noGrad(() => E.scope(() => {
+        const feats = m.encodeImages(E.Tensor.fromHost(x.clipPixels!, [1, 3, size, size], 'f32'));
+        const emb = m.embedWithMedia(E.Tensor.from(x.ids, [1, x.ids.length], 'i32'), [{ start: x.imageStart, features: E.reshape(feats, [feats.shape[1], feats.shape[2]]) }]);
+        const h = m.lm.forward({ inputsEmbeds: emb }).hidden;
+        return m.decodeBoxes(E.reshape(E.slice(h, 1, p - 1, p), [1, h.shape[2]]));
+      }));
+      const v = Array.from(await box.toArray()); box.dispose();
+      const want = clampBox(denormalizeFromPaddedSquare(v as Box, 32, 32), 32, 32);
+      const it = got.samples[k].items[0];
+      assert.ok(it.box && it.box.every((c, i) => Math.abs(c - want[i]) < 1e-3), `record ${k}: ${it.box} vs ${want}`);
+      assert.equal(it.gtBox, r.sample.boxes[0]);
+    }
+  } finally { l.model.dispose(); }
 });
 
 test('generative res: an answer without [SEG] scores an empty mask (I = 0, U = the ground truth\'s area); the hook gives evaluateRecords\' numbers', async () => {
