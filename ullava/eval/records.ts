@@ -1,6 +1,7 @@
-// The evaluation's view of a data manifest. Reading goes through ONE function, readEvalRecords, so that
-// the manifest v1 reader (ullava/data/manifest.ts, being written by another change) can replace the
-// version-0 reader here at merge time without touching the evaluation itself.
+// The evaluation's view of a data manifest. The manifest reader itself is used in ONE place,
+// parseConversationRecord (today the version-0 reader of ullava/train/sample.ts), so that the manifest v1
+// reader (ullava/data/manifest*.ts, written by another change) replaces it at merge time without touching
+// the evaluation: its body becomes parseRecord's, and parseTargets lets polygon and label-map masks through.
 //
 // Today's reader: each line is a version-0 training sample (ullava/train/sample.ts: image, conversations,
 // masks, boxes) plus the v1 fields the evaluation needs, read here directly:
@@ -60,6 +61,16 @@ function checkForTask(r: EvalRecord, task: EvalTask): void {
   }
 }
 
+/**
+ * THE call into the manifest reader: one record with conversations (JSON) -> the trainer's sample, checked
+ * (masks one per [SEG], boxes one per [LOC], paths resolved against `base`), or a ManifestError naming the
+ * line and the field.
+ */
+function parseConversationRecord(json: Record<string, unknown>, where: string, _line: number, base: string): TrainingSample {
+  return parseSample(json, where, base);
+}
+
+/** The targets of a v1 line, their masks left as JSON for parseConversationRecord to read. */
 function parseTargets(raw: unknown, where: string): ValTarget<unknown>[] {
   if (!Array.isArray(raw) || raw.length === 0) fail(where, 'targets', `must be a non-empty array, got ${JSON.stringify(raw)?.slice(0, 80)}`);
   return raw.map((t, i) => {
@@ -116,11 +127,13 @@ export function parseEvalRecord(json: unknown, where: string, line: number, base
     const gpt = Array.isArray(j.conversations) ? j.conversations.filter((_, i) => i % 2 === 1).map((t) => String((t as { value?: unknown })?.value ?? '')).join('\n') : '';
     if (count(gpt, '[LOC]') === 0) delete j.boxes;
   }
-  const sample = parseSample(j, where, base);
+  const sample = parseConversationRecord(j, where, line, base);
+  // (The v1 record type allows null conversations, for targets; this one has them.)
+  const turns = sample.conversations!;
   return {
     where, line, id: j.id === undefined ? String(line) : String(j.id), task: (j.task as string | undefined) ?? null, sample,
-    questions: sample.conversations.filter((t) => t.from === 'human').map((t) => t.value),
-    answers: sample.conversations.filter((t) => t.from === 'gpt').map((t) => t.value),
+    questions: turns.filter((t) => t.from === 'human').map((t) => t.value),
+    answers: turns.filter((t) => t.from === 'gpt').map((t) => t.value),
     gtBoxes,
   };
 }

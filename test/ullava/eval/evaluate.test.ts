@@ -25,7 +25,7 @@ async function referenceMask(l: LoadedUllava, x: PreparedExample): Promise<Float
   const m = l.model, size = m.config.vision.imageSize, S = m.config.sam.encoder.imageSize;
   const mask = E.noGrad(() => E.scope(() => {
     const feats = m.encodeImages(E.Tensor.fromHost(x.clipPixels!, [1, 3, size, size], 'f32'));
-    const emb = m.embedWithMedia(E.Tensor.from(x.ids, [1, x.ids.length], 'i32'), [{ start: x.imageStart, features: E.reshape(feats, [feats.shape[1], feats.shape[2]]) }]);
+    const emb = m.embedWithMedia(E.Tensor.from(x.ids, [1, x.ids.length], 'i32'), [{ start: x.ids.indexOf(m.config.tokens.imageStart), features: E.reshape(feats, [feats.shape[1], feats.shape[2]]) }]);
     const out = m.lm.forward({ inputsEmbeds: emb });
     const p = x.segPositions[0];
     const h = E.reshape(E.slice(out.hidden, 1, p - 1, p), [1, out.hidden.shape[2]]);
@@ -125,7 +125,7 @@ test('teacher-forced rec with the [LOC] decoder: the box of the state before [LO
       const p = x.locPositions[0];
       const box = E.noGrad(() => E.scope(() => {
         const feats = m.encodeImages(E.Tensor.fromHost(x.clipPixels!, [1, 3, size, size], 'f32'));
-        const emb = m.embedWithMedia(E.Tensor.from(x.ids, [1, x.ids.length], 'i32'), [{ start: x.imageStart, features: E.reshape(feats, [feats.shape[1], feats.shape[2]]) }]);
+        const emb = m.embedWithMedia(E.Tensor.from(x.ids, [1, x.ids.length], 'i32'), [{ start: x.ids.indexOf(m.config.tokens.imageStart), features: E.reshape(feats, [feats.shape[1], feats.shape[2]]) }]);
         const h = m.lm.forward({ inputsEmbeds: emb }).hidden;
         return m.decodeBoxes(E.reshape(E.slice(h, 1, p - 1, p), [1, h.shape[2]]));
       }));
