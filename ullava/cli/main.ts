@@ -13,6 +13,7 @@ import { caption } from './caption.js';
 import { trainCommand } from './train.js';
 import { mergeLoraCommand } from './merge-lora.js';
 import { dataCommand } from './data.js';
+import { evalCommand } from './eval.js';
 
 const commands: CliCommand[] = [doctor,
   tokenize,
@@ -25,6 +26,7 @@ const commands: CliCommand[] = [doctor,
   trainCommand,
   mergeLoraCommand,
   dataCommand,
+  evalCommand,
 ];
 
 function help(): string {

@@ -1,4 +1,4 @@
-// A byte progress bar on stderr: done/total, rate and ETA. Redraws in place on a terminal; elsewhere
+// A progress bar on stderr (bytes, or plain counts such as evaluated samples): done/total, rate and ETA. Redraws in place on a terminal; elsewhere
 // (logs, CI) prints a line at most every few seconds.
 
 function fmtBytes(n: number): string {
@@ -19,7 +19,7 @@ export class ProgressBar {
   private t0 = performance.now();
   private lastDraw = 0;
   constructor(private label: string, private total: number,
-    private out: NodeJS.WriteStream = process.stderr, private width = 30) {}
+    private out: NodeJS.WriteStream = process.stderr, private width = 30, private unit: 'bytes' | 'count' = 'bytes') {}
 
   line(done: number): string {
     const elapsed = (performance.now() - this.t0) / 1000;
@@ -27,8 +27,10 @@ export class ProgressBar {
     const frac = this.total > 0 ? Math.min(1, done / this.total) : 1;
     const filled = Math.round(frac * this.width);
     const eta = rate > 0 ? (this.total - done) / rate : Infinity;
+    const n = this.unit === 'bytes' ? fmtBytes : (v: number) => String(v);
+    const r = this.unit === 'bytes' ? fmtBytes(rate) : rate.toFixed(rate < 10 ? 2 : 0);
     return `${this.label} [${'#'.repeat(filled)}${'.'.repeat(this.width - filled)}] ${(frac * 100).toFixed(1)}% ` +
-      `${fmtBytes(done)}/${fmtBytes(this.total)} ${fmtBytes(rate)}/s ETA ${fmtTime(eta)}`;
+      `${n(done)}/${n(this.total)} ${r}/s ETA ${fmtTime(eta)}`;
   }
 
   update(done: number): void {

@@ -10,6 +10,8 @@ import { readTrainConfig, type TrainConfig } from '../train/train-config.js';
 import { BUILTIN_CONFIGS, resolveConfigPath, isBuiltinConfig } from '../train/builtin-configs.js';
 import { readManifest } from '../train/sample.js';
 import { train } from '../train/trainer.js';
+import { readEvalRecords, EVAL_TASKS, type EvalTask } from '../eval/records.js';
+import { evaluationHook } from '../eval/hook.js';
 import { ULLAVA_LOSS_FUNCTIONS } from '../train/loss-functions.js';
 import { memoryPlan, formatMemoryPlan } from '../train/memory-plan.js';
 import { publishedUllava7bConfigJSON } from '../train/published-7b.js';
@@ -20,6 +22,7 @@ const OPTIONS = {
   config: { type: 'string' }, model: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' },
   resume: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, dtype: { type: 'string' }, 'max-steps': { type: 'string' },
   'batch-size': { type: 'string' }, 'gpu-memory': { type: 'string' }, quiet: { type: 'boolean' },
+  'eval-data': { type: 'string' }, 'eval-task': { type: 'string' }, 'eval-steps': { type: 'string' },
 } as const;
 
 
@@ -50,7 +53,11 @@ exactly (same batches, same random numbers, same result as a run never interrupt
   --max-steps N      stop after N optimizer steps (overrides the epochs)
   --batch-size N     override per_device_train_batch_size
   --gpu-memory GB    the device memory --dry-run checks the plan against (default 80)
-  --quiet            no progress line`;
+  --quiet            no progress line
+  --eval-data M      evaluate on manifest M every eval_steps steps and at the end (as \`ullava eval\`,
+                     teacher-forced); the metrics go to metrics.jsonl as {"step", "eval", "metrics"}
+  --eval-task T      the task of --eval-data: ${EVAL_TASKS.join(', ')} (default res)
+  --eval-steps N     override training.eval_steps (with --eval-data and no eval_steps: at the end only)`;
 
 function relativeTo(cfg: TrainConfig, p: string): string {
   return isAbsolute(p) || isBuiltinConfig(cfg.source) ? p : resolve(dirname(cfg.source), p);
@@ -94,16 +101,27 @@ export const trainCommand: CliCommand = {
     const dataPath = values.data ?? (cfg.dataPath ? relativeTo(cfg, cfg.dataPath) : undefined);
     if (!dataPath) throw new UsageError('--data MANIFEST is required (or data.manifest in the config)');
     const samples = await readManifest(dataPath);
+    const evalTask = (values['eval-task'] ?? 'res') as EvalTask;
+    if (!(EVAL_TASKS as readonly string[]).includes(evalTask)) throw new UsageError(`--eval-task must be one of ${EVAL_TASKS.join(', ')}, got "${evalTask}"`);
+    const evalSteps = parseNumber('eval-steps', values['eval-steps'], { integer: true, min: 1 });
+    if (evalSteps !== undefined) cfg.training.evalSteps = evalSteps;
     const modelDir = values.model ?? (cfg.modelPath ? relativeTo(cfg, cfg.modelPath) : undefined);
     // The demo model trains in f32 unless told otherwise (its point is to run anywhere, exactly).
     const demoDir = modelDir === undefined ? await writeTinyUllava(join(cacheDir(), 'tiny-ullava')) : undefined;
     if (demoDir && !dtype) cfg.training.dtype = 'f32';
     const loaded = await loadModel({ model: modelDir ?? demoDir, dtype: cfg.training.dtype, quiet: values.quiet });
     const out = values.out ?? join('runs', cfg.stage);
+    let evalHook;
+    if (values['eval-data']) {
+      const style = loaded.config.locTokenId === null ? 'published' : 'loc';
+      evalHook = evaluationHook({ records: (await readEvalRecords(values['eval-data'], evalTask, style)).records, task: evalTask });
+      // Without eval_steps, evaluate once, at the end of the run.
+      if (cfg.training.evalSteps === 0) cfg.training.evalSteps = Number.MAX_SAFE_INTEGER;
+    }
     say(`training ${cfg.stage} on ${samples.length} samples from ${dataPath}; writing to ${out}`);
     const r = await train({
       model: loaded.model, tokenizer: loaded.tokenizer, modelDir: loaded.dir, config: cfg, samples, out,
-      resume: !!values.resume, losses: ULLAVA_LOSS_FUNCTIONS, progress: !values.quiet, say,
+      resume: !!values.resume, losses: ULLAVA_LOSS_FUNCTIONS, progress: !values.quiet, say, evalHook,
     });
     say(`${r.plan.trainable.length} trainable tensors (${r.plan.trainableElements} of ${r.plan.totalElements} parameters); ` +
       `ran ${r.stepsRun} steps, now at step ${r.lastStep} of ${r.totalSteps}`);
