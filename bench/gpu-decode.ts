@@ -81,7 +81,7 @@ export async function decodePart(args: GpuArgs, device: Device, rec: Record<stri
   rec.torch = torch;
   const tms = torch.runs ? extrapolate(torch.runs, spec.fullLayers) : null;
   rec.torchTokensPerS = tms ? 1000 / tms : null;
-  rec.oursVsTorch = ms && tms ? tms / ms : null;
+  rec.oursSpeedupVsTorch = ms && tms ? tms / ms : null; // torch's time per token / ours: above 1, ours is faster
   console.log(`[gpu]   decode: ours ${rec.oursTokensPerS ? (rec.oursTokensPerS as number).toFixed(1) : '-'} tokens/s, torch ${rec.torchTokensPerS ? (rec.torchTokensPerS as number).toFixed(1) : '-'}`);
   return torch.error ? 'partial' : 'ok';
 }

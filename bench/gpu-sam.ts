@@ -30,6 +30,7 @@ export async function samPart(args: GpuArgs, device: Device, rec: Record<string,
   const torch = await runPeer(args, 'sam', { config, dtype, seconds: args.quick ? 1 : 5 }, left) as { error?: string; variants?: { name: string; msPerImage: number }[] };
   rec.torch = torch;
   const best = torch.variants?.filter((v) => v.msPerImage).sort((a, b) => a.msPerImage - b.msPerImage)[0];
-  rec.oursVsTorchBest = best && rec.ours ? best.msPerImage / (rec.ours as { msPerImage: number }).msPerImage : null;
+  // torch's time / ours: above 1, ours is faster.
+  rec.oursSpeedupVsTorchBest = best && rec.ours ? best.msPerImage / (rec.ours as { msPerImage: number }).msPerImage : null;
   return torch.error ? 'partial' : 'ok';
 }

@@ -56,8 +56,8 @@ export function headlines(results: PartResult[]): Record<string, unknown> {
     f16: { withToggle: on?.shaderF16 ?? null, withoutToggle: off?.shaderF16 ?? null },
     subgroupMatrixConfigs: { withToggle: on?.subgroupMatrixConfigs ?? null, withoutToggle: off?.subgroupMatrixConfigs ?? null },
     gemm: (get('gemm') as { comparison?: unknown } | undefined)?.comparison ?? null,
-    decodeTokensPerS: { ours: get('decode')?.oursTokensPerS ?? null, torch: get('decode')?.torchTokensPerS ?? null },
-    samMsPerImage: { ours: (get('sam')?.ours as { msPerImage?: number } | undefined)?.msPerImage ?? null, torchBestOverOurs: get('sam')?.oursVsTorchBest ?? null },
+    decodeTokensPerS: { ours: get('decode')?.oursTokensPerS ?? null, torch: get('decode')?.torchTokensPerS ?? null, oursSpeedupVsTorch: get('decode')?.oursSpeedupVsTorch ?? null },
+    samMsPerImage: { ours: (get('sam')?.ours as { msPerImage?: number } | undefined)?.msPerImage ?? null, oursSpeedupVsTorchBest: get('sam')?.oursSpeedupVsTorchBest ?? null },
   };
 }
 

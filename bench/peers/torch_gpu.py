@@ -459,8 +459,9 @@ def main():
     except Exception as e:
         out.data["error"] = error_text(e)
         out.data["trace"] = traceback.format_exc()[-3000:]
-        out.flush()
         return 1
+    finally:
+        out.flush()
     return 0
 
 
