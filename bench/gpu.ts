@@ -13,7 +13,7 @@
 // summary and exits if the run overruns it. The PyTorch side is bench/peers/torch_gpu.py, run per part as
 // a child process with its share of the part's time. `--quick` runs tiny shapes (a software adapter,
 // PyTorch on the CPU): the smoke test. How to run it on a GPU lease: docs/gpu.md.
-import { getDevice, closeDefaultDevice, type Device } from '../engine/index.js';
+import { getDevice, closeDefaultDevice, DeviceLostError, type Device } from '../engine/index.js';
 import { writeJson } from './common.js';
 import { parseGpuArgs, runMeta, runParts, Clock, errorText, type PartPlan, type PartResult, type GpuArgs } from './gpu-run.js';
 import { devicePart } from './gpu-device.js';
@@ -61,6 +61,27 @@ export function headlines(results: PartResult[]): Record<string, unknown> {
   };
 }
 
+/**
+ * The device for each part: the default device, or a fresh one when the previous was lost (a kernel that
+ * crashes the driver must not take the later parts with it). Each loss is noted in `reopened`.
+ */
+export function liveDevice(reopened: string[], openNew: () => Promise<Device> = getDevice): () => Promise<Device> {
+  let device: Device | null = null;
+  return async () => {
+    if (device) {
+      try { device.checkErrors(); } catch (e) {
+        if (e instanceof DeviceLostError) {
+          reopened.push(`${new Date().toISOString()}: ${e.message}`);
+          console.log(`[gpu] the device was lost (${e.message}); opening a new one`);
+          try { await device.close(); } catch { /* already lost */ }
+          device = null;
+        }
+      }
+    }
+    return (device ??= await openNew());
+  };
+}
+
 async function main(argv: string[]): Promise<number> {
   let args: GpuArgs;
   try { args = parseGpuArgs(argv); } catch (e) { console.error((e as Error).message); return 2; }
@@ -74,10 +95,10 @@ async function main(argv: string[]): Promise<number> {
     process.exit(3);
   }, (args.budgetS + 30) * 1000);
   watchdog.unref();
-  let device: Device | null = null;
-  const open = async () => (device ??= await getDevice());
+  const reopened: string[] = [];
+  const open = liveDevice(reopened);
   console.log(`[gpu] ${meta.date} commit ${meta.commit.commit} (${meta.commit.source}); budget ${args.budgetS} s; parts ${args.parts.join(', ')}${args.quick ? ' (quick)' : ''}`);
-  const results = await runParts(args, meta, clock, partPlans(args, open), headlines);
+  const results = await runParts(args, meta, clock, partPlans(args, open), (rs) => ({ ...headlines(rs), deviceReopened: reopened }));
   try { await closeDefaultDevice(); } catch (e) { console.error(`[gpu] closing the device: ${errorText(e)}`); }
   clearTimeout(watchdog);
   console.log(`[gpu] done in ${clock.elapsedS().toFixed(0)} s: ${results.map((r) => `${r.part} ${r.status}`).join(', ')}; JSON in ${args.out}`);

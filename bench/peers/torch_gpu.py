@@ -211,9 +211,12 @@ def hf_llama(cfg, layers, dtype):
                      rms_norm_eps=cfg["rmsNormEps"], rope_theta=cfg["ropeTheta"], max_position_embeddings=cfg["maxPositionEmbeddings"],
                      tie_word_embeddings=cfg["tieWordEmbeddings"], pad_token_id=0, bos_token_id=1, eos_token_id=2)
     prev = torch.get_default_dtype()
-    torch.set_default_dtype(dtype)  # weights created in bf16 directly, on the GPU (no 27 GB f32 copy on the host)
     try:
-        with torch.device(DEV):
+        torch.set_default_dtype(dtype)  # weights created in bf16 directly (no 27 GB f32 copy)
+    except (TypeError, ValueError):
+        pass  # an older torch: created in f32 on the GPU, then converted
+    try:
+        with torch.device(DEV):  # on the GPU directly (torch >= 2.0; the GPU machine has 2.11)
             model = LlamaForCausalLM(hc)
     finally:
         torch.set_default_dtype(prev)

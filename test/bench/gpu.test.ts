@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import * as assert from 'uvu/assert';
 import { test, HANG_GUARD_MS } from '../harness/test.js';
-import { headlines } from '../../bench/gpu.js';
+import * as E from '../../engine/index.js';
+import { headlines, liveDevice } from '../../bench/gpu.js';
 
 const script = new URL('../../bench/gpu.js', import.meta.url).pathname;
 
@@ -40,4 +41,19 @@ test('headlines: read from whatever parts exist, null where a part is missing', 
   const h = headlines([]);
   assert.equal(h.decodeTokensPerS, { ours: null, torch: null, oursSpeedupVsTorch: null });
   assert.is(h.gemm, null);
+});
+
+test('liveDevice: the same device while it lives, a fresh one after a loss, the loss noted', async () => {
+  const reopened: string[] = [];
+  const open = liveDevice(reopened, () => E.openDevice({ makeDefault: false })); // not the test run's default device
+  const d1 = await open();
+  assert.is(await open(), d1);
+  d1.gpu.destroy();
+  await d1.gpu.lost;
+  const d2 = await open();
+  assert.ok(d2 !== d1 && !d2.isClosed);
+  assert.is(reopened.length, 1);
+  assert.match(reopened[0], /WebGPU device lost/);
+  assert.equal(Array.from(await E.Tensor.from([1, 2], [2], 'f32', d2).toArray()), [1, 2]);
+  await d2.close();
 });
