@@ -40,7 +40,7 @@ export async function run(o: BenchOptions): Promise<void> {
     const flops = 2 * s.M * s.N * s.K;
     for (const dtype of dtypes) {
       const bytes = (dtype === 'f32' ? 4 : 2) * Math.max(s.M * s.K, s.K * s.N);
-      const limit = device.limits.maxStorageBufferBindingSize;
+      const limit = device.maxBindingBytes;
       if (bytes > limit) {
         console.log(`${s.label.padEnd(24)} ${dtype.padEnd(5)} skipped: an operand of ${bytes} bytes exceeds this device's binding limit (${limit})`);
         continue;

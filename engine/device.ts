@@ -35,6 +35,12 @@ export interface DeviceOptions {
   dispatchesPerSubmit?: number;
   /** Whether the device becomes the default device when none is open (default true; false for side devices). */
   makeDefault?: boolean;
+  /**
+   * Caps the largest buffer one kernel may bind, below the adapter's own limit (env WEBGPU_ENGINE_MAX_BINDING,
+   * bytes, with an optional K/M/G suffix). Tests use it to exercise, on any machine, the placement that NVIDIA's
+   * 2 GiB - 4 storage-binding limit forces on large weights, optimizer state and activations.
+   */
+  maxBindingBytes?: number;
 }
 
 /** Features we request when the adapter has them. */
@@ -62,6 +68,24 @@ const KEY_LIMITS = ['maxBufferSize', 'maxStorageBufferBindingSize', 'maxComputeW
 const PARAM_ALIGN = 256;
 const ARENA_BYTES = 1 << 18;
 const STAGING_FLUSH_BYTES = 256 << 20;
+/** Largest staging buffer of one upload or readback; larger transfers go in chunks. */
+export const STAGING_CHUNK_BYTES = 64 << 20;
+
+/** Parses a byte count with an optional K/M/G suffix (powers of 1024): '65536', '64K', '2G'. */
+export function parseBytes(text: string, what: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmg]?)i?b?\s*$/i.exec(text);
+  if (!m) throw new RangeError(`${what}: "${text}" is not a byte count (e.g. 65536, 64K, 256M, 2G)`);
+  const n = Math.floor(Number(m[1]) * 1024 ** ' kmg'.indexOf((m[2] || ' ').toLowerCase()));
+  if (!(n >= 4)) throw new RangeError(`${what}: "${text}" is below 4 bytes`);
+  return n;
+}
+
+/** The largest bindable buffer: the adapter's limits, capped by the option, rounded down to a multiple of 4. */
+export function bindableBytes(limits: { maxBufferSize: number; maxStorageBufferBindingSize: number }, cap?: number): number {
+  if (cap !== undefined && !(Number.isFinite(cap) && cap >= 4)) throw new RangeError(`maxBindingBytes must be at least 4 bytes, got ${cap}`);
+  const max = Math.min(Number(limits.maxBufferSize), Number(limits.maxStorageBufferBindingSize), cap ?? Infinity);
+  return Math.floor(max / 4) * 4;
+}
 
 interface Pipeline { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }
 
@@ -72,6 +96,13 @@ export class Device {
   readonly features: ReadonlySet<string>;
   readonly limits: GPUSupportedLimits;
   readonly dispatchesPerSubmit: number;
+  /**
+   * The largest buffer a kernel can bind: min(maxBufferSize, maxStorageBufferBindingSize, the maxBindingBytes
+   * option), a multiple of 4. Every tensor, optimizer bucket and packed operand must fit it.
+   */
+  readonly maxBindingBytes: number;
+  /** Largest staging buffer of one upload or readback (STAGING_CHUNK_BYTES; tests make it small). */
+  stagingChunkBytes = STAGING_CHUNK_BYTES;
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private pending = 0;
@@ -104,7 +135,8 @@ export class Device {
     this.features = new Set([...gpu.features].map(String));
     this.limits = gpu.limits;
     this.dispatchesPerSubmit = options.dispatchesPerSubmit ?? 256;
-    this.pool = new BufferPool(gpu, Math.min(gpu.limits.maxBufferSize, gpu.limits.maxStorageBufferBindingSize));
+    this.maxBindingBytes = bindableBytes(gpu.limits, options.maxBindingBytes);
+    this.pool = new BufferPool(gpu, this.maxBindingBytes);
     this.arena = gpu.createBuffer({ size: ARENA_BYTES, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
     gpu.addEventListener('uncapturederror', (ev) => {
       const e = (ev as GPUUncapturedErrorEvent).error;
@@ -224,16 +256,22 @@ export class Device {
 
   /** Uploads host bytes into `dst` at `dstOffset`, in encoder order (safe with pooled buffers). */
   upload(data: ArrayBufferView, dst: GPUBuffer, dstOffset = 0): void {
-    const bytes = Math.ceil(data.byteLength / 4) * 4;
-    if (bytes === 0) return;
-    const staging = this.gpu.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_WRITE | GPUBufferUsage.COPY_SRC, mappedAtCreation: true });
-    new Uint8Array(staging.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-    staging.unmap();
-    this.copy(staging, 0, dst, dstOffset, bytes);
-    this.afterSubmit.push(staging);
-    // Staging buffers are freed at submit; bound them so loading a large checkpoint stays near one tensor.
-    this.stagingBytes += bytes;
-    if (this.stagingBytes > STAGING_FLUSH_BYTES) this.flush();
+    const src = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    // In chunks of at most stagingChunkBytes: one staging buffer per chunk, so a tensor near the binding
+    // limit never needs a staging buffer of its own size (maxBufferSize may be smaller than host memory).
+    const chunk = Math.max(4, Math.floor(this.stagingChunkBytes / 4) * 4);
+    for (let at = 0; at < src.byteLength; at += chunk) {
+      const part = src.subarray(at, Math.min(src.byteLength, at + chunk));
+      const bytes = Math.ceil(part.byteLength / 4) * 4;
+      const staging = this.gpu.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_WRITE | GPUBufferUsage.COPY_SRC, mappedAtCreation: true });
+      new Uint8Array(staging.getMappedRange()).set(part);
+      staging.unmap();
+      this.copy(staging, 0, dst, dstOffset + at, bytes);
+      this.afterSubmit.push(staging);
+      // Staging buffers are freed at submit; bound them so loading a large checkpoint stays near one tensor.
+      this.stagingBytes += bytes;
+      if (this.stagingBytes > STAGING_FLUSH_BYTES) this.flush();
+    }
   }
 
   /** Submits everything encoded so far. */
@@ -257,19 +295,32 @@ export class Device {
   async read(src: GPUBuffer, offset: number, bytes: number): Promise<ArrayBuffer> {
     this.checkErrors();
     const size = Math.max(4, Math.ceil(bytes / 4) * 4);
-    const staging = this.gpu.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-    this.copy(src, offset, staging, 0, size);
+    // In chunks (see upload): the staging buffers, not one of the tensor's size.
+    const stagings: GPUBuffer[] = [];
+    const chunk = Math.max(4, Math.floor(this.stagingChunkBytes / 4) * 4);
+    for (let at = 0; at < size; at += chunk) {
+      const n = Math.min(size - at, chunk);
+      const staging = this.gpu.createBuffer({ size: n, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+      stagings.push(staging);
+      this.copy(src, offset + at, staging, 0, n);
+    }
     this.flush();
     try {
       await Promise.all(this.pendingChecks);
       this.checkErrors();
-      await staging.mapAsync(GPUMapMode.READ);
-      return staging.getMappedRange().slice(0, bytes);
+      const out = new Uint8Array(bytes);
+      for (let i = 0; i < stagings.length; i++) {
+        await stagings[i].mapAsync(GPUMapMode.READ);
+        const at = i * chunk;
+        out.set(new Uint8Array(stagings[i].getMappedRange(), 0, Math.min(stagings[i].size, bytes - at)), at);
+        stagings[i].destroy();
+      }
+      return out.buffer;
     } catch (e) {
       this.checkErrors();
       throw e;
     } finally {
-      staging.destroy();
+      for (const s of stagings) s.destroy();
       this.checkErrors();
     }
   }
@@ -300,6 +351,7 @@ export class Device {
     }
     const limits: Record<string, number> = {};
     for (const k of KEY_LIMITS) limits[k] = Number((this.limits as unknown as Record<string, number>)[k]);
+    limits.maxBindingBytes = this.maxBindingBytes; // what the engine binds at most (the limits, or the option below them)
     return {
       vendor: String(info.vendor ?? ''), architecture: String(info.architecture ?? ''),
       device: String(info.device ?? ''), description: String(info.description ?? ''),
@@ -394,7 +446,7 @@ async function requestAdapter(options: DeviceOptions, toggles: ToggleChoice): Pr
 let defaultDevice: Device | null = null;
 let opening: Promise<Device> | null = null;
 
-/** Options for the default device from the environment (WEBGPU_ENGINE_BACKEND, _ADAPTER, _TOGGLES, _FAST, _TIMING). */
+/** Options for the default device from the environment (WEBGPU_ENGINE_BACKEND, _ADAPTER, _TOGGLES, _FAST, _TIMING, _MAX_BINDING). */
 function optionsFromEnv(): DeviceOptions {
   const o: DeviceOptions = {};
   const env = process.env;
@@ -403,6 +455,7 @@ function optionsFromEnv(): DeviceOptions {
   if (env.WEBGPU_ENGINE_TOGGLES) o.enableToggles = env.WEBGPU_ENGINE_TOGGLES.split(',').filter(Boolean);
   if (env.WEBGPU_ENGINE_FAST === '1') o.fast = true;
   if (env.WEBGPU_ENGINE_TIMING === '1') o.timing = true;
+  if (env.WEBGPU_ENGINE_MAX_BINDING) o.maxBindingBytes = parseBytes(env.WEBGPU_ENGINE_MAX_BINDING, 'WEBGPU_ENGINE_MAX_BINDING');
   return o;
 }
 

@@ -8,7 +8,7 @@ export {
   NoAdapterError, DeviceLostError, DeviceValidationError, DeviceOutOfMemoryError, ShaderCompilationError, ShapeError,
 } from './errors.js';
 export {
-  Device, openDevice, getDevice, currentDevice, closeDefaultDevice, setDefaultDevice,
+  Device, openDevice, getDevice, parseBytes, bindableBytes, STAGING_CHUNK_BYTES, currentDevice, closeDefaultDevice, setDefaultDevice,
   type DeviceOptions, type DeviceDescription, type SubgroupMatrixConfig,
 } from './device.js';
 export { type MemoryStats } from './pool.js';

@@ -32,13 +32,14 @@ export class BufferPool {
   private pooledCount = 0;
   private peak = 0;
 
-  /** maxBytes: the largest buffer a kernel can bind (min of maxBufferSize and maxStorageBufferBindingSize). */
+  /** maxBytes: the largest buffer a kernel can bind (Device.maxBindingBytes). */
   constructor(private readonly gpu: GPUDevice, private readonly maxBytes: number) {}
 
   acquire(bytes: number): GPUBuffer {
     if (bytes > this.maxBytes) {
       throw new RangeError(`a tensor of ${bytes.toLocaleString('en-US')} bytes exceeds this device's largest bindable buffer ` +
-        `(${this.maxBytes.toLocaleString('en-US')} bytes, maxStorageBufferBindingSize): split it, or use a 16-bit dtype or a GPU with larger limits`);
+        `(${this.maxBytes.toLocaleString('en-US')} bytes: min of maxBufferSize, maxStorageBufferBindingSize and WEBGPU_ENGINE_MAX_BINDING): ` +
+        `split it along its first dimension, or use a 16-bit dtype or a GPU with larger limits`);
     }
     const size = Math.min(bucketSize(bytes), Math.floor(this.maxBytes / 4) * 4);
     const list = this.free.get(size);

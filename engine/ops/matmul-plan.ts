@@ -83,7 +83,7 @@ function unsuitable(variant: MatmulVariant, device: Device, M: number, N: number
     case 'naive': case 'tiled': return null;
     case 'packed':
       if (!t.subgroups || t.sgMin < 8) return 'needs subgroups of at least 8 lanes';
-      if (packedBytes(M, N, K, batch) > device.limits.maxStorageBufferBindingSize) return 'packed operands exceed the binding limit';
+      if (packedBytes(M, N, K, batch) > device.maxBindingBytes) return 'packed operands exceed the binding limit';
       return null;
     case 'gemv_k': case 'gemv_n':
       if (!t.subgroups) return 'needs subgroups';

@@ -183,7 +183,7 @@ export abstract class Optimizer<H extends BaseHyper> {
   /** Creates the zeroed state buckets (and master weights from the parameters) for every parameter. */
   private allocateState(): void {
     const nSlots = this.slotNames().length;
-    const cap = this.bucketElements ?? Math.floor(Number(this.device.limits.maxStorageBufferBindingSize) / 4);
+    const cap = this.bucketElements ?? Math.floor(this.device.maxBindingBytes / 4);
     const buckets: StateBucket[] = [];
     const sizes: number[] = [];
     const open = new Map<DType, number>();

@@ -63,6 +63,8 @@ export class InsufficientMemoryError extends Error {
 }
 
 const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
+/** Bytes in the unit that keeps them readable (a binding limit forced small in tests is KiB). */
+const size = (b: number) => b >= 2 ** 30 ? gib(b) : b >= 2 ** 20 ? `${(b / 2 ** 20).toFixed(2)} MiB` : `${(b / 1024).toFixed(2)} KiB`;
 
 /** The memory budget of a device: explicit, ULLAVA_MEMORY_GB, or host RAM for a software adapter (else unknown). */
 export function deviceMemoryBudget(device: Device): number | null {
@@ -86,9 +88,9 @@ export function checkFits(device: Device, need: LlamaMemory | number, o: { budge
     throw new InsufficientMemoryError(`${what} needs ${breakdown}, more than the ${gib(budget)} available on this device ` +
       `(set ULLAVA_MEMORY_GB to override; use bf16 weights, a shorter context or a smaller batch)`);
   }
-  const maxBinding = Math.min(device.limits.maxBufferSize, device.limits.maxStorageBufferBindingSize);
+  const maxBinding = device.maxBindingBytes;
   if (typeof need !== 'number' && need.largestTensor > maxBinding) {
-    throw new InsufficientMemoryError(`${what} needs a ${gib(need.largestTensor)} tensor but this device binds at most ${gib(maxBinding)} ` +
-      `per buffer (maxStorageBufferBindingSize): use a 16-bit dtype, fewer tokens, or a GPU with larger limits`);
+    throw new InsufficientMemoryError(`${what} needs a ${size(need.largestTensor)} tensor but this device binds at most ${size(maxBinding)} ` +
+      `per buffer (maxStorageBufferBindingSize, or WEBGPU_ENGINE_MAX_BINDING): use a 16-bit dtype, fewer tokens, or a GPU with larger limits`);
   }
 }

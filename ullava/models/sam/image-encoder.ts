@@ -162,7 +162,7 @@ export class EncoderAttention extends Module {
       const [q, k, v] = [0, 1, 2].map((i) => reshape(slice(qkv, 0, i, i + 1), [B, nH, N, D]));
       const terms = this.relPosH && this.relPosW
         ? relPosTerms(reshape(q, [B * nH, N, D]), this.relPosH, this.relPosW, [H, W], [H, W]) : null;
-      const limit = Math.min(this.blockBytes, x.device.limits.maxStorageBufferBindingSize / 2);
+      const limit = Math.min(this.blockBytes, x.device.maxBindingBytes / 2);
       const rows = Math.max(1, Math.min(N, Math.floor(limit / (B * nH * N * 4))));
       const parts: Tensor[] = [];
       for (let r0 = 0; r0 < N; r0 += rows) {

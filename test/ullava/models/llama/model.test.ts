@@ -61,7 +61,7 @@ test('llama memory: 7B bf16 figures, checkFits refuses with the breakdown', asyn
   const err = await assertRejects(() => checkFits(device, m, { budgetBytes: 8 * 2 ** 30, what: 'Vicuna-7B' }), /Vicuna-7B needs 12\.55 GiB weights \+ 1\.00 GiB KV cache/);
   assert.ok(err instanceof InsufficientMemoryError);
   // The 7B embedding (250 MiB in bf16) must fit one storage binding: lavapipe binds at most 128 MiB.
-  const maxBinding = Math.min(device.limits.maxBufferSize, device.limits.maxStorageBufferBindingSize);
+  const maxBinding = device.maxBindingBytes;
   if (maxBinding < m.largestTensor) await assertRejects(() => checkFits(device, m, { budgetBytes: 2 ** 40 }), /binds at most/);
   else checkFits(device, m, { budgetBytes: 2 ** 40 });
   checkFits(device, llamaMemoryBytes(tinyLlamaConfig(), { dtype: 'f32', batch: 2, maxTokens: 16 }), { budgetBytes: 2 ** 30 });
