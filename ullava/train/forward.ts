@@ -63,19 +63,26 @@ export function trainingForward(model: UllavaForCausalLM, examples: PreparedExam
   const dtype: DType = lm.dtype;
   return scope(() => {
     const idsT = Tensor.fromHost(ids, [B, S], 'i32', device);
-    // CLIP features of every example with an image, projected (the projector trains in every stage).
-    const withImage = examples.flatMap((e, b) => (e.clipPixels ? [b] : []));
+    // CLIP features of every example with an image, projected (the projector trains in every stage), in one
+    // batch; a video's frames go through encodeVideo (T temporal + patches spatial tokens) one video at a time.
+    const withImage = examples.flatMap((e, b) => (e.media === 'image' ? [b] : []));
     const spans: (SpliceSpan | null)[] = examples.map(() => null);
+    const size = cfg.vision.imageSize, per = 3 * size * size;
     if (withImage.length) {
-      const size = cfg.vision.imageSize, per = 3 * size * size;
       const px = new Float32Array(withImage.length * per);
       withImage.forEach((b, i) => px.set(examples[b].clipPixels!, i * per));
       let pixels = Tensor.fromHost(px, [withImage.length, 3, size, size], 'f32', device);
       if (dtype !== 'f32') pixels = cast(pixels, dtype);
       const feats = model.encodeImages(pixels);
       const [, P, Hf] = feats.shape;
-      withImage.forEach((b, i) => { spans[b] = { start: examples[b].imageStart, features: reshape(slice(feats, 0, i, i + 1), [P, Hf]) }; });
+      withImage.forEach((b, i) => { spans[b] = { start: examples[b].mediaStart, features: reshape(slice(feats, 0, i, i + 1), [P, Hf]) }; });
     }
+    examples.forEach((e, b) => {
+      if (e.media !== 'video') return;
+      let frames = Tensor.fromHost(e.clipPixels!, [e.frames, 3, size, size], 'f32', device);
+      if (dtype !== 'f32') frames = cast(frames, dtype);
+      spans[b] = { start: e.mediaStart, features: model.encodeVideo(frames) };
+    });
     const x0 = model.embedWithMedia(idsT, spans);
     const positions = reshape(arange(0, S, 1, 'i32', device), [1, S]);
     const { cos, sin } = lm.rotary.cosSin(positions, Math.max(S, cfg.llm.maxPositionEmbeddings), dtype);

@@ -16,7 +16,7 @@ async function setup() {
   const l = await loadUllava(await smallTrainModelDir(), { dtype: 'f32' });
   const samples = await readManifest(await writeTrainData(await mkdtemp(join(tmpdir(), 'ullava-fwd-')), 2));
   // Different lengths, so the batch is padded.
-  samples[1].conversations[1].value = 'Sure, here it is. Info: [SEG].';
+  samples[1].conversations![1].value = 'Sure, here it is. Info: [SEG].';
   const ex = await Promise.all(samples.map((s) => prepareExample(s, { tokenizer: l.tokenizer, config: l.model.config, maxLength: 64 })));
   return { l, ex };
 }
@@ -27,7 +27,7 @@ test('the training forward matches the inference path: logits at supervised rows
   assert.ok(ex[0].ids.length !== ex[1].ids.length, 'two lengths');
   const e = ex[0];
   assert.equal(e.ids[e.segPositions[0]], m.config.segTokenId);
-  assert.ok(e.labels.slice(0, e.imageStart + 5).every((x) => x === IGNORE_INDEX), 'the prompt and the image span are not supervised');
+  assert.ok(e.labels.slice(0, e.mediaStart + 5).every((x) => x === IGNORE_INDEX), 'the prompt and the image span are not supervised');
   const batched = E.noGrad(() => trainingForward(m, ex, { gradientCheckpointing: false }));
   const S = batched.hidden.shape[1];
   for (const [b, x] of ex.entries()) {
@@ -36,7 +36,7 @@ test('the training forward matches the inference path: logits at supervised rows
       const px = E.Tensor.fromHost(x.clipPixels!, [1, 3, 28, 28], 'f32');
       const feats = m.encodeImages(px);
       const ids = E.Tensor.from(x.ids, [1, x.ids.length], 'i32');
-      const emb = m.embedWithMedia(ids, [{ start: x.imageStart, features: E.reshape(feats, [feats.shape[1], feats.shape[2]]) }]);
+      const emb = m.embedWithMedia(ids, [{ start: x.mediaStart, features: E.reshape(feats, [feats.shape[1], feats.shape[2]]) }]);
       const out = m.lm.forward({ inputsEmbeds: emb });
       const p = x.segPositions[0];
       const h = E.reshape(E.slice(out.hidden, 1, p - 1, p), [1, out.hidden.shape[2]]);
