@@ -23,7 +23,7 @@ export class MediaWorkerPool implements MediaRunner {
         const p = this.pending.get(m.id);
         if (!p) return;
         this.pending.delete(m.id);
-        this.inFlight[p.worker]--;
+        if (--this.inFlight[p.worker] === 0) this.workers[p.worker].unref();
         if (m.error) p.reject(m.error.name === 'ManifestError' ? new ManifestError(m.error.message) : new Error(m.error.message));
         else p.resolve(m.result!);
       });
@@ -38,6 +38,7 @@ export class MediaWorkerPool implements MediaRunner {
 
   private failWorker(i: number, e: Error): void {
     for (const [id, p] of this.pending) if (p.worker === i) { this.pending.delete(id); p.reject(e); }
+    this.inFlight[i] = 0;
   }
 
   run(job: MediaJob): Promise<MediaResult> {
@@ -47,7 +48,8 @@ export class MediaWorkerPool implements MediaRunner {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, worker: w });
-      this.inFlight[w]++;
+      // A worker with jobs keeps the process alive (an idle one does not hold it open at exit).
+      if (this.inFlight[w]++ === 0) this.workers[w].ref();
       this.workers[w].postMessage({ id, job });
     });
   }

@@ -25,6 +25,8 @@ export interface TrainingForwardOutput {
   /** Per example with masks: mask logits at the image's size [n, H, W] and the 0/1 targets (f32). */
   maskLogits: Tensor[];
   maskTargets: Tensor[];
+  /** Per example with masks: 0/1 pixels the mask loss counts (label maps' ignore 255 -> 0), or null when all count. */
+  maskValid: (Tensor | null)[];
   /** [LOC] boxes [M, 4] and their targets (normalised xyxy in the padded square); null if M = 0. */
   boxes: Tensor | null;
   boxTargets: Tensor | null;
@@ -97,7 +99,7 @@ export function trainingForward(model: UllavaForCausalLM, examples: PreparedExam
     const rowsOf = (rows: number[]) => indexSelect(flat, 0, Tensor.fromHost(Int32Array.from(rows), [rows.length], 'i32', device));
     const lmHead = (x: Tensor) => (lm.lm_head ? lm.lm_head.forward(x) : linear(x, lm.model.embed_tokens.weight));
 
-    const maskLogits: Tensor[] = [], maskTargets: Tensor[] = [];
+    const maskLogits: Tensor[] = [], maskTargets: Tensor[] = [], maskValid: (Tensor | null)[] = [];
     const withMasks = examples.filter((e) => e.sam && e.segPositions.length);
     if (withMasks.length) {
       const segHidden = rowsOf(segRows);
@@ -119,8 +121,16 @@ export function trainingForward(model: UllavaForCausalLM, examples: PreparedExam
         maskLogits.push(logits.dtype === 'f32' ? logits : cast(logits, 'f32'));
         const [mh, mw] = e.sam!.originalSize;
         const tgt = new Float32Array(n * mh * mw);
-        e.masks.forEach((m, k) => { for (let q = 0; q < m.length; q++) tgt[k * mh * mw + q] = m[q]; });
+        // 255 = ignore (label maps): target 0 there, and left out of the loss by the valid map.
+        const ignored = e.masks.some((m) => m.includes(255));
+        const valid = ignored ? new Float32Array(n * mh * mw).fill(1) : null;
+        e.masks.forEach((m, k) => {
+          for (let q = 0; q < m.length; q++) {
+            if (m[q] === 255) valid![k * mh * mw + q] = 0; else tgt[k * mh * mw + q] = m[q];
+          }
+        });
         maskTargets.push(Tensor.fromHost(tgt, [n, mh, mw], 'f32', device));
+        maskValid.push(valid ? Tensor.fromHost(valid, [n, mh, mw], 'f32', device) : null);
         first += n; i++;
       }
     }
@@ -132,7 +142,7 @@ export function trainingForward(model: UllavaForCausalLM, examples: PreparedExam
       boxT = Tensor.fromHost(Float32Array.from(boxTargets), [locRows.length, 4], 'f32', device);
     }
     return {
-      hidden, labels, lmHead, maskLogits, maskTargets, boxes, boxTargets: boxT,
+      hidden, labels, lmHead, maskLogits, maskTargets, maskValid, boxes, boxTargets: boxT,
       tokens: examples.reduce((a, e) => a + e.ids.length, 0), supervisedTokens: supervised,
     };
   });
