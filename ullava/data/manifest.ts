@@ -1,12 +1,23 @@
 // The data manifest (JSONL, format in manifest-types.ts): reading with every error reported at once,
 // validation with a summary per task, and the media check that decodes every image, video and mask of a
 // record (the loader runs it on the batches ahead of the GPU; `ullava data validate --media` on all).
+//
+// The API the other data users read through (eval, the converters' tests, the shapes world):
+//   readManifest(path) -> ManifestRecord[]            every line validated (a ManifestError lists all issues)
+//   validateManifest(path) -> ManifestReport          records, issues, per-task counts (never throws for a bad line)
+//   materialize(record, rng, style) -> {conversations, masks, boxes}   targets -> up to 3 rounds (prompts.ts)
+//   decodeMask(MASK json, base) / decodeMaskSource(parsed MASK) -> {width, height, data: 0 | 1 | 255}
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { loadImage, probeMedia } from '../media/index.js';
 import { parseRecord } from './manifest-parse.js';
 import { decodeMaskSource } from './mask-decode.js';
 import { ManifestError, formatIssue, TASKS, type ManifestIssue, type ManifestRecord, type Task } from './manifest-types.js';
+
+export { materialize, type MaterializedSample, type AnswerStyle } from './prompts.js';
+export { decodeMask, decodeMaskSource, IGNORE_LABEL, type DecodedMask } from './mask-decode.js';
+export { splitmix32, sampleSeed } from './rng.js';
+export { ManifestError, TASKS, type Task, type ManifestRecord, type ManifestTarget, type MaskSource, type PixelBox, type VideoSource, type ManifestIssue } from './manifest-types.js';
 
 export interface ManifestReport {
   path: string;

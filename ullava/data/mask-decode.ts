@@ -78,8 +78,8 @@ export async function decodeMaskSource(m: MaskSource, where: string): Promise<De
   return { width: map.width, height: map.height, data };
 }
 
-/** A mask as the manifest writes it (JSON), relative paths against `base` (the manifest's directory). */
+/** A mask as the manifest writes it (JSON), relative paths against `base` (the manifest's directory); `where`: e.g. "file:line". */
 export async function decodeMask(mask: unknown, base: string, where = 'mask'): Promise<DecodedMask> {
   const parsed = parseMaskField(mask, base, where);
-  return decodeMaskSource(parsed, where);
+  return decodeMaskSource(parsed, `${where}: "mask"`);
 }
