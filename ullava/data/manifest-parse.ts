@@ -176,6 +176,14 @@ export function parseRecord(json: unknown, where: string, line: number, base: st
       else boxes = j.boxes.map((b, i) => parseBox(b, `boxes[${i}]`, is)).filter((b): b is PixelBox => b !== null);
     }
     if (conversations) {
+      // The media block goes into the first question only; a placeholder elsewhere, or without its media, would be read as text.
+      conversations.forEach((t, i) => {
+        for (const [ph, has] of [['<image>', image !== null], ['<video>', video !== null]] as const) {
+          if (!t.value.includes(ph)) continue;
+          if (i > 0) is.say(`conversations[${i}].value`, `holds "${ph}": the ${ph.slice(1, -1)} goes in the first human turn only`);
+          else if (!has) is.say(`conversations[${i}].value`, `holds "${ph}" but the line has no "${ph.slice(1, -1)}"`);
+        }
+      });
       const segs = count(conversations, '[SEG]'), locs = count(conversations, '[LOC]');
       if (Array.isArray(j.masks) && j.masks.length && j.masks.length !== segs) is.bad('masks', `one mask per [SEG] in the answers (${segs})`, `${j.masks.length} masks`);
       if (Array.isArray(j.boxes) && j.boxes.length && j.boxes.length !== locs) is.bad('boxes', `one box per [LOC] in the answers (${locs})`, `${j.boxes.length} boxes`);

@@ -99,6 +99,7 @@ test('the validator reports every problem of every line, with a summary per task
     { task: 'video', image: 'a.png', video: 'v.mp4', conversations: v1.video.conversations },    // 9: both media
     { task: 'caption', image: 'a.png', conversations: v1.video.conversations, targets: v1.res.targets }, // 10: both
     { task: 'segment', image: 'a.png', conversations: v1.video.conversations },                 // 11: unknown task
+    { task: 'vqa', conversations: [{ from: 'human', value: '<image>\nWhat?' }, { from: 'gpt', value: 'A.' }, { from: 'human', value: '<image> And?' }, { from: 'gpt', value: 'B.' }] }, // 12
   ];
   await writeFile(p, lines.map((l) => JSON.stringify(l)).join('\n') + '\n{"image": \n');
   const r = await validateManifest(p);
@@ -113,18 +114,21 @@ test('the validator reports every problem of every line, with a summary per task
     '8 targets[0].mask',
     '9 video',
     '10 targets',
-    '11 task',
-    '12 (line)',
+    '11 task', '11 conversations[0].value',
+    '12 conversations[0].value', '12 conversations[2].value',
+    '13 (line)',
   ]);
   const text = r.issues.map((i) => i.message).join('\n');
   assert.match(text, /must be an integer class id in 0\.\.254 \(255 is the ignore label\), got 255/);
   assert.match(text, /cover 3 pixels, but the size says 2 x 3 = 6/);
+  assert.match(text, /holds "<video>" but the line has no "video"/);
+  assert.match(text, /holds "<image>": the image goes in the first human turn only/);
   assert.match(text, /must be at least 3 points as \[x, y, x, y, \.\.\.\]/);
   assert.equal(r.records.length, 1);
-  assert.equal(r.perTask, { res: { valid: 1, invalid: 2 }, semantic: { invalid: 2, valid: 0 }, unknown: { valid: 0, invalid: 3 }, rec: { valid: 0, invalid: 1 }, salient: { valid: 0, invalid: 1 }, video: { valid: 0, invalid: 1 }, caption: { valid: 0, invalid: 1 } });
-  assert.match(formatSummary(r), /^task +valid +invalid\nres +1 +2\nrec +0 +1\nsemantic +0 +2\nsalient +0 +1\ncaption +0 +1\nvideo +0 +1\nunknown +0 +3$/);
+  assert.equal(r.perTask, { res: { valid: 1, invalid: 2 }, semantic: { invalid: 2, valid: 0 }, unknown: { valid: 0, invalid: 3 }, vqa: { valid: 0, invalid: 1 }, rec: { valid: 0, invalid: 1 }, salient: { valid: 0, invalid: 1 }, video: { valid: 0, invalid: 1 }, caption: { valid: 0, invalid: 1 } });
+  assert.match(formatSummary(r), /^task +valid +invalid\nres +1 +2\nrec +0 +1\nsemantic +0 +2\nsalient +0 +1\ncaption +0 +1\nvqa +0 +1\nvideo +0 +1\nunknown +0 +3$/);
   // readManifest throws with all of them, each naming the file and the line.
-  await assertRejects(() => readManifest(p), /bad\.jsonl: 14 problems on 11 of 12 lines:\n.*bad\.jsonl:2: "targets\[0\]\.sentences" must be present for a "res" target[\s\S]*bad\.jsonl:12: not valid JSON/);
+  await assertRejects(() => readManifest(p), /bad\.jsonl: 17 problems on 12 of 13 lines:\n.*bad\.jsonl:2: "targets\[0\]\.sentences" must be present for a "res" target[\s\S]*bad\.jsonl:13: not valid JSON/);
 });
 
 test('the media check decodes the image and every mask, naming the line, field and path of a bad one', async () => {
