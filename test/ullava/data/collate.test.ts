@@ -128,3 +128,23 @@ test('the worker-thread pool prepares exactly what the inline runner does; its e
     await assertRejects(() => prepareExample(bad, { ...o, runner: pool }), /data\.jsonl:1: "image": .*missing\.png/);
   } finally { await pool.close(); }
 });
+
+test('a video file (ffmpeg) sample: headtail frames drawn by the seed, the same on a worker thread as inline', async () => {
+  const { ffmpegEncode, videoArgs, indexFrame } = await import('../media/helpers.js');
+  const dir = await tempDir('collate-video');
+  const { ext, args } = videoArgs();
+  ffmpegEncode(Array.from({ length: 12 }, (_, i) => indexFrame(i)), join(dir, `clip.${ext}`), args);
+  await writeFile(join(dir, 'v.jsonl'), JSON.stringify({ task: 'video', video: `clip.${ext}`,
+    conversations: [{ from: 'human', value: 'What happens?' }, { from: 'gpt', value: 'The colour changes.' }] }) + '\n');
+  const [r] = await readManifest(join(dir, 'v.jsonl'));
+  const o = await options();
+  const pool = new MediaWorkerPool(1);
+  try {
+    const a = await prepareExample(r, { ...o, seed: 4 });
+    const b = await prepareExample(r, { ...o, seed: 4, runner: pool });
+    assert.equal([a.media, a.frames, a.ids[a.mediaStart]], ['video', 4, o.config.tokens.videoStart]);
+    assert.equal(plain(b), plain(a));
+    const draws = new Set(await Promise.all([1, 2, 3, 5, 6, 7].map(async (s) => Array.from((await prepareExample(r, { ...o, seed: s })).clipPixels!.slice(0, 3 * 28 * 28 * 2)).join())));
+    assert.ok(draws.size > 1, 'other seeds draw other head frames');
+  } finally { await pool.close(); }
+});
