@@ -87,7 +87,11 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
   const named = [...model.namedParameters()].filter(([, p]) => p.requiresGrad);
   const device: Device = named[0][1].device;
   const workers = o.dataWorkers ?? 2;
-  const runner: MediaRunner = workers > 0 ? new MediaWorkerPool(workers) : inlineMediaRunner;
+  // The pool starts with the first batch (inside the loop's try, whose finally closes it).
+  let pool: MediaWorkerPool | null = null;
+  const runner: MediaRunner = workers > 0
+    ? { run: (job) => (pool ??= new MediaWorkerPool(workers)).run(job), close: async () => { await pool?.close(); } }
+    : inlineMediaRunner;
   const cache = new ImageCache();
   const loader = new DataLoader(o.samples, t.batchSize, t.seed,
     (s, ctx) => prepareExample(s, { tokenizer: o.tokenizer, config: model.config, maxLength: t.maxLength, seed: ctx.seed, runner, cache }));
