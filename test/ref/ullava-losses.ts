@@ -31,21 +31,24 @@ const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 const bce = (x: number, y: number) => Math.max(x, 0) - x * y + Math.log1p(Math.exp(-Math.abs(x)));
 
 /** { bce, dice, total } weighted, with the official normalisation (see ullava/train/losses/mask.ts). */
-export function maskLossRef(preds: NDArray[], gts: NDArray[], w = { bce: 2, dice: 0.5 }): { bce: number; dice: number; total: number } {
+/** valid[k] (optional): 0/1 per pixel; ignored pixels leave the BCE mean and the Dice sums. */
+export function maskLossRef(preds: NDArray[], gts: NDArray[], w = { bce: 2, dice: 0.5 }, valid: (NDArray | null)[] = []): { bce: number; dice: number; total: number } {
   let bceSum = 0, diceSum = 0, N = 0;
   preds.forEach((p, k) => {
     const [n, H, W] = p.shape;
     const hw = H * W;
     let bi = 0, di = 0;
     for (let m = 0; m < n; m++) {
-      let s = 0, num = 0, sx = 0, sy = 0;
+      let s = 0, num = 0, sx = 0, sy = 0, count = 0;
       for (let j = 0; j < hw; j++) {
+        const v = valid[k] ? valid[k]!.data[m * hw + j] : 1;
+        if (!v) continue;
         const x = p.data[m * hw + j], y = gts[k].data[m * hw + j];
-        s += bce(x, y);
+        s += bce(x, y); count++;
         const sg = sigmoid(x) / 1000;
         num += sg * y; sx += sg; sy += y / 1000;
       }
-      bi += s / hw;
+      bi += valid[k] ? s / count : s / hw;
       di += 1 - (2 * num + 1e-6) / (sx + sy + 1e-6);
     }
     bceSum += bi / (n + 1e-8) * n;

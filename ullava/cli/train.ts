@@ -44,7 +44,9 @@ exactly (same batches, same random numbers, same result as a run never interrupt
                      model); "published-7b" with --dry-run plans the published 7B without its weights
   --data MANIFEST    training samples, JSONL (default: the config's data.manifest). One object per line:
                      {"image": "img.jpg", "conversations": [{"from": "human", "value": "<image>\\n..."},
-                     {"from": "gpt", "value": "Sure. Info: [SEG]."}], "masks": ["mask.png" | COCO RLE]}
+                     {"from": "gpt", "value": "Sure. Info: [SEG]."}], "masks": ["mask.png" | COCO RLE]}, or
+                     {"task": "res", "image": ..., "targets": [{"sentences": [..], "category": "cat", "mask": ..}]}
+                     (prompts drawn from the official pools); check it first with \`ullava data validate\`
   --out DIR          where checkpoints and metrics go (default ./runs/<stage>)
   --resume           continue the run in OUT from its last checkpoint
   --dry-run          print the memory plan (weights, gradients, optimizer state, activations with and

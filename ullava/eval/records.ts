@@ -1,21 +1,16 @@
-// The evaluation's view of a data manifest. The manifest reader itself is used in ONE place,
-// parseConversationRecord (today the version-0 reader of ullava/train/sample.ts), so that the manifest v1
-// reader (ullava/data/manifest*.ts, written by another change) replaces it at merge time without touching
-// the evaluation: its body becomes parseRecord's, and parseTargets lets polygon and label-map masks through.
-//
-// Today's reader: each line is a version-0 training sample (ullava/train/sample.ts: image, conversations,
-// masks, boxes) plus the v1 fields the evaluation needs, read here directly:
+// The evaluation's view of a data manifest. The manifest reader (v1, ullava/data/manifest*.ts) is used in ONE
+// place, parseConversationRecord. Each line is a manifest record; the fields the evaluation needs:
 //   "task"  res | rec | semantic | salient | caption | vqa | video (a record of another task than the one
 //           evaluated is skipped and counted; a record without one is evaluated as the task asked for)
 //   "id"    a name for reports (default: the line number)
 //   "boxes" for rec: the ground-truth pixel boxes [x0, y0, x1, y1], one per [LOC] of the answers, or, when
 //           the answers have no [LOC] (the published model), one per [SEG] (its mask's box is scored).
 //   "targets" (instead of conversations): the official validation conversations (val-conversations.ts),
-//           one record per target, id "<id>#<target>"; masks as PNG paths or COCO RLE (polygons and label
-//           maps need the v1 reader).
+//           one record per target, id "<id>#<target>"; masks in every MASK form of the manifest.
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { ManifestError, parseSample, type TrainingSample } from '../train/sample.js';
+import { ManifestError, formatIssue, type ManifestRecord as TrainingSample } from '../data/manifest-types.js';
+import { parseRecord } from '../data/manifest-parse.js';
 import type { Box } from '../media/boxes.js';
 import { valSamples, type AnswerStyle, type ValTarget } from './val-conversations.js';
 
@@ -66,8 +61,10 @@ function checkForTask(r: EvalRecord, task: EvalTask): void {
  * (masks one per [SEG], boxes one per [LOC], paths resolved against `base`), or a ManifestError naming the
  * line and the field.
  */
-function parseConversationRecord(json: Record<string, unknown>, where: string, _line: number, base: string): TrainingSample {
-  return parseSample(json, where, base);
+function parseConversationRecord(json: Record<string, unknown>, where: string, line: number, base: string): TrainingSample {
+  const { record, issues } = parseRecord(json, where, line, base);
+  if (!record || issues.length) throw new ManifestError(issues.map(formatIssue).join('\n'));
+  return record;
 }
 
 /** The targets of a v1 line, their masks left as JSON for parseConversationRecord to read. */
@@ -79,9 +76,6 @@ function parseTargets(raw: unknown, where: string): ValTarget<unknown>[] {
     const { sentences, category, mask, box } = t as Record<string, unknown>;
     if (sentences !== undefined && !(Array.isArray(sentences) && sentences.every((x) => typeof x === 'string' && x.trim()))) fail(where, `${f}.sentences`, 'must be an array of non-empty strings');
     if (typeof category !== 'string' || !category) fail(where, `${f}.category`, `must be a non-empty string, got ${JSON.stringify(category)}`);
-    if (mask !== undefined && typeof mask === 'object' && mask !== null && !('counts' in mask)) {
-      fail(where, `${f}.mask`, 'polygon and label-map masks are read by the manifest v1 reader (ullava/data/manifest.ts), not by this one yet: give a PNG path or COCO RLE');
-    }
     if (box !== undefined && !(Array.isArray(box) && box.length === 4 && box.every((v) => typeof v === 'number' && Number.isFinite(v)) && box[2] >= box[0] && box[3] >= box[1])) {
       fail(where, `${f}.box`, `must be pixel [x0, y0, x1, y1] with x0 <= x1 and y0 <= y1, got ${JSON.stringify(box)}`);
     }

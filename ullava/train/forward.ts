@@ -25,6 +25,8 @@ export interface TrainingForwardOutput {
   /** Per example with masks: mask logits at the image's size [n, H, W] and the 0/1 targets (f32). */
   maskLogits: Tensor[];
   maskTargets: Tensor[];
+  /** Per example with masks: 0/1 pixels the mask loss counts (label maps' ignore 255 -> 0), or null when all count. */
+  maskValid: (Tensor | null)[];
   /** [LOC] boxes [M, 4] and their targets (normalised xyxy in the padded square); null if M = 0. */
   boxes: Tensor | null;
   boxTargets: Tensor | null;
@@ -65,19 +67,26 @@ export function trainingForward(model: UllavaForCausalLM, examples: PreparedExam
   const dtype: DType = lm.dtype;
   return scope(() => {
     const idsT = Tensor.fromHost(ids, [B, S], 'i32', device);
-    // CLIP features of every example with an image, projected (the projector trains in every stage).
-    const withImage = examples.flatMap((e, b) => (e.clipPixels ? [b] : []));
+    // CLIP features of every example with an image, projected (the projector trains in every stage), in one
+    // batch; a video's frames go through encodeVideo (T temporal + patches spatial tokens) one video at a time.
+    const withImage = examples.flatMap((e, b) => (e.media === 'image' ? [b] : []));
     const spans: (SpliceSpan | null)[] = examples.map(() => null);
+    const size = cfg.vision.imageSize, per = 3 * size * size;
     if (withImage.length) {
-      const size = cfg.vision.imageSize, per = 3 * size * size;
       const px = new Float32Array(withImage.length * per);
       withImage.forEach((b, i) => px.set(examples[b].clipPixels!, i * per));
       let pixels = Tensor.fromHost(px, [withImage.length, 3, size, size], 'f32', device);
       if (dtype !== 'f32') pixels = cast(pixels, dtype);
       const feats = model.encodeImages(pixels);
       const [, P, Hf] = feats.shape;
-      withImage.forEach((b, i) => { spans[b] = { start: examples[b].imageStart, features: reshape(slice(feats, 0, i, i + 1), [P, Hf]) }; });
+      withImage.forEach((b, i) => { spans[b] = { start: examples[b].mediaStart, features: reshape(slice(feats, 0, i, i + 1), [P, Hf]) }; });
     }
+    examples.forEach((e, b) => {
+      if (e.media !== 'video') return;
+      let frames = Tensor.fromHost(e.clipPixels!, [e.frames, 3, size, size], 'f32', device);
+      if (dtype !== 'f32') frames = cast(frames, dtype);
+      spans[b] = { start: e.mediaStart, features: model.encodeVideo(frames) };
+    });
     const x0 = model.embedWithMedia(idsT, spans);
     const positions = reshape(arange(0, S, 1, 'i32', device), [1, S]);
     const { cos, sin } = lm.rotary.cosSin(positions, Math.max(S, cfg.llm.maxPositionEmbeddings), dtype);
@@ -92,7 +101,7 @@ export function trainingForward(model: UllavaForCausalLM, examples: PreparedExam
     const rowsOf = (rows: number[]) => indexSelect(flat, 0, Tensor.fromHost(Int32Array.from(rows), [rows.length], 'i32', device));
     const lmHead = (x: Tensor) => (lm.lm_head ? lm.lm_head.forward(x) : linear(x, lm.model.embed_tokens.weight));
 
-    const maskLogits: Tensor[] = [], maskTargets: Tensor[] = [];
+    const maskLogits: Tensor[] = [], maskTargets: Tensor[] = [], maskValid: (Tensor | null)[] = [];
     const withMasks = examples.filter((e) => e.sam && e.segPositions.length);
     if (withMasks.length) {
       const segHidden = rowsOf(segRows);
@@ -114,8 +123,16 @@ export function trainingForward(model: UllavaForCausalLM, examples: PreparedExam
         maskLogits.push(logits.dtype === 'f32' ? logits : cast(logits, 'f32'));
         const [mh, mw] = e.sam!.originalSize;
         const tgt = new Float32Array(n * mh * mw);
-        e.masks.forEach((m, k) => { for (let q = 0; q < m.length; q++) tgt[k * mh * mw + q] = m[q]; });
+        // 255 = ignore (label maps): target 0 there, and left out of the loss by the valid map.
+        const ignored = e.masks.some((m) => m.includes(255));
+        const valid = ignored ? new Float32Array(n * mh * mw).fill(1) : null;
+        e.masks.forEach((m, k) => {
+          for (let q = 0; q < m.length; q++) {
+            if (m[q] === 255) valid![k * mh * mw + q] = 0; else tgt[k * mh * mw + q] = m[q];
+          }
+        });
         maskTargets.push(Tensor.fromHost(tgt, [n, mh, mw], 'f32', device));
+        maskValid.push(valid ? Tensor.fromHost(valid, [n, mh, mw], 'f32', device) : null);
         first += n; i++;
       }
     }
@@ -127,7 +144,7 @@ export function trainingForward(model: UllavaForCausalLM, examples: PreparedExam
       boxT = Tensor.fromHost(Float32Array.from(boxTargets), [locRows.length, 4], 'f32', device);
     }
     return {
-      hidden, labels, lmHead, maskLogits, maskTargets, boxes, boxTargets: boxT, boxCounts: examples.map((e) => e.locPositions.length),
+      hidden, labels, lmHead, maskLogits, maskTargets, maskValid, boxes, boxTargets: boxT, boxCounts: examples.map((e) => e.locPositions.length),
       tokens: examples.reduce((a, e) => a + e.ids.length, 0), supervisedTokens: supervised,
     };
   });

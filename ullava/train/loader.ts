@@ -1,20 +1,15 @@
 // The data loader: a seeded shuffle per epoch (the order is a pure function of (seed, epoch), so a resumed
 // run that knows its epoch and position sees exactly the batches the uninterrupted run would), and one
-// batch of look-ahead: while the GPU runs step k, batch k+1 is read, decoded and tokenised.
+// batch of look-ahead: while the GPU runs step k, batch k+1 is read, decoded and tokenised (on worker
+// threads when the collator's runner is a pool), so a missing or broken image fails with its line and path
+// before the step that needs it. Each sample gets its own seed from (run seed, epoch, index), so its draws
+// (prompt templates, expressions, frames) do not depend on which thread prepared it or in which order.
 import type { TrainingSample } from './sample.js';
 import type { PreparedExample } from './example.js';
 
-/** splitmix32: a small, well-mixed PRNG; the whole state is one 32-bit word. */
-export function splitmix32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x9e3779b9) >>> 0;
-    let z = s;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-    return ((z ^ (z >>> 16)) >>> 0) / 4294967296;
-  };
-}
+import { splitmix32, sampleSeed } from '../data/rng.js';
+
+export { splitmix32, sampleSeed };
 
 /** Fisher-Yates over 0..n-1 with the stream of (seed, epoch). */
 export function epochOrder(n: number, seed: number, epoch: number): number[] {
@@ -30,6 +25,9 @@ export function epochOrder(n: number, seed: number, epoch: number): number[] {
 /** Where the loader is: the next batch is batch `batch` of epoch `epoch`. Saved in checkpoints. */
 export interface DataPosition { epoch: number; batch: number }
 
+/** Which sample the loader asks for: its index in the manifest and the epoch, and its seed. */
+export interface SampleContext { epoch: number; index: number; seed: number }
+
 export interface LoadedBatch { position: DataPosition; examples: PreparedExample[]; indices: number[] }
 
 export class DataLoader {
@@ -38,7 +36,7 @@ export class DataLoader {
   private pendingAt: DataPosition | null = null;
 
   constructor(private samples: TrainingSample[], readonly batchSize: number, readonly seed: number,
-    private prepare: (s: TrainingSample) => Promise<PreparedExample>) {
+    private prepare: (s: TrainingSample, ctx: SampleContext) => Promise<PreparedExample>) {
     if (samples.length === 0) throw new RangeError('DataLoader: no samples');
     this.batchesPerEpoch = Math.ceil(samples.length / batchSize);
   }
@@ -51,7 +49,7 @@ export class DataLoader {
   private async load(p: DataPosition): Promise<LoadedBatch> {
     const order = epochOrder(this.samples.length, this.seed, p.epoch);
     const indices = order.slice(p.batch * this.batchSize, (p.batch + 1) * this.batchSize);
-    const examples = await Promise.all(indices.map((i) => this.prepare(this.samples[i])));
+    const examples = await Promise.all(indices.map((i) => this.prepare(this.samples[i], { epoch: p.epoch, index: i, seed: sampleSeed(this.seed, p.epoch, i) })));
     return { position: p, examples, indices };
   }
 

@@ -7,8 +7,8 @@ import type { LossFunctions } from './objective.js';
 
 export const ULLAVA_LOSS_FUNCTIONS: LossFunctions = {
   tokenCrossEntropy: (hidden, labels, lmHead) => tokenCrossEntropy(hidden, labels, lmHead).loss,
-  maskLoss: (logits, targets) => {
-    const m = maskLoss(logits, targets, { bce: 1, dice: 1 });
+  maskLoss: (logits, targets, valid) => {
+    const m = maskLoss(logits, targets, { bce: 1, dice: 1 }, valid);
     m.total.dispose();
     return { bce: m.bce, dice: m.dice };
   },

@@ -8,8 +8,8 @@ import type { LossWeights } from './train-config.js';
 export interface LossFunctions {
   /** Mean token cross-entropy over the supervised rows of hidden [B, S, D] (labels shifted inside), via lmHead on those rows only. */
   tokenCrossEntropy(hidden: Tensor, labels: Int32Array, lmHead: (h: Tensor) => Tensor): Tensor;
-  /** Mask losses over all masks of the batch (one [n, H, W] logits / target pair per example). */
-  maskLoss(logits: Tensor[], targets: Tensor[]): { bce: Tensor; dice: Tensor };
+  /** Mask losses over all masks of the batch (one [n, H, W] logits / target pair per example; valid: 0/1 pixels counted, null = all). */
+  maskLoss(logits: Tensor[], targets: Tensor[], valid?: (Tensor | null)[]): { bce: Tensor; dice: Tensor };
   /** Box losses of [M, 4] predictions against targets; perSample: the boxes of each example, in batch order. */
   boxLoss(pred: Tensor, target: Tensor, perSample: readonly number[]): { l1: Tensor; giou: Tensor };
 }
@@ -24,7 +24,7 @@ export function ullavaObjective(out: TrainingForwardOutput, w: LossWeights, fns:
     const term = (name: string, t: Tensor, weight: number) => { parts[name] = t; if (weight !== 0) terms.push(mul(t, weight)); };
     if (out.supervisedTokens > 0) term('ce', fns.tokenCrossEntropy(out.hidden, out.labels, out.lmHead), w.ce);
     if (out.maskLogits.length) {
-      const { bce, dice } = fns.maskLoss(out.maskLogits, out.maskTargets);
+      const { bce, dice } = fns.maskLoss(out.maskLogits, out.maskTargets, out.maskValid);
       term('bce', bce, w.bce); term('dice', dice, w.dice);
     }
     if (out.boxes && out.boxTargets) {

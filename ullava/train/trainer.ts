@@ -17,6 +17,9 @@ import { trainingForward } from './forward.js';
 import { ullavaObjective, type LossFunctions } from './objective.js';
 import { DataLoader, type DataPosition } from './loader.js';
 import { prepareExample } from './example.js';
+import { MediaWorkerPool } from '../data/collate-pool.js';
+import { inlineMediaRunner, type MediaRunner } from '../data/collate-media.js';
+import { ImageCache } from '../data/collate-cache.js';
 import type { TrainingSample } from './sample.js';
 import type { TrainConfig } from './train-config.js';
 import { MetricsLog, type StepMetrics } from './metrics.js';
@@ -47,6 +50,8 @@ export interface TrainerOptions {
   progress?: boolean;
   /** Stop after this many steps in this process (tests; the run's own length is the config's). */
   stopAfter?: number;
+  /** Worker threads that decode and preprocess media ahead of the GPU (default 2; 0: on this thread). */
+  dataWorkers?: number;
   /** Called after each optimizer step (tests, benchmarks). */
   onStep?: (m: StepMetrics) => void;
   say?: (line: string) => void;
@@ -81,8 +86,15 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
   model.train();
   const named = [...model.namedParameters()].filter(([, p]) => p.requiresGrad);
   const device: Device = named[0][1].device;
+  const workers = o.dataWorkers ?? 2;
+  // The pool starts with the first batch (inside the loop's try, whose finally closes it).
+  let pool: MediaWorkerPool | null = null;
+  const runner: MediaRunner = workers > 0
+    ? { run: (job) => (pool ??= new MediaWorkerPool(workers)).run(job), close: async () => { await pool?.close(); } }
+    : inlineMediaRunner;
+  const cache = new ImageCache();
   const loader = new DataLoader(o.samples, t.batchSize, t.seed,
-    (s) => prepareExample(s, { tokenizer: o.tokenizer, config: model.config, maxLength: t.maxLength }));
+    (s, ctx) => prepareExample(s, { tokenizer: o.tokenizer, config: model.config, maxLength: t.maxLength, seed: ctx.seed, runner, cache }));
   const total = totalSteps(cfg, loader.batchesPerEpoch);
   const optimizer = new AdamW(named, { lr: t.learningRate, betas: [t.adamBeta1, t.adamBeta2], eps: t.adamEpsilon,
     weightDecay: t.weightDecay, masterWeights: true });
@@ -187,6 +199,7 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
     process.off('SIGINT', onSigint);
     progress?.finish();
     optimizer.dispose();
+    await runner.close();
   }
   return { stepsRun, lastStep: step, totalSteps: total, interrupted, lastLosses, checkpoint: lastCheckpoint, plan };
 }

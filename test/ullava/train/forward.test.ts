@@ -1,7 +1,7 @@
 import * as assert from 'uvu/assert';
 import { test } from '../../harness/test.js';
 import { assertClose } from '../../harness/assert.js';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as E from '../../../engine/index.js';
@@ -16,7 +16,7 @@ async function setup() {
   const l = await loadUllava(await smallTrainModelDir(), { dtype: 'f32' });
   const samples = await readManifest(await writeTrainData(await mkdtemp(join(tmpdir(), 'ullava-fwd-')), 2));
   // Different lengths, so the batch is padded.
-  samples[1].conversations[1].value = 'Sure, here it is. Info: [SEG].';
+  samples[1].conversations![1].value = 'Sure, here it is. Info: [SEG].';
   const ex = await Promise.all(samples.map((s) => prepareExample(s, { tokenizer: l.tokenizer, config: l.model.config, maxLength: 64 })));
   return { l, ex };
 }
@@ -27,7 +27,7 @@ test('the training forward matches the inference path: logits at supervised rows
   assert.ok(ex[0].ids.length !== ex[1].ids.length, 'two lengths');
   const e = ex[0];
   assert.equal(e.ids[e.segPositions[0]], m.config.segTokenId);
-  assert.ok(e.labels.slice(0, e.imageStart + 5).every((x) => x === IGNORE_INDEX), 'the prompt and the image span are not supervised');
+  assert.ok(e.labels.slice(0, e.mediaStart + 5).every((x) => x === IGNORE_INDEX), 'the prompt and the image span are not supervised');
   const batched = E.noGrad(() => trainingForward(m, ex, { gradientCheckpointing: false }));
   const S = batched.hidden.shape[1];
   for (const [b, x] of ex.entries()) {
@@ -36,7 +36,7 @@ test('the training forward matches the inference path: logits at supervised rows
       const px = E.Tensor.fromHost(x.clipPixels!, [1, 3, 28, 28], 'f32');
       const feats = m.encodeImages(px);
       const ids = E.Tensor.from(x.ids, [1, x.ids.length], 'i32');
-      const emb = m.embedWithMedia(ids, [{ start: x.imageStart, features: E.reshape(feats, [feats.shape[1], feats.shape[2]]) }]);
+      const emb = m.embedWithMedia(ids, [{ start: x.mediaStart, features: E.reshape(feats, [feats.shape[1], feats.shape[2]]) }]);
       const out = m.lm.forward({ inputsEmbeds: emb });
       const p = x.segPositions[0];
       const h = E.reshape(E.slice(out.hidden, 1, p - 1, p), [1, out.hidden.shape[2]]);
@@ -75,5 +75,37 @@ test('gradient checkpointing gives the same loss and the same gradients (recompu
   assertClose([losses[1]], [losses[0]], { atol: 0, rtol: 1e-6, message: 'loss' });
   // Not bit-identical: the no-grad forward may pick another attention kernel than the recompute.
   probe.forEach((k, i) => assertClose(grads[1][i], grads[0][i], { atol: 1e-6, rtol: 1e-4, message: k }));
+  l.model.dispose();
+});
+
+test('a video sample in a batch with an image one: its frames go through encodeVideo into the <vid_beg> block, as the inference path', async () => {
+  await E.getDevice();
+  const l = await loadUllava(await smallTrainModelDir(), { dtype: 'f32' });
+  const m = l.model.eval();
+  const dir = await mkdtemp(join(tmpdir(), 'ullava-fwd-video-'));
+  const manifest = await writeTrainData(dir, 3);
+  const frames = ['image_0.png', 'image_1.png', 'image_2.png'];
+  await writeFile(manifest, (await readFile(manifest, 'utf8')) + JSON.stringify({ task: 'video', video: { frames },
+    conversations: [{ from: 'human', value: '<video>\nWhat changes?' }, { from: 'gpt', value: 'The box moves and changes colour.' }] }) + '\n');
+  const samples = await readManifest(manifest);
+  const o = { tokenizer: l.tokenizer, config: m.config, maxLength: 96, videoFrames: 4 };
+  const ex = [await prepareExample(samples[0], o), await prepareExample(samples[3], { ...o, seed: 5 })];
+  const v = ex[1];
+  assert.equal([v.media, v.frames, v.ids[v.mediaStart]], ['video', 4, m.config.tokens.videoStart]);
+  const batched = E.noGrad(() => trainingForward(m, ex, { gradientCheckpointing: false }));
+  const S = batched.hidden.shape[1];
+  const ref = E.noGrad(() => E.scope(() => {
+    const feats = m.encodeVideo(E.Tensor.fromHost(v.clipPixels!, [4, 3, 28, 28], 'f32'));
+    assert.equal(feats.shape[0], 4 + 4, 'T temporal + 4 spatial tokens');
+    const emb = m.embedWithMedia(E.Tensor.from(v.ids, [1, v.ids.length], 'i32'), [{ start: v.mediaStart, features: feats }]);
+    return m.lm.forward({ inputsEmbeds: emb }).logits;
+  }));
+  const rows = v.ids.slice(0, -1).flatMap((_, t) => (v.labels[t + 1] !== IGNORE_INDEX ? [t] : []));
+  const got = E.noGrad(() => E.scope(() => batched.lmHead(E.indexSelect(E.reshape(batched.hidden, [2 * S, batched.hidden.shape[2]]), 0,
+    E.Tensor.from(rows.map((t) => S + t), [rows.length], 'i32')))));
+  const all = await ref.toArray(), V = ref.shape[2];
+  assertClose(await got.toArray(), rows.flatMap((t) => Array.from(all.slice(t * V, (t + 1) * V))), { atol: 2e-4, rtol: 1e-3, message: 'video row logits' });
+  assert.is(batched.maskLogits.length, 1, 'the image sample still has its mask');
+  for (const t of [got, ref]) t.dispose();
   l.model.dispose();
 });

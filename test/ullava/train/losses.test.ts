@@ -66,6 +66,29 @@ test('maskLoss: 2 BCE + 0.5 Dice with the official per-mask normalisation over t
   assert.equal([await empty.total.item(), empty.numMasks], [0, 0]);
 });
 
+// Valid maps: sample 1 ignores 5 pixels over its 2 masks (one mask keeps only 8 of 12), sample 2 ignores none but passes a map.
+const V1 = [1, 1, 0, 1, 1, 1, 1, 0, 0, 1, 1, 0, /* mask 2 */ 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1];
+const V2 = new Array(15).fill(1);
+
+test('maskLoss with valid maps leaves ignored pixels out of the BCE mean and the Dice sums (vs float64, finite differences)', async () => {
+  await E.getDevice();
+  const spec = (vals: number[]) => ({ values: vals, grad: false });
+  for (const part of ['bce', 'dice'] as const) {
+    await checkOp({
+      name: `maskLoss ignore ${part}`, shapes: [[[2, 3, 4], [2, 3, 4], [2, 3, 4], [1, 5, 3], [1, 5, 3], [1, 5, 3]]], dtypes: ['f32'],
+      inputs: [{ init: 'uniform', range: [-4, 4] }, spec(GT1), spec(V1), { init: 'uniform', range: [-4, 4] }, spec(GT2), spec(V2)],
+      gpu: (p1, g1, v1, p2, g2, v2) => maskLoss([p1, p2], [g1, g2], undefined, [v1, v2])[part],
+      ref: (p1, g1, v1, p2, g2, v2) => scalar(maskLossRef([p1, p2], [g1, g2], undefined, [v1, v2])[part]),
+      tol: { f32: { atol: 1e-5, rtol: 1e-4 } },
+    });
+  }
+  // An ignored pixel's logit has no gradient and does not change the loss.
+  const p = E.Tensor.fromHost(Float32Array.from([3, -2, 5, 1]), [1, 2, 2], 'f32').requireGrad();
+  const r = maskLoss([p], [E.Tensor.fromHost(Float32Array.from([1, 0, 0, 1]), [1, 2, 2], 'f32')], undefined, [E.Tensor.fromHost(Float32Array.from([1, 1, 0, 1]), [1, 2, 2], 'f32')]);
+  E.backward(r.total);
+  assert.is((await p.grad!.toArray())[2], 0);
+});
+
 // Box 2 of the prediction is degenerate (x2 < x1): counted in n, left out of the GIoU sum.
 const PRED = [0.1, 0.2, 0.5, 0.6, 0.3, 0.3, 0.9, 0.8, 0.7, 0.1, 0.4, 0.5, 0.05, 0.4, 0.35, 0.95];
 const GT = [0.15, 0.1, 0.45, 0.7, 0.2, 0.35, 0.8, 0.9, 0.3, 0.2, 0.6, 0.6, 0.5, 0.5, 0.7, 0.9];
