@@ -19,7 +19,7 @@ export interface SpecOptions extends SamplingOptions {
 }
 
 export async function buildSpec(loaded: LoadedUllava, limits: ServeLimits, chat: ParsedChat, o: SpecOptions): Promise<JobSpec> {
-  const maxTokens = o.maxTokens ?? limits.defaultMaxTokens;
+  const maxTokens = o.maxTokens ?? Math.min(limits.defaultMaxTokens, limits.maxTokensCap);
   if (maxTokens > limits.maxTokensCap) {
     throw badRequest(`${o.maxTokensParam} is ${maxTokens}, over this server's cap of ${limits.maxTokensCap}; ask for fewer tokens`, o.maxTokensParam, 'max_tokens_too_large');
   }

@@ -20,7 +20,8 @@ const message = {
   type: 'object', additionalProperties: false, required: ['role', 'content'],
   properties: {
     role: { type: 'string', enum: ['system', 'user', 'assistant'] },
-    content: { anyOf: [{ type: 'string' }, { type: 'array', minItems: 1, maxItems: 16, items: contentPart }] },
+    // One type keyword (not anyOf), so that Ajv's report names the failing field inside the parts.
+    content: { type: ['string', 'array'], minItems: 1, maxItems: 16, items: contentPart },
     name: { type: 'string', maxLength: 64 },
   },
 } as const;
@@ -39,11 +40,13 @@ export const chatCompletionBody = {
     max_tokens: { type: 'integer', minimum: 1 },
     max_completion_tokens: { type: 'integer', minimum: 1 },
     seed: { type: 'integer' },
-    stop: { anyOf: [{ type: 'string', minLength: 1 }, { type: 'array', maxItems: 4, items: { type: 'string', minLength: 1 } }, { type: 'null' }] },
+    stop: { type: ['string', 'array', 'null'], minLength: 1, maxItems: 4, items: { type: 'string', minLength: 1 } },
     n: { type: 'integer', minimum: 1, maximum: 1 },
     user: { type: 'string' },
     // Extensions (u-LLaVA): how masks come back, and the sampler's other knobs.
     mask_format: maskFormat,
+    /** The answer starts with this text and continues from it (e.g. "Sure. Info: [SEG]" to always get a mask). */
+    answer_prefix: { type: 'string', minLength: 1, maxLength: 500 },
     top_k: { type: 'integer', minimum: 0 },
     repetition_penalty: { type: 'number', exclusiveMinimum: 0 },
   },
@@ -70,7 +73,7 @@ export interface ChatMessage { role: 'system' | 'user' | 'assistant'; content: s
 export interface ChatCompletionRequest {
   model?: string; messages: ChatMessage[]; stream?: boolean; stream_options?: { include_usage?: boolean };
   temperature?: number; top_p?: number; max_tokens?: number; max_completion_tokens?: number; seed?: number;
-  stop?: string | string[] | null; n?: number; user?: string; mask_format?: 'png' | 'rle'; top_k?: number; repetition_penalty?: number;
+  stop?: string | string[] | null; n?: number; user?: string; mask_format?: 'png' | 'rle'; answer_prefix?: string; top_k?: number; repetition_penalty?: number;
 }
 export interface SegmentRequest {
   model?: string; image: string; prompt: string; max_tokens?: number; seed?: number; mask_format?: 'png' | 'rle'; force_seg?: boolean;

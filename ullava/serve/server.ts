@@ -58,8 +58,11 @@ export async function createServer(loaded: LoadedUllava, o: ServeOptions): Promi
   const app = Fastify({
     logger: o.logger ?? false,
     bodyLimit: limits.maxBodyBytes,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false, allowUnionTypes: true } },
   });
+
+  // JSON only: a text/plain body is refused with 415 rather than parsed as a string.
+  app.removeContentTypeParser('text/plain');
 
   const key = o.apiKey ? digest(o.apiKey) : null;
   app.addHook('onRequest', async (req) => {

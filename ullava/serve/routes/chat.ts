@@ -22,7 +22,7 @@ export const chatRoutes = (ctx: ServerContext): FastifyPluginAsync => async (app
     const maxTokensParam = b.max_completion_tokens !== undefined ? 'max_completion_tokens' : 'max_tokens';
     const spec = await buildSpec(ctx.loaded, ctx.limits, chat, {
       maxTokens: b.max_completion_tokens ?? b.max_tokens, maxTokensParam, temperature: b.temperature, topP: b.top_p, topK: b.top_k,
-      repetitionPenalty: b.repetition_penalty, seed: b.seed, stop: b.stop == null ? [] : typeof b.stop === 'string' ? [b.stop] : b.stop,
+      repetitionPenalty: b.repetition_penalty, seed: b.seed, answerPrefix: b.answer_prefix, stop: b.stop == null ? [] : typeof b.stop === 'string' ? [b.stop] : b.stop,
     });
     const id = `chatcmpl-${randomUUID()}`;
     const created = Math.floor(Date.now() / 1000);

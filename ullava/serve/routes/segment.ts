@@ -20,7 +20,7 @@ export const segmentRoutes = (ctx: ServerContext): FastifyPluginAsync => async (
     const prefix = b.force_seg === false ? undefined : ctx.loaded.model.detDecoder ? FORCED_SEG_LOC_PREFIX : FORCED_SEG_PREFIX;
     const spec = await buildSpec(ctx.loaded, ctx.limits,
       { system: SYSTEM_PROMPT, turns: [{ role: 'user', text: question }], media: { kind: 'image', url: b.image, param: 'image' } },
-      { maxTokens: b.max_tokens ?? 64, maxTokensParam: 'max_tokens', seed: b.seed, stop: [], answerPrefix: prefix });
+      { maxTokens: b.max_tokens ?? Math.min(64, ctx.limits.maxTokensCap), maxTokensParam: 'max_tokens', seed: b.seed, stop: [], answerPrefix: prefix });
     const r = await ctx.scheduler.submit({ spec, signal: clientGone(reply), onStart: () => ctx.metrics.queueWait.observe((performance.now() - t0) / 1000) });
     ctx.metrics.promptTokens.inc(r.promptTokens);
     ctx.metrics.completionTokens.inc(r.completionTokens);
