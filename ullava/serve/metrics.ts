@@ -2,6 +2,7 @@
 // queue's depth, the running batch's size (now, and per decode step), and latency histograms (whole
 // request, time to first token, queue wait). A registry per server, so tests can run several.
 import { Registry, Counter, Gauge, Histogram, collectDefaultMetrics } from 'prom-client';
+import type { Device } from '../../engine/index.js';
 
 const LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 
@@ -19,7 +20,13 @@ export class ServerMetrics {
   readonly firstToken = new Histogram({ name: 'ullava_time_to_first_token_seconds', help: 'Received to first generated text', buckets: LATENCY_BUCKETS, registers: [this.registry] });
   readonly queueWait = new Histogram({ name: 'ullava_queue_wait_seconds', help: 'Received to started (prefill)', buckets: LATENCY_BUCKETS, registers: [this.registry] });
 
-  constructor() {
+  constructor(device?: Device) {
     collectDefaultMetrics({ register: this.registry, prefix: 'ullava_process_' });
+    if (device) {
+      // Read at scrape time: GPU memory must stay flat under load (the KV caches are freed as requests leave).
+      const registers = [this.registry];
+      new Gauge({ name: 'ullava_gpu_live_bytes', help: 'GPU bytes held by live tensors (weights, KV caches, features)', registers, collect() { this.set(device.memory().liveBytes); } });
+      new Gauge({ name: 'ullava_gpu_pooled_bytes', help: 'GPU bytes in freed buffers kept for reuse', registers, collect() { this.set(device.memory().pooledBytes); } });
+    }
   }
 }
