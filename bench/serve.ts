@@ -8,6 +8,7 @@
 // completion tokens = requests x max_tokens when nothing ended early).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { loadavg, cpus } from 'node:os';
 import autocannon from 'autocannon';
 import { writeJson, printTable, gitCommit, type BenchOptions } from './common.js';
 
@@ -124,7 +125,7 @@ export async function run(o: BenchOptions): Promise<void> {
     `GPU live ${soakReport.gpuLive.first.toFixed(1)} -> max ${soakReport.gpuLive.max.toFixed(1)} -> ${soakReport.gpuLive.last.toFixed(1)} MB`);
   if (o.json) {
     writeJson(o.json, {
-      benchmark: 'serve', date: new Date().toISOString(), commit: gitCommit(), node: process.version,
+      benchmark: 'serve', date: new Date().toISOString(), commit: gitCommit(), node: process.version, cpus: cpus().length, loadavgAtEnd: loadavg(),
       notes: [
         'tiny random demo model (f32) on lavapipe (software Vulkan, 2 CPU cores), loopback, autocannon; the same chat request (max_tokens 16, greedy) from every client',
         'batched = --max-batch 16 (continuous batching), one = --max-batch 1 (one request at a time); the servers ran one after the other',
