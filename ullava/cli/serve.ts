@@ -24,6 +24,7 @@ data: URLs, masks and boxes in the answer), POST /v1/segment, GET /v1/models, GE
   --max-body-mb M    largest request body in MiB (default ${DEFAULT_LIMITS.maxBodyBytes / 1024 / 1024})
   --max-pixels N     largest image or video frame, width x height (default ${DEFAULT_LIMITS.maxPixels})
   --max-video-seconds S  longest video (default ${DEFAULT_LIMITS.maxVideoSeconds})
+  --max-queued-media-mb M  decoded images and frames that may wait in the queue (default ${DEFAULT_LIMITS.maxQueuedMediaBytes / 1024 / 1024}); past it, 429
 ${MODEL_USAGE}`;
 
 export const serve: CliCommand = {
@@ -35,7 +36,7 @@ export const serve: CliCommand = {
       ...MODEL_OPTIONS, host: { type: 'string' }, port: { type: 'string' }, 'api-key': { type: 'string' },
       'max-batch': { type: 'string' }, 'max-queue': { type: 'string' }, 'time-limit': { type: 'string' },
       'max-tokens-cap': { type: 'string' }, 'max-body-mb': { type: 'string' }, 'max-pixels': { type: 'string' },
-      'max-video-seconds': { type: 'string' },
+      'max-video-seconds': { type: 'string' }, 'max-queued-media-mb': { type: 'string' },
     });
     const port = parseNumber('port', values.port, { integer: true, min: 0 }) ?? 8080;
     if (port > 65535) throw new UsageError(`--port must be at most 65535, got ${port}`);
@@ -46,11 +47,13 @@ export const serve: CliCommand = {
     const maxQueue = parseNumber('max-queue', values['max-queue'], { integer: true, min: 0 }) ?? 64;
     const timeLimitSec = parseNumber('time-limit', values['time-limit'], { min: 1 }) ?? 300;
     const maxBodyMb = parseNumber('max-body-mb', values['max-body-mb'], { min: 1 });
+    const queuedMb = parseNumber('max-queued-media-mb', values['max-queued-media-mb'], { min: 1 });
     const limits = {
       maxTokensCap: parseNumber('max-tokens-cap', values['max-tokens-cap'], { integer: true, min: 1 }),
       maxBodyBytes: maxBodyMb === undefined ? undefined : Math.floor(maxBodyMb * 1024 * 1024),
       maxPixels: parseNumber('max-pixels', values['max-pixels'], { integer: true, min: 1 }),
       maxVideoSeconds: parseNumber('max-video-seconds', values['max-video-seconds'], { min: 1 }),
+      maxQueuedMediaBytes: queuedMb === undefined ? undefined : Math.floor(queuedMb * 1024 * 1024),
     };
     const loaded = await loadModel(values);
     const modelId = loaded.demo ? 'ullava-tiny-random-demo' : basename(loaded.dir.replace(/\/+$/, ''));

@@ -8,6 +8,8 @@ export interface ServeLimits extends MediaLimits {
   maxTokensCap: number;
   /** max_tokens when a chat request gives none. */
   defaultMaxTokens: number;
+  /** Decoded images and video frames (RGB bytes) that may wait in the queue at once. */
+  maxQueuedMediaBytes: number;
 }
 
 export const DEFAULT_LIMITS: ServeLimits = {
@@ -17,4 +19,5 @@ export const DEFAULT_LIMITS: ServeLimits = {
   videoFrames: 8,
   maxTokensCap: 1024,
   defaultMaxTokens: 256,
+  maxQueuedMediaBytes: 1024 * 1024 * 1024,
 };

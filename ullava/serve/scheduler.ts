@@ -3,9 +3,9 @@
 // client left or whose time ran out (freeing their KV caches at once), starts queued requests while the
 // running batch has room (encode the media, prefill alone), runs ONE decode step for every running
 // sequence together (LlamaForCausalLM.decodeRows: each row with its own KV cache), and answers those that
-// finished. Memory is bounded by construction: at most maxQueue requests wait (each with its decoded
-// media, itself bounded by the pixel limit) and at most maxBatch run (each KV cache bounded by the
-// model's positions). A full queue is refused with 429 and Retry-After.
+// finished. Memory is bounded by construction: at most maxQueue requests wait, holding at most
+// maxQueuedMediaBytes of decoded media (one request may always wait alone), and at most maxBatch run
+// (each KV cache bounded by the model's positions). A full queue is refused with 429 and Retry-After.
 import type { LoadedUllava } from '../models/ullava/load.js';
 import { GenerationSequence } from '../chat/sequence.js';
 import { ApiError } from './errors.js';
@@ -19,6 +19,15 @@ export interface SchedulerOptions {
   maxQueue: number;
   /** Seconds a request may take in all, queue included. */
   timeLimitSec: number;
+  /** Bytes of decoded media (RGB) that may wait in the queue; past it a request is refused with 429 too. */
+  maxQueuedMediaBytes?: number;
+}
+
+/** Decoded RGB bytes a request holds while it waits. */
+export function mediaBytes(spec: JobSpec): number {
+  const m = spec.media;
+  if (!m) return 0;
+  return m.kind === 'image' ? m.image.data.length : new Set(m.frames).size * (m.frames[0]?.data.length ?? 0);
 }
 
 export interface Submission {
@@ -43,6 +52,7 @@ export class Scheduler {
   private readonly queue: Entry[] = [];
   private readonly running: Entry[] = [];
   private loop: Promise<void> | null = null;
+  private queuedBytes = 0;
   private closed = false;
   /** Sequences finished and decode steps run since start (for tests and the bench). */
   readonly stats = { steps: 0, finished: 0, maxRunning: 0 };
@@ -62,8 +72,17 @@ export class Scheduler {
       throw new ApiError(429, `the queue is full (${this.o.maxQueue} requests waiting, ${this.running.length} running); retry after ${retry} s`,
         'rate_limit_error', 'queue_full', null, { 'retry-after': retry });
     }
+    const bytes = mediaBytes(s.spec);
+    const budget = this.o.maxQueuedMediaBytes ?? Infinity;
+    if (this.queue.length > 0 && this.queuedBytes + bytes > budget) {
+      this.metrics.rejected.inc({ reason: 'queue_media_full' });
+      const retry = String(Math.max(1, Math.ceil(this.o.timeLimitSec / 10)));
+      throw new ApiError(429, `the queue holds ${(this.queuedBytes / 2 ** 20).toFixed(1)} MiB of images and videos, and this request's ${(bytes / 2 ** 20).toFixed(1)} MiB would pass the ${(budget / 2 ** 20).toFixed(1)} MiB limit; retry after ${retry} s`,
+        'rate_limit_error', 'queue_full', null, { 'retry-after': retry });
+    }
     return new Promise<JobResult>((resolve, reject) => {
       const now = performance.now();
+      this.queuedBytes += bytes;
       this.queue.push({ ...s, receivedAt: now, deadline: now + this.o.timeLimitSec * 1000, resolve, reject });
       this.metrics.queueDepth.set(this.queue.length);
       this.loop ??= this.run().finally(() => { this.loop = null; if (this.queue.length) this.loop ??= this.run(); });
@@ -104,7 +123,7 @@ export class Scheduler {
     const reason = (e: Entry) => (e.signal.aborted ? 'client_gone' : now > e.deadline ? 'time_limit' : null);
     for (let i = this.queue.length - 1; i >= 0; i--) {
       const r = reason(this.queue[i]);
-      if (r) { const [e] = this.queue.splice(i, 1); this.metrics.cancelled.inc({ reason: r }); e.reject(this.leaveError(r)); }
+      if (r) { const [e] = this.queue.splice(i, 1); this.queuedBytes -= mediaBytes(e.spec); this.metrics.cancelled.inc({ reason: r }); e.reject(this.leaveError(r)); }
     }
     for (const e of [...this.running]) {
       const r = reason(e);
@@ -122,6 +141,7 @@ export class Scheduler {
   private async admit(): Promise<void> {
     while (this.running.length < this.o.maxBatch && this.queue.length) {
       const e = this.queue.shift()!;
+      this.queuedBytes -= mediaBytes(e.spec);
       this.metrics.queueDepth.set(this.queue.length);
       if (e.signal.aborted) { this.metrics.cancelled.inc({ reason: 'client_gone' }); e.reject(this.leaveError('client_gone')); continue; }
       e.onStart?.();

@@ -53,7 +53,7 @@ function validationMessage(err: FastifyError): { message: string; param: string 
 export async function createServer(loaded: LoadedUllava, o: ServeOptions): Promise<{ app: FastifyInstance; ctx: ServerContext }> {
   const limits: ServeLimits = { ...DEFAULT_LIMITS, ...o.limits };
   const metrics = new ServerMetrics(loaded.model.lm.model.embed_tokens.weight.device);
-  const scheduler = new Scheduler(loaded, { maxBatch: o.maxBatch ?? 8, maxQueue: o.maxQueue ?? 64, timeLimitSec: o.timeLimitSec ?? 300 }, metrics);
+  const scheduler = new Scheduler(loaded, { maxBatch: o.maxBatch ?? 8, maxQueue: o.maxQueue ?? 64, timeLimitSec: o.timeLimitSec ?? 300, maxQueuedMediaBytes: limits.maxQueuedMediaBytes }, metrics);
   const ctx: ServerContext = { loaded, scheduler, metrics, limits, modelId: o.modelId };
   const app = Fastify({
     logger: o.logger ?? false,

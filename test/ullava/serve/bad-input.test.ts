@@ -127,6 +127,21 @@ test('load: a full queue answers 429 with Retry-After; the time limit answers 50
     const metrics = await (await fetch(`${s.base}/metrics`)).text();
     assert.match(metrics, /ullava_rejected_total\{reason="queue_full"\} 1/);
   } finally { await s.close(); }
+  // The queue's media budget: one 160 x 120 image (57600 RGB bytes) may wait, a second one may not.
+  const m = await startServer({ maxBatch: 1, maxQueue: 8, limits: { maxQueuedMediaBytes: 60_000 } });
+  try {
+    const url = `${m.base}/v1/chat/completions`;
+    const image = JSON.stringify({ max_tokens: 2, messages: [{ role: 'user', content: withImage(dataUrl(demoPng())) }] });
+    const running = post(url, JSON.stringify({ max_tokens: 60, messages: [{ role: 'user', content: 'Go on.' }] }));
+    await new Promise((r) => setTimeout(r, 100));
+    const first = post(url, image);
+    await new Promise((r) => setTimeout(r, 300));
+    const second = await post(url, image);
+    assert.is(second.status, 429, JSON.stringify(second.json));
+    assert.match(second.json.error.message, /would pass the 0\.1 MiB limit/);
+    assert.is((await first).status, 200);
+    assert.is((await running).status, 200);
+  } finally { await m.close(); }
   const t = await startServer({ maxBatch: 1, timeLimitSec: 0.3 });
   try {
     const r = await post(`${t.base}/v1/chat/completions`, JSON.stringify({ max_tokens: 1000, messages: [{ role: 'user', content: 'Talk.' }] }));
