@@ -11,6 +11,7 @@ const benches: Record<string, () => Promise<{ run(o: BenchOptions): Promise<unkn
   train: () => import('./train.js'),
   startup: () => import('./startup.js'),
   'startup-kernels': () => import('./startup-kernels.js'),
+  serve: () => import('./serve.js'),
 };
 
 async function main(): Promise<number> {

@@ -14,6 +14,7 @@ import { trainCommand } from './train.js';
 import { mergeLoraCommand } from './merge-lora.js';
 import { dataCommand } from './data.js';
 import { evalCommand } from './eval.js';
+import { serve } from './serve.js';
 
 const commands: CliCommand[] = [doctor,
   tokenize,
@@ -27,6 +28,7 @@ const commands: CliCommand[] = [doctor,
   mergeLoraCommand,
   dataCommand,
   evalCommand,
+  serve,
 ];
 
 function help(): string {

@@ -2,7 +2,7 @@
 // attention (num_key_value_heads may be fewer than the query heads), causal, through nn's single
 // attention entry point. With a KV cache the new keys/values are written into the cache and attention
 // runs over everything cached so far (causal aligns the queries to the end of the keys).
-import { Tensor, reshape, permute, scope } from '../../../engine/index.js';
+import { Tensor, reshape, permute, scope, slice, concat } from '../../../engine/index.js';
 import { Module, Linear, attention, withSeed, type LayerOptions } from '../../../nn/index.js';
 import { headDim, type LlamaConfig } from './config.js';
 import { applyRotary } from './rope.js';
@@ -17,6 +17,13 @@ export interface AttentionContext {
   /** Additive key bias [B, 1, 1, Skv] for padding, or null. */
   bias: Tensor | null;
   cache?: KVCache | null;
+  /**
+   * Continuous batching: one KV cache per row of the batch (each of batch 1, each at its own length).
+   * The projections run on the whole batch; attention runs row by row over that row's own cache, with
+   * `rowBias[b]` ([1, 1, 1, Skv_b] or null) hiding that cache's padding. Exclusive with `cache`.
+   */
+  rowCaches?: KVCache[] | null;
+  rowBias?: (Tensor | null)[] | null;
   layer: number;
 }
 
@@ -55,8 +62,19 @@ export class LlamaAttention extends Module {
       const q = applyRotary(heads(this.q_proj.forward(x), H), ctx.cos, ctx.sin);
       let k = applyRotary(heads(this.k_proj.forward(x), Hkv), ctx.cos, ctx.sin);
       let v = heads(this.v_proj.forward(x), Hkv);
-      if (ctx.cache) ({ k, v } = ctx.cache.append(ctx.layer, k, v));
-      const o = attention(q, k, v, { causal: true, bias: ctx.bias, scale: 1 / Math.sqrt(D) });
+      const scale = 1 / Math.sqrt(D);
+      let o: Tensor;
+      if (ctx.rowCaches) {
+        const rows = ctx.rowCaches.map((cache, b) => {
+          const row = (t: Tensor) => slice(t, 0, b, b + 1);
+          const kv = cache.append(ctx.layer, row(k), row(v));
+          return attention(row(q), kv.k, kv.v, { causal: true, bias: ctx.rowBias?.[b] ?? null, scale });
+        });
+        o = rows.length === 1 ? rows[0] : concat(rows, 0);
+      } else {
+        if (ctx.cache) ({ k, v } = ctx.cache.append(ctx.layer, k, v));
+        o = attention(q, k, v, { causal: true, bias: ctx.bias, scale });
+      }
       return this.o_proj.forward(reshape(permute(o, [0, 2, 1, 3]), [B, S, H * D]));
     });
   }

@@ -132,6 +132,46 @@ export class LlamaForCausalLM extends Module {
   }
 
   /**
+   * One decode step for B independent sequences, each with its own KV cache (batch 1, each at its own
+   * length): what continuous batching needs, since sequences join and leave the running batch at any step.
+   * inputIds [B, 1] i32 (row b is sequence b's newest token). The matmuls (projections, MLP, lm_head) run
+   * once on the whole batch; attention runs per row over that row's cache. Returns logits [B, 1, V] and
+   * the final-norm hidden states [B, 1, hidden]; every cache advances by one token.
+   * The caches must hold no padding (prefill each sequence alone, without an attention mask), so each
+   * row's position is simply its cache's length.
+   */
+  decodeRows(inputIds: Tensor, caches: KVCache[]): { logits: Tensor; hidden: Tensor } {
+    const B = caches.length;
+    if (inputIds.rank !== 2 || inputIds.dtype !== 'i32' || inputIds.shape[0] !== B || inputIds.shape[1] !== 1) {
+      throw new ShapeError(`LlamaForCausalLM.decodeRows: inputIds must be [${B}, 1] i32 (one token per cache), got [${inputIds.shape}] ${inputIds.dtype}`);
+    }
+    caches.forEach((c, b) => {
+      if (c.batch !== 1) throw new ShapeError(`LlamaForCausalLM.decodeRows: cache ${b} has batch ${c.batch}; each row needs a cache of batch 1`);
+      if (c.hasPadding) throw new ShapeError(`LlamaForCausalLM.decodeRows: cache ${b} holds padding; prefill each sequence alone, without an attention mask`);
+    });
+    if (new Set(caches).size !== B) throw new ShapeError('LlamaForCausalLM.decodeRows: the same cache appears in two rows');
+    const device = this.model.embed_tokens.weight.device;
+    const out = scope(() => {
+      for (const c of caches) c.pushMask(null, 1).dispose();
+      const positions = Tensor.fromHost(Int32Array.from(caches, (c) => c.length), [B, 1], 'i32', device);
+      const x0 = this.embed(inputIds);
+      const maxLen = Math.max(...caches.map((c) => c.length + 1));
+      const { cos, sin } = this.rotary.cosSin(positions, Math.max(maxLen, this.config.maxPositionEmbeddings), x0.dtype === 'f32' ? 'f32' : x0.dtype);
+      let h = x0;
+      this.model.layers.items.forEach((layer, i) => {
+        const next = layer.forward(h, { cos, sin, bias: null, rowCaches: caches, layer: i });
+        if (h !== x0) h.dispose();
+        h = next;
+      });
+      const hidden = this.model.norm.forward(h);
+      const logits = this.lm_head ? this.lm_head.forward(hidden) : linear(hidden, this.model.embed_tokens.weight);
+      return { logits, hidden };
+    });
+    for (const c of caches) c.advance(1);
+    return out;
+  }
+
+  /**
    * HF generate's position ids: cumsum(mask) - 1 over every position, the last S taken, padding set to 1.
    * The cumulative sum is a matmul with a triangular 0/1 matrix ([past+S, S]), exact in f32.
    */
