@@ -30,7 +30,8 @@ export interface UnpickleOptions {
   maxMemo?: number;
 }
 
-const OPNAMES: Record<number, string> = {
+/** Pickle opcodes by byte, as CPython's pickletools names them (error messages). */
+export const PICKLE_OPCODE_NAMES: Readonly<Record<number, string>> = {
   0x28: 'MARK', 0x2e: 'STOP', 0x30: 'POP', 0x31: 'POP_MARK', 0x32: 'DUP', 0x46: 'FLOAT', 0x49: 'INT', 0x4a: 'BININT',
   0x4b: 'BININT1', 0x4c: 'LONG', 0x4d: 'BININT2', 0x4e: 'NONE', 0x50: 'PERSID', 0x51: 'BINPERSID', 0x52: 'REDUCE',
   0x53: 'STRING', 0x54: 'BINSTRING', 0x55: 'SHORT_BINSTRING', 0x56: 'UNICODE', 0x58: 'BINUNICODE', 0x61: 'APPEND',
@@ -206,7 +207,7 @@ export function unpickle(data: Uint8Array, opts: UnpickleOptions): unknown {
         break;
       }
       default:
-        fail(`unsupported pickle opcode 0x${op.toString(16).padStart(2, '0')}${OPNAMES[op] ? ` (${OPNAMES[op]})` : ''}: outside the subset torch.save writes`, at);
+        fail(`unsupported pickle opcode 0x${op.toString(16).padStart(2, '0')}${PICKLE_OPCODE_NAMES[op] ? ` (${PICKLE_OPCODE_NAMES[op]})` : ''}: outside the subset torch.save writes`, at);
     }
   }
 }

@@ -4,18 +4,10 @@
 // interpolated linearly as numpy's default). The unit resampled is the sample (an image with its
 // expressions), never the pixel: for cIoU a sample contributes its (sum I, sum U) pair, so a resample's
 // cIoU is the ratio of the resampled sums.
+import { makeRng } from '../chat/sampling.js';
 
-/** mulberry32: a small, well-distributed 32-bit generator; uniform in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (the generator sampling uses): uniform in [0, 1). */
+export const seededRandom = (seed: number): (() => number) => makeRng(seed);
 
 /** The q-quantile (0..1) of sorted values, linear interpolation between order statistics (numpy "linear"). */
 export function quantileSorted(sorted: readonly number[], q: number): number {
