@@ -82,10 +82,10 @@ test('bad label maps and missing files name the image and the file', async () =>
   const out = join(root, 'o.jsonl');
   await assertRejects(() => convertLabelMaps('ade20k', { root, out }), /ade20k image x: "label map" file .*annotations\/training\/x\.png does not exist/);
   await put(join(root, 'annotations/training/x.png'), rgbPng());
-  await assertRejects(() => convertLabelMaps('ade20k', { root, out }), /ade20k image x: label map .*x\.png is a RGB PNG of 8-bit samples; class-index maps must be 8-bit grayscale/);
+  await assertRejects(() => convertLabelMaps('ade20k', { root, out }), /ade20k image x: label map .*x\.png: a label map must be a single-channel PNG .*this one is RGB/);
   await put(join(root, 'annotations/training/x.png'), labelPng([1, 2, 200, 3, 4, 5, 6, 7, 8, 9, 10, 11], 4, 3));
   await assertRejects(() => convertLabelMaps('ade20k', { root, out }), /ade20k image x: .*x\.png: pixel value 200 is not a ade20k class/);
   await put(join(root, 'annotations/training/x.png'), new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10, 1, 2]));
-  await assertRejects(() => convertLabelMaps('ade20k', { root, out }), /ade20k image x: label map .*x\.png is not a PNG file/);
+  await assertRejects(() => convertLabelMaps('ade20k', { root, out }), /ade20k image x: label map .*x\.png: damaged PNG/);
   await assertRejects(() => convertLabelMaps('ade20k', { root: join(root, 'nope'), out }), /cannot list the ade20k images/);
 });
