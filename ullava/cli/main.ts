@@ -12,6 +12,7 @@ import { ground } from './ground.js';
 import { caption } from './caption.js';
 import { trainCommand } from './train.js';
 import { mergeLoraCommand } from './merge-lora.js';
+import { dataCommand } from './data.js';
 
 const commands: CliCommand[] = [doctor,
   tokenize,
@@ -23,6 +24,7 @@ const commands: CliCommand[] = [doctor,
   caption,
   trainCommand,
   mergeLoraCommand,
+  dataCommand,
 ];
 
 function help(): string {
