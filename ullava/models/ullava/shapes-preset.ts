@@ -70,17 +70,25 @@ export type ModelPresetName = keyof typeof MODEL_PRESETS;
  * one already there (same preset and seed) is kept.
  */
 export async function writePresetModel(dir: string, preset: ModelPresetName, seed: number): Promise<string> {
-  return writeRandomUllava(dir, MODEL_PRESETS[preset](), seed, `u-LLaVA preset ${preset}, random initialisation, seed ${seed}\n`);
+  return writeRandomUllava(dir, MODEL_PRESETS[preset](), seed, `u-LLaVA preset ${preset}, random initialisation (embeddings N(0, 0.02)), seed ${seed}\n`);
 }
 
+const EMBED_KEY = 'llm.model.embed_tokens.weight', EMBED_STD = 0.02;
+
 /** Writes a randomly initialised u-LLaVA of config.json `json` to `dir` unless `marker` says it is there. */
-export async function writeRandomUllava(dir: string, json: Record<string, unknown>, seed: number, marker = `random u-LLaVA, seed ${seed}\n`): Promise<string> {
+export async function writeRandomUllava(dir: string, json: Record<string, unknown>, seed: number, marker = `random u-LLaVA (embeddings N(0, 0.02)), seed ${seed}\n`): Promise<string> {
   if (await readFile(join(dir, '.complete'), 'utf8').then((s) => s === marker, () => false)) return dir;
   await mkdir(dir, { recursive: true });
   await getDevice();
   const model = new UllavaForCausalLM(ullavaConfigFromJSON(json, 'random u-LLaVA'), { seed });
   try {
-    await writeShardedSafetensors(dir, 'model', [...model.stateDict()].map(([k, t]) => tensorToWrite(k, t)));
+    await writeShardedSafetensors(dir, 'model', [...model.stateDict()].map(([k, t]) => {
+      const w = tensorToWrite(k, t);
+      if (k !== EMBED_KEY) return w;
+      // The embedding starts as N(0, 1) (PyTorch's nn.Embedding); tied to the LM head that makes the first
+      // logits ~sqrt(width) apart and the loss ~150. HF's LLaMA initialises it N(0, initializer_range 0.02).
+      return { ...w, data: async () => { const a = (await t.toArray()) as Float32Array; const b = a.map((v) => v * EMBED_STD); return new Uint8Array(b.buffer); } };
+    }));
   } finally { model.dispose(); }
   await writeFile(join(dir, 'config.json'), JSON.stringify(json, null, 2) + '\n');
   await writeUllavaTokenizer(dir, false);
