@@ -20,7 +20,7 @@ Writes N samples of the shapes world (scenes of 1-6 coloured shapes, some overla
 textured backgrounds, with exact masks and boxes) to DIR: images/<seed>.png, videos/<seed>/<frame>.png
 and manifest.jsonl (one line per sample: "task", "image" or "video": {"frames": [...]}, "conversations",
 one COCO RLE mask per [SEG], and "refs" / "questions" / "motion" for evaluation). Sample k comes from
-seed S + k alone: the same seed always gives the same sample.
+seed S + k alone: the same seed (with the same --tasks and --size) always gives the same sample.
 
   --split NAME   train (default), val or test; each owns a seed range, so test scenes never appear in
                  training: train ${range('train')}, val ${range('val')}, test ${range('test')}
