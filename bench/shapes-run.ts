@@ -3,7 +3,7 @@
 // of the [SEG] masks on training samples (the first --eval-n with masks). Writes OUT/shapes-run.json (the
 // loss and IoU curves, step times, CPU time, load averages) beside the trainer's metrics.jsonl / loss.svg.
 //   node dist/bench/shapes-run.js --data DIR/manifest.jsonl --out DIR [--steps 40] [--batch 8] [--lr 3e-3]
-//     [--eval-every 10] [--eval-n 16] [--preset full|small]
+//     [--eval-every 10] [--eval-n 16] [--preset full|small] [--config shapes|shapes-stage1]
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { loadavg } from 'node:os';
@@ -22,11 +22,11 @@ import { SHAPES_PRESET, SHAPES_TEST_PRESET, shapesUllavaConfigJSON, writeRandomU
 const { values: v } = parseArgs({ options: {
   data: { type: 'string' }, out: { type: 'string' }, steps: { type: 'string', default: '40' }, batch: { type: 'string', default: '8' },
   lr: { type: 'string', default: '3e-3' }, 'eval-every': { type: 'string', default: '10' }, 'eval-n': { type: 'string', default: '16' },
-  preset: { type: 'string', default: 'full' }, seed: { type: 'string', default: '42' },
+  preset: { type: 'string', default: 'full' }, seed: { type: 'string', default: '42' }, config: { type: 'string', default: 'shapes' },
 } });
 if (!v.data || !v.out) throw new Error('usage: shapes-run --data MANIFEST --out DIR [--steps N] [--batch B] [--lr LR] [--eval-every K] [--eval-n N] [--preset full|small]');
 
-const cfg = await readTrainConfig(resolveConfigPath('shapes'));
+const cfg = await readTrainConfig(resolveConfigPath(v.config!));
 cfg.training = { ...cfg.training, maxSteps: +v.steps!, batchSize: +v.batch!, learningRate: +v.lr!, evalSteps: +v['eval-every']!, saveSteps: +v.steps!, seed: +v.seed! };
 await E.getDevice();
 const json = shapesUllavaConfigJSON(v.preset === 'small' ? SHAPES_TEST_PRESET : SHAPES_PRESET);
@@ -53,21 +53,22 @@ async function maskIoU(model: typeof loaded.model): Promise<number> {
   }
   return union ? inter / union : 1;
 }
-const evalHook: EvalHook = { name: 'train-set cumulative mask IoU', async run({ model, step }) {
+const evalHook: EvalHook | undefined = !evalSamples.length ? undefined : { name: 'train-set cumulative mask IoU', async run({ model, step }) {
   const iou = await maskIoU(model);
   curve.push({ step, iou, cpuS: cpuS(), wallS: (performance.now() - t0) / 1000, load1: loadavg()[0] });
   console.log(`step ${step}: train-set cIoU ${iou.toFixed(3)} (cpu ${cpuS().toFixed(0)} s, wall ${((performance.now() - t0) / 1000).toFixed(0)} s, load ${loadavg()[0].toFixed(1)})`);
   return { maskIoU: iou };
 } };
-const iou0 = await maskIoU(loaded.model);
+const iou0 = evalSamples.length ? await maskIoU(loaded.model) : NaN;
 curve.push({ step: 0, iou: iou0, cpuS: cpuS(), wallS: (performance.now() - t0) / 1000, load1: loadavg()[0] });
 console.log(`step 0: train-set cIoU ${iou0.toFixed(3)}; ${params} parameters; ${samples.length} samples, batch ${cfg.training.batchSize}`);
-const steps: { step: number; loss: number; ce: number; bce: number; dice: number; stepMs: number; tokensPerSecond: number; load1: number }[] = [];
+const steps: { step: number; loss: number; ce: number; bce: number; dice: number; stepMs: number; cpuS: number; tokensPerSecond: number; load1: number }[] = [];
 const r = await train({ model: loaded.model, tokenizer: loaded.tokenizer, modelDir, config: cfg, samples, out: join(v.out, 'run'), resume: false,
-  losses: ULLAVA_LOSS_FUNCTIONS, progress: false, evalHook, onStep: (m) => steps.push({ step: m.step, ...m.losses, stepMs: m.stepMs, tokensPerSecond: m.tokensPerSecond, load1: loadavg()[0] } as never) });
+  losses: ULLAVA_LOSS_FUNCTIONS, progress: false, evalHook, onStep: (m) => steps.push({ step: m.step, ...m.losses, stepMs: m.stepMs, cpuS: cpuS(), tokensPerSecond: m.tokensPerSecond, load1: loadavg()[0] } as never) });
 const summary = { preset: v.preset, params, bytesF32: 4 * params, samples: samples.length, batch: cfg.training.batchSize, lr: cfg.training.learningRate,
   steps, iou: curve, wallS: (performance.now() - t0) / 1000, cpuS: cpuS(), checkpoint: r.checkpoint };
 await writeFile(join(v.out, 'shapes-run.json'), JSON.stringify(summary, null, 1));
 const ms = steps.slice(1).map((s) => s.stepMs).sort((a, b) => a - b);
-console.log(`loss ${steps[0].loss.toFixed(3)} -> ${steps[steps.length - 1].loss.toFixed(3)}; IoU ${curve.map((c) => c.iou.toFixed(3)).join(' -> ')}; median step ${(ms[ms.length >> 1] / 1000).toFixed(1)} s; cpu ${cpuS().toFixed(0)} s over ${summary.wallS.toFixed(0)} s wall`);
+const cpuPerStep = steps.length > 2 ? (steps[steps.length - 1].cpuS - steps[1].cpuS) / (steps.length - 2) : NaN;
+console.log(`loss ${steps[0].loss.toFixed(3)} -> ${steps[steps.length - 1].loss.toFixed(3)}; IoU ${curve.map((c) => c.iou.toFixed(3)).join(' -> ')}; median step ${(ms[ms.length >> 1] / 1000).toFixed(1)} s wall, ${cpuPerStep.toFixed(1)} s CPU per step after the first; cpu ${cpuS().toFixed(0)} s over ${summary.wallS.toFixed(0)} s wall`);
 loaded.model.dispose();

@@ -110,3 +110,42 @@ test('the demo scene: a red square whose mask is the red pixels of the picture',
   }
   assert.ok(inMask > 1000, `the red square covers ${inMask} pixels`);
 });
+
+test('video clips: 8 frames in which the named shape moves the stated way and the others stay still', async () => {
+  const { sampleClip } = await import('../../../../ullava/data/shapes/sample-scene.js');
+  for (let seed = 0; seed < 12; seed++) {
+    const clip = sampleClip(rngFor(seed, 5), 64, 64);
+    assert.equal(clip.frames.length, 8);
+    const centroid = (f: number, i: number) => {
+      const m = maskOf(clip.frames[f].rendered, i);
+      let sx = 0, sy = 0, n = 0;
+      m.forEach((v, p) => { if (v) { sx += p % 64; sy += Math.floor(p / 64); n++; } });
+      return [sx / n, sy / n];
+    };
+    const [x0, y0] = centroid(0, clip.mover), [x7, y7] = centroid(7, clip.mover);
+    const d = { left: x0 - x7, right: x7 - x0, up: y0 - y7, down: y7 - y0 }[clip.direction];
+    assert.ok(d > 0.3 * 64, `seed ${seed}: the ${clip.direction} move covers ${d} px`);
+    clip.frames[0].scene.shapes.forEach((_, i) => {
+      if (i !== clip.mover) assert.equal(centroid(0, i), centroid(7, i), `seed ${seed}: shape ${i} stays`);
+    });
+  }
+});
+
+test('VQA answers on a hand-made scene: counts, colours, sizes, larger, left/right', async () => {
+  const { vqaCandidates } = await import('../../../../ullava/data/shapes/vqa.js');
+  const scene = { width: 64, height: 64, background: { pattern: 'plain' as const, tone: [200, 200, 200] as const, contrast: 0, period: 4 },
+    shapes: [{ kind: 'square' as const, colour: 'red' as const, size: 'small' as const, cx: 12, cy: 30, r: 6 },
+      { kind: 'circle' as const, colour: 'blue' as const, size: 'large' as const, cx: 45, cy: 30, r: 12 }] };
+  const byType = new Map<string, { question: string; answer: string }[]>();
+  for (let s = 0; s < 30; s++) for (const q of vqaCandidates(scene, rngFor(s, 3))) byType.set(q.type, [...(byType.get(q.type) ?? []), q]);
+  assert.ok(byType.get('count')!.every((q) => q.answer === 'Two.'));
+  for (const q of byType.get('colour')!) assert.is(q.answer, q.question.includes('square') ? 'Red.' : 'Blue.');
+  // The answer names the shape as the question did ("the circle": the only circle).
+  for (const q of byType.get('larger')!) assert.match(q.answer, /^The (blue )?circle\.$/);
+  for (const q of byType.get('left_right')!) assert.is(q.answer, /^Is the (red )?square/.test(q.question) ? 'Left.' : 'Right.');
+  for (const q of byType.get('count_kind')!) {
+    const kind = /How many (\w+)s are/.exec(q.question)![1];
+    assert.is(q.answer, kind === 'square' || kind === 'circle' ? 'One.' : 'Zero.', q.question);
+  }
+  for (const q of byType.get('exists')!) assert.is(q.answer, /red square|blue circle/.test(q.question) ? 'Yes.' : 'No.', q.question);
+});
