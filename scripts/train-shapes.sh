@@ -9,8 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-runs/shapes}
-STAGE1_N=${STAGE1_N:-1600}
-STAGE2_N=${STAGE2_N:-4800}
+STAGE1_N=${STAGE1_N:-1200}
+STAGE2_N=${STAGE2_N:-4000}
 BATCH=${BATCH:-8}
 U="node dist/ullava/cli/main.js"
 export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
