@@ -4,8 +4,9 @@ import type { CliCommand } from './command.js';
 import { UsageError } from './command.js';
 import { dataValidate } from './data-validate.js';
 import { dataConvert } from './data-convert.js';
+import { shapesCommand } from './data-shapes.js';
 
-const subcommands: CliCommand[] = [dataConvert, dataValidate];
+const subcommands: CliCommand[] = [dataConvert, dataValidate, shapesCommand];
 
 const usage = ['usage: ullava data <subcommand> [options]', '', 'subcommands:',
   ...subcommands.map((c) => `  ${c.name.padEnd(10)}  ${c.summary}`), '', 'Run `ullava data <subcommand> --help` for its options.'].join('\n');

@@ -17,6 +17,7 @@ import { memoryPlan, formatMemoryPlan } from '../train/memory-plan.js';
 import { publishedUllava7bConfigJSON } from '../train/published-7b.js';
 import { readUllavaConfig, ullavaConfigFromJSON, type UllavaConfig } from '../models/ullava/config.js';
 import { tinyUllavaConfigJSON, writeTinyUllava } from '../models/ullava/tiny.js';
+import { MODEL_PRESETS, writePresetModel, type ModelPresetName } from '../models/ullava/shapes-preset.js';
 
 const OPTIONS = {
   config: { type: 'string' }, model: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' },
@@ -68,8 +69,15 @@ function relativeTo(cfg: TrainConfig, p: string): string {
 async function modelConfigFor(model: string | undefined, cfg: TrainConfig): Promise<{ config: UllavaConfig; name: string }> {
   if (model === 'published-7b') return { config: ullavaConfigFromJSON(publishedUllava7bConfigJSON(), 'published u-LLaVA-7B'), name: 'published u-LLaVA-7B (jinxu95/ullava)' };
   const dir = model ?? (cfg.modelPath ? relativeTo(cfg, cfg.modelPath) : undefined);
+  if (!dir && cfg.modelPreset) return { config: ullavaConfigFromJSON(MODEL_PRESETS[presetName(cfg)](), `preset ${cfg.modelPreset}`), name: `the ${cfg.modelPreset} preset (random initialisation)` };
   if (!dir) return { config: ullavaConfigFromJSON(tinyUllavaConfigJSON(), 'tiny demo model'), name: 'the tiny demo model' };
   return { config: await readUllavaConfig(join(dir, 'config.json')), name: dir };
+}
+
+function presetName(cfg: TrainConfig): ModelPresetName {
+  const p = cfg.modelPreset!;
+  if (!(p in MODEL_PRESETS)) throw new UsageError(`${cfg.source}: "model.preset" must be one of ${Object.keys(MODEL_PRESETS).join(', ')}, got "${p}"`);
+  return p as ModelPresetName;
 }
 
 export const trainCommand: CliCommand = {
@@ -109,9 +117,12 @@ export const trainCommand: CliCommand = {
     if (evalSteps !== undefined) cfg.training.evalSteps = evalSteps;
     const modelDir = values.model ?? (cfg.modelPath ? relativeTo(cfg, cfg.modelPath) : undefined);
     // The demo model trains in f32 unless told otherwise (its point is to run anywhere, exactly).
-    const demoDir = modelDir === undefined ? await writeTinyUllava(join(cacheDir(), 'tiny-ullava')) : undefined;
+    // A config with "model": {"preset": NAME} starts from that architecture, freshly initialised (seeded by training.seed).
+    const presetDir = modelDir === undefined && cfg.modelPreset
+      ? await writePresetModel(join(cacheDir(), 'presets', `${presetName(cfg)}-seed${cfg.training.seed}`), presetName(cfg), cfg.training.seed) : undefined;
+    const demoDir = modelDir === undefined && !presetDir ? await writeTinyUllava(join(cacheDir(), 'tiny-ullava')) : undefined;
     if (demoDir && !dtype) cfg.training.dtype = 'f32';
-    const loaded = await loadModel({ model: modelDir ?? demoDir, dtype: cfg.training.dtype, quiet: values.quiet });
+    const loaded = await loadModel({ model: modelDir ?? presetDir ?? demoDir, dtype: cfg.training.dtype, quiet: values.quiet });
     const out = values.out ?? join('runs', cfg.stage);
     let evalHook;
     if (values['eval-data']) {

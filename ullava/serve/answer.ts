@@ -1,7 +1,7 @@
 // A finished request's u-LLaVA extras in the response: masks (PNG base64 or COCO uncompressed RLE, at the
 // image's size, each with its area and box) and boxes in pixels. Present only when the answer produced any.
 import { encodeGrayPng, type Box } from '../media/index.js';
-import { encodeUncompressedRle, type CocoRle } from './rle.js';
+import { encodeMask, type NumericRle as CocoRle } from '../data/coco/rle.js';
 import type { JobResult } from './job.js';
 import type { FinishReason } from '../chat/generate.js';
 
@@ -36,7 +36,7 @@ export function extrasOf(r: JobResult, format: 'png' | 'rle' = 'png'): Extras {
       }
     }
     const m: MaskOut = { index, width: r.width, height: r.height, area, box: area ? [x0, y0, x1, y1] : null };
-    if (format === 'rle') m.rle = encodeUncompressedRle(bin, r.width, r.height);
+    if (format === 'rle') m.rle = encodeMask(bin, r.height, r.width);
     else m.png = Buffer.from(encodeGrayPng(bin, r.width, r.height)).toString('base64');
     return m;
   });

@@ -109,11 +109,14 @@ export function trainingForward(model: UllavaForCausalLM, examples: PreparedExam
       const px = new Float32Array(withMasks.length * per);
       withMasks.forEach((e, i) => px.set(e.sam!.pixels, i * per));
       const samDtype = model.visualModel.promptEncoder.noMaskEmbed.weight.dtype;
-      // SAM's image encoder is frozen in every stage: no graph, no saved activations.
-      const embeddings = noGrad(() => scope(() => {
+      // SAM's image encoder is frozen in the paper's stages: no graph, no saved activations. A model trained
+      // from scratch ("from_scratch" configs) trains it, and then it runs with its graph.
+      const encode = () => scope(() => {
         const p = Tensor.fromHost(px, [withMasks.length, 3, Ss, Ss], 'f32', device);
         return model.visualModel.encodeImage(samDtype === 'f32' ? p : cast(p, samDtype));
-      }));
+      });
+      const encoderTrains = model.visualModel.imageEncoder.parameters().some((t) => t.requiresGrad);
+      const embeddings = encoderTrains ? encode() : noGrad(encode);
       let first = 0, i = 0;
       for (const e of examples) {
         const n = e.sam ? e.segPositions.length : 0;

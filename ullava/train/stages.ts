@@ -54,12 +54,14 @@ export function applyStage(model: UllavaForCausalLM, cfg: TrainConfig): StagePla
     t.requireGrad(train);
     if (train) { trainable.push(k); trainableElements += t.size; } else frozen++;
   }
-  // SAM's image encoder runs without a graph in every stage (train/forward.ts): a config asking to train it
-  // would silently leave it as it is.
+  // SAM's image encoder is pretrained and frozen in the paper's stages; it trains only in a model trained
+  // from scratch, which says so with "from_scratch": true (train/forward.ts then runs it with its graph).
+  // Anywhere else a pattern that reaches it is a mistake. (CLIP trains exactly when "trainable" reaches
+  // llm.vision_encoder.*: UllavaForCausalLM.encodeImages keeps its graph then.)
   const samEncoder = trainable.filter((k) => k.startsWith('visual_model.image_encoder.'));
-  if (samEncoder.length) {
+  if (samEncoder.length && !cfg.fromScratch) {
     throw new ConfigError(`${cfg.source}: "trainable" reaches SAM's image encoder (${samEncoder[0]}${samEncoder.length > 1 ? `, +${samEncoder.length - 1} more` : ''}), `
-      + 'which is frozen in every stage (it runs without gradients): narrow the pattern or add "visual_model.image_encoder.*" to "frozen"');
+      + 'which is frozen in the paper\'s stages (it runs without gradients): narrow the pattern, add "visual_model.image_encoder.*" to "frozen", or set "from_scratch": true for a model trained from scratch');
   }
   return { trainable, frozen, trainableElements, totalElements };
 }

@@ -47,6 +47,14 @@ export interface TrainConfig {
   /** Defaults for --model / --data (relative to the config file). */
   modelPath: string | null;
   dataPath: string | null;
+  /** A built-in architecture to initialise at random when no model is given ("model": {"preset": "shapes"}). */
+  modelPreset: string | null;
+  /**
+   * The model is trained from scratch: its vision towers (CLIP and SAM's image encoder, frozen in the paper)
+   * may be listed in `trainable`, and then run with their graphs. Off by default, so a config for pretrained
+   * weights cannot reach them by a loose pattern.
+   */
+  fromScratch: boolean;
 }
 
 export class ConfigError extends Error {
@@ -116,7 +124,7 @@ const TRAINING_FIELDS = ['learning_rate', 'weight_decay', 'warmup_ratio', 'lr_sc
 export function parseTrainConfig(json: unknown, file: string): TrainConfig {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new ConfigError(`${file}: the config must be a JSON object`);
   const top = new Reader(file, json as Json, '');
-  top.onlyKnown(['$comment', 'stage', 'description', 'model', 'data', 'trainable', 'frozen', 'lora', 'training', 'loss']);
+  top.onlyKnown(['$comment', 'stage', 'description', 'model', 'data', 'trainable', 'frozen', 'lora', 'training', 'loss', 'from_scratch']);
   const stage = top.oneOf('stage', ['stage1', 'stage2', 'stage2-lora'] as const);
   const trainable = top.strings('trainable', []);
   if (trainable.length === 0 && !top.obj.lora) throw new ConfigError(`${file}: "trainable" must list at least one parameter-name pattern (or give "lora"), else nothing trains`);
@@ -162,12 +170,13 @@ export function parseTrainConfig(json: unknown, file: string): TrainConfig {
   const w = (k: string, d: number) => (l ? l.num(k, d, { min: 0 }) : d);
   const loss: LossWeights = { ce: w('ce_weight', 1), bce: w('bce_weight', 2), dice: w('dice_weight', 0.5), l1: w('l1_weight', 1), giou: w('giou_weight', 1) };
   const model = top.child('model', false);
-  model?.onlyKnown(['path']);
+  model?.onlyKnown(['path', 'preset']);
   const data = top.child('data', false);
   data?.onlyKnown(['manifest']);
   return {
     source: file, stage, description: top.str('description', '') ?? '', trainable, frozen: top.strings('frozen', []), lora, training, loss,
     modelPath: model?.str('path', null) ?? null, dataPath: data?.str('manifest', null) ?? null,
+    modelPreset: model?.str('preset', null) ?? null, fromScratch: top.bool('from_scratch', false),
   };
 }
 

@@ -69,7 +69,7 @@ export class UllavaForCausalLM extends Module {
   /** CLIP features of images [B, 3, S, S] projected into the LLM's space: [B, patches, hidden]. */
   encodeImages(pixels: Tensor): Tensor {
     return scope(() => {
-      const feats = noGrad(() => this.llm.vision.features(pixels, this.config.visionHiddenLayer, true));
+      const feats = this.runVision(() => this.llm.vision.features(pixels, this.config.visionHiddenLayer, true));
       const f = feats.dtype === this.projectorDtype ? feats : cast(feats, this.projectorDtype);
       return this.project(f);
     });
@@ -81,12 +81,17 @@ export class UllavaForCausalLM extends Module {
    */
   encodeVideo(frames: Tensor): Tensor {
     return scope(() => {
-      const feats = noGrad(() => this.llm.vision.features(frames, this.config.visionHiddenLayer, true)); // [T, N, D]
+      const feats = this.runVision(() => this.llm.vision.features(frames, this.config.visionHiddenLayer, true)); // [T, N, D]
       const temporal = mean(feats, 1);   // [T, D]
       const spatial = mean(feats, 0);    // [N, D]
       const st = concat([temporal, spatial], 0);
       return this.project(st.dtype === this.projectorDtype ? st : cast(st, this.projectorDtype));
     });
+  }
+
+  /** The vision tower without a graph, unless it trains (a model trained from scratch, train/stages.ts "from_scratch"). */
+  private runVision(f: () => Tensor): Tensor {
+    return this.llm.vision.parameters().some((p) => p.requiresGrad) ? f() : noGrad(f);
   }
 
   private get projectorDtype(): DType {
