@@ -6,6 +6,7 @@
 import * as assert from 'uvu/assert';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { PNG } from 'pngjs';
 import { test, skip } from '../../harness/test.js';
 import { startServer, demoPng, dataUrl, post, REPO } from './helpers.js';
 
@@ -43,10 +44,11 @@ test('web page: upload an image, a streamed answer, its mask as a toggled overla
       let n = 0; for (let p = 3; p < d.length; p += 4) if (d[p] === 110) n++;
       return { n, w: (c as HTMLCanvasElement).width, h: (c as HTMLCanvasElement).height };
     });
-    assert.equal([tinted.w, tinted.h], [160, 120]);
+    const { width: W, height: H } = PNG.sync.read(demoPng());
+    assert.equal([tinted.w, tinted.h], [W, H], 'the overlay is at the image\'s size');
     const area = api.json.choices[0].message.masks[0].area;
     // The box outline is drawn over the tint, so a few tinted pixels may be covered.
-    assert.ok(tinted.n <= area && tinted.n >= area - 2 * (160 + 120) * 3, `tinted ${tinted.n} of a ${area}-pixel mask`);
+    assert.ok(tinted.n <= area && tinted.n >= area - 2 * (W + H) * 3, `tinted ${tinted.n} of a ${area}-pixel mask`);
     const href = await page.$eval('#masks li.mask-item a', (a) => (a as HTMLAnchorElement).href);
     assert.is(href, `data:image/png;base64,${api.json.choices[0].message.masks[0].png}`);
     mkdirSync(join(REPO, 'test-artifacts'), { recursive: true });
