@@ -57,11 +57,11 @@ export interface AttentionSpec {
   /** Unroll the loops over the head dim, so the row vectors live in registers (CPU drivers: their
    * compilers keep dynamically indexed private arrays in memory). */
   unroll?: boolean;
-  /** fwd on CPU drivers: each invocation owns R query rows (rows lid + r*W of the workgroup's W*R) and
+  /** fwd (and dq / dkv: kernels/attention-backward.ts) on CPU drivers: each invocation owns R query rows (rows lid + r*W of the workgroup's W*R) and
    * walks the keys T at a time, so each K/V load feeds R rows; scores of the T keys first, one rescale
    * per block. K/V are read as vec4 where `vecK`/`vecV` (f32, d-stride 1, offsets and strides multiples of 4). */
   R?: number;
-  /** Operands read as vec4 by the R-row kernels. */
+  /** Operands read as vec4 by the R-row kernels (forward and backward). */
   vec4?: Vec4Operand[];
 }
 
