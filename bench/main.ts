@@ -9,6 +9,7 @@ const benches: Record<string, () => Promise<{ run(o: BenchOptions): Promise<unkn
   attention: () => import('./attention.js'),
   conv: () => import('./conv.js'),
   train: () => import('./train.js'),
+  'train-attention': () => import('./train-attention.js'),
   startup: () => import('./startup.js'),
   'startup-kernels': () => import('./startup-kernels.js'),
   serve: () => import('./serve.js'),

@@ -1,5 +1,6 @@
 // Flash attention (FlashAttention-2 schedule) in WGSL: forward with online softmax, a split-KV decode
-// forward plus its combine, and the two backward kernels (dQ over KV tiles; dK/dV over query tiles).
+// forward plus its combine; the backward kernels (dQ over KV tiles; dK/dV over query tiles) are in
+// kernels/attention-backward.ts and share the helpers exported here.
 //
 // Every kernel is "one invocation per row": an invocation owns one query row (forward, dQ) or one key
 // row (dK/dV) and keeps that row's vectors and accumulators in registers (private arrays of D floats),
@@ -19,7 +20,8 @@ import type { DType } from './dtype.js';
 import { PARAMS_DECL, type KernelSource } from './kernel.js';
 import { bufferDecl, computeType, loadExpr, loadF32, DTYPE_HELPERS } from './wgsl.js';
 
-export type AttentionMode = 'fwd' | 'split' | 'combine' | 'dq' | 'dkv';
+/** Forward modes are generated here; the backward's (pre, dq, dkv) in kernels/attention-backward.ts. */
+export type AttentionMode = 'fwd' | 'split' | 'combine' | 'pre' | 'dq' | 'dkv';
 
 /**
  * Run-time forms of the causal mask and the bias, so one forward kernel serves attention with and without
@@ -55,23 +57,23 @@ export interface AttentionSpec {
   /** Unroll the loops over the head dim, so the row vectors live in registers (CPU drivers: their
    * compilers keep dynamically indexed private arrays in memory). */
   unroll?: boolean;
-  /** fwd on CPU drivers: each invocation owns R query rows (rows lid + r*W of the workgroup's W*R) and
+  /** fwd (and dq / dkv: kernels/attention-backward.ts) on CPU drivers: each invocation owns R query rows (rows lid + r*W of the workgroup's W*R) and
    * walks the keys T at a time, so each K/V load feeds R rows; scores of the T keys first, one rescale
    * per block. K/V are read as vec4 where `vecK`/`vecV` (f32, d-stride 1, offsets and strides multiples of 4). */
   R?: number;
-  /** Operands read as vec4 by the R-row kernels. */
+  /** Operands read as vec4 by the R-row kernels (forward and backward). */
   vec4?: Vec4Operand[];
 }
 
 export type Vec4Operand = 'q' | 'k' | 'v' | 'o' | 'do';
 
 /** Rewrites every one-line `for (var d = 0u; d < Nu; d++) { ... }` as N statements with d constant. */
-function unrollD(code: string): string {
+export function unrollD(code: string): string {
   return code.replace(/for \(var d = 0u; d < (\d+)u; d\+\+\) \{ ([^{}]*) \}/g, (_, n: string, body: string) =>
     Array.from({ length: Number(n) }, (_x, i) => body.replace(/\bd\b/g, `${i}u`)).join(' '));
 }
 
-function operandFns(name: string, slot: number, dt: DType, vec: boolean): string {
+export function operandFns(name: string, slot: number, dt: DType, vec: boolean): string {
   const b = 10 + 5 * slot;
   return `
 fn base_${name}(b: u32, h: u32, s: u32) -> u32 { return P[${b}u] + b * P[${b + 1}u] + h * P[${b + 2}u] + s * P[${b + 3}u]; }
@@ -95,6 +97,7 @@ export function attentionKernel(s: AttentionSpec): KernelSource {
     `${s.mask ? `_m${s.mask}` : ''}${s.bias ? `_b${s.bias}` : ''}${s.biasGrad ? '_dbias' : ''}${s.staged ? '_staged' : ''}_W${W}_T${T}`;
   const done = (code: string) => ({ label: s.unroll ? `${label}_unrolled` : label, code: s.unroll ? unrollD(code) : code });
   if (mode === 'combine') return done(combineCode(s));
+  if (mode !== 'fwd' && mode !== 'split') throw new Error(`attentionKernel: ${mode} is a backward mode (kernels/attention-backward.ts)`);
   const decls: string[] = [];
   let binding = 1;
   const rw = (name: string, dt: DType) => decls.push(bufferDecl(binding++, name, dt, 'read_write'));
@@ -110,15 +113,6 @@ export function attentionKernel(s: AttentionSpec): KernelSource {
   if (s.bias) ops.push(operand('bias', SLOT.bias, s.bias));
   if (mode === 'fwd') { rw('O', outDtype(s.o, D)); rw('LSE', 'f32'); }
   if (mode === 'split') rw('PART', 'f32');
-  if (mode === 'dq') {
-    ro('X_o', s.o); ro('X_do', s.do!); ro('LSE', 'f32'); rw('DQ', 'f32'); rw('DVEC', 'f32');
-    if (s.biasGrad) rw('DB', 'f32');
-    ops.push(operand('o', SLOT.o, s.o), operand('do', SLOT.do, s.do!));
-  }
-  if (mode === 'dkv') {
-    ro('X_do', s.do!); ro('LSE', 'f32'); ro('DVEC', 'f32'); rw('DK', 'f32'); rw('DV', 'f32');
-    ops.push(operand('do', SLOT.do, s.do!));
-  }
   const mb = 10 + 5 * SLOT.mask;
   const maskZero = s.mask ? (computeType(s.mask) === 'f32' ? '0.0' : computeType(s.mask) === 'i32' ? '0' : '0u') : '';
   const keep = s.mask ? `fn keep(b: u32, j: u32) -> bool { return ${loadExpr('X_mask', s.mask, `P[${mb}u] + b * P[${mb + 1}u] + j * P[${mb + 3}u]`)} != ${maskZero}; }` : '';
@@ -137,12 +131,12 @@ ${biasAt}
 fn scale() -> f32 { return bitcast<f32>(P[5]); }
 fn shift() -> i32 { return bitcast<i32>(P[6]); }
 `;
-  const body = tiled ? fwdTiledBody(s) : mode === 'fwd' ? fwdBody(s) : mode === 'split' ? splitBody(s) : mode === 'dq' ? dqBody(s) : dkvBody(s);
+  const body = tiled ? fwdTiledBody(s) : mode === 'fwd' ? fwdBody(s) : splitBody(s);
   return done(header + body);
 }
 
 /** Tile staging of two walked operands (A, B) into workgroup memory, and their element accessors. */
-function tiles(s: AttentionSpec, a: string, b: string) {
+export function tiles(s: AttentionSpec, a: string, b: string) {
   const { D, T, W } = s;
   const decl = s.staged ? `var<workgroup> tA: array<f32, ${T * D}>;\nvar<workgroup> tB: array<f32, ${T * D}>;` : '';
   // c0: first walked row of the tile, n: walked rows in all, bb/hh: the walked operand's batch and head.
@@ -160,13 +154,13 @@ function tiles(s: AttentionSpec, a: string, b: string) {
   return { decl, stage, after, colBase, A, B };
 }
 
-const strideD = (name: string) => `let sd_${name} = P[${10 + 5 * SLOT[name as keyof typeof SLOT] + 4}u];`;
+export const strideD = (name: string) => `let sd_${name} = P[${10 + 5 * SLOT[name as keyof typeof SLOT] + 4}u];`;
 
 /**
  * The start of the kernels where an invocation owns query row i (clamped to iq) of head h (KV head hk)
  * and walks K and V: the tiles, the score's bias term and visibility test of key j, and main's opening.
  */
-function queryRowKernel(s: AttentionSpec) {
+export function queryRowKernel(s: AttentionSpec) {
   const tl = tiles(s, 'k', 'v');
   const bias = s.bias ? ' + biasAt(b, h, iq, j)' : '';
   const ok = [s.mask ? 'keep(b, j)' : '', s.causal ? 'i32(j) <= i32(iq) + shift()' : ''].filter(Boolean).join(' && ') || 'true';
@@ -248,7 +242,7 @@ function fwdBody(s: AttentionSpec): string {
 }
 
 /** A vec4 of the row at element `base`, components 4d..4d+3 (past D: 0 if `zero`, else any finite value of the row). */
-function load4(s: AttentionSpec, name: Vec4Operand, base: string, zero: boolean): string {
+export function load4(s: AttentionSpec, name: Vec4Operand, base: string, zero: boolean): string {
   const D = s.D;
   if (s.vec4?.includes(name)) return `X_${name}[${base} / 4u + d]`;
   return `vec4<f32>(${[0, 1, 2, 3].map((c) => {
@@ -258,8 +252,8 @@ function load4(s: AttentionSpec, name: Vec4Operand, base: string, zero: boolean)
   }).join(', ')})`;
 }
 
-const listOf = (n: number) => [...Array(n).keys()];
-const each = <X>(xs: number[], fn: (x: number) => X) => xs.map(fn).join('\n    ');
+export const listOf = (n: number) => [...Array(n).keys()];
+export const each = <X>(xs: number[], fn: (x: number) => X) => xs.map(fn).join('\n    ');
 
 /** Forward for CPU drivers, register-tiled: see AttentionSpec.R. */
 function fwdTiledBody(s: AttentionSpec): string {
@@ -391,104 +385,3 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 }`;
 }
 
-function dqBody(s: AttentionSpec): string {
-  const { D, W, T } = s;
-  const { tl, bias, ok, open } = queryRowKernel(s);
-  return `${open}
-  let row = wid.y * Sq + iq;
-  ${strideD('q')} ${strideD('k')} ${strideD('v')} ${strideD('o')} ${strideD('do')}
-  var jEnd = Skv;
-  if (${s.causal && !s.biasGrad}) { jEnd = u32(clamp(i32(min(wid.x * ${W}u + ${W - 1}u, Sq - 1u)) + shift() + 1, 0, i32(Skv))); }
-  var qr: array<f32, ${D}>;
-  var dor: array<f32, ${D}>;
-  var dq: array<f32, ${D}>;
-  let qb = base_q(b, h, iq); let ob = base_o(b, h, iq); let gb = base_do(b, h, iq);
-  var Di = 0.0;
-  for (var d = 0u; d < ${D}u; d++) {
-    qr[d] = ld_q(qb + d * sd_q);
-    dor[d] = ld_do(gb + d * sd_do);
-    Di += dor[d] * ld_o(ob + d * sd_o);
-    dq[d] = 0.0;
-  }
-  let lse = LSE[row];
-  let sc0 = scale();
-  for (var j0 = 0u; j0 < jEnd; j0 += ${T}u) {
-    ${tl.stage('j0', 'Skv', 'b', 'hk')}
-    for (var t = 0u; t < ${T}u; t++) {
-      let j = j0 + t;
-      if (j < jEnd) {
-        ${tl.colBase('j', 'b', 'hk')}
-        var ds = 0.0;
-        if (${ok}) {
-          var a = 0.0;
-          var dp = 0.0;
-          for (var d = 0u; d < ${D}u; d++) { a += qr[d] * ${tl.A('d')}; dp += dor[d] * ${tl.B('d')}; }
-          let pr = exp(a * sc0${bias} - lse);
-          ds = pr * (dp - Di);
-          for (var d = 0u; d < ${D}u; d++) { dq[d] += ds * ${tl.A('d')}; }
-        }
-        ${s.biasGrad ? 'if (i < Sq) { DB[row * Skv + j] = ds; }' : ''}
-      }
-    }
-    ${tl.after}
-  }
-  if (i >= Sq) { return; }
-  DVEC[row] = Di;
-  for (var d = 0u; d < ${D}u; d++) { DQ[row * ${D}u + d] = dq[d] * sc0; }
-}`;
-}
-
-/** dK/dV: an invocation owns key row j of KV head hk and walks every query row of the heads sharing it (GQA). */
-function dkvBody(s: AttentionSpec): string {
-  const { D, W, T } = s;
-  const tl = tiles(s, 'q', 'do');
-  const bias = s.bias ? ' + biasAt(b, h, ic, jk)' : '';
-  const ok = ['kok', s.causal ? 'i32(jk) <= i32(ic) + shift()' : ''].filter(Boolean).join(' && ');
-  return `
-${tl.decl}
-@compute @workgroup_size(${W})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let H = P[1]; let Hkv = P[2]; let Sq = P[3]; let Skv = P[4];
-  let G = H / Hkv;
-  let b = wid.y / Hkv; let hk = wid.y % Hkv;
-  let j = wid.x * ${W}u + lid;
-  let jk = min(j, Skv - 1u);
-  ${strideD('q')} ${strideD('k')} ${strideD('v')} ${strideD('do')}
-  let kok = j < Skv${s.mask ? ' && keep(b, jk)' : ''};
-  // Queries that may see the workgroup's first key (causal): i >= j - shift.
-  var iStart = 0u;
-  if (${s.causal}) { iStart = u32(clamp(i32(wid.x * ${W}u) - shift(), 0, i32(Sq))); }
-  var kr: array<f32, ${D}>;
-  var vr: array<f32, ${D}>;
-  var dk: array<f32, ${D}>;
-  var dv: array<f32, ${D}>;
-  let kb = base_k(b, hk, jk); let vb = base_v(b, hk, jk);
-  for (var d = 0u; d < ${D}u; d++) { kr[d] = ld_k(kb + d * sd_k); vr[d] = ld_v(vb + d * sd_v); dk[d] = 0.0; dv[d] = 0.0; }
-  let sc0 = scale();
-  for (var hh = 0u; hh < G; hh++) {
-    let h = hk * G + hh;
-    let rb = (b * H + h) * Sq;
-    for (var i0 = iStart; i0 < Sq; i0 += ${T}u) {
-      ${tl.stage('i0', 'Sq', 'b', 'h')}
-      for (var t = 0u; t < ${T}u; t++) {
-        let ic = i0 + t;
-        if (ic < Sq) {
-          ${tl.colBase('ic', 'b', 'h')}
-          if (${ok}) {
-            var a = 0.0;
-            var dp = 0.0;
-            for (var d = 0u; d < ${D}u; d++) { a += kr[d] * ${tl.A('d')}; dp += vr[d] * ${tl.B('d')}; }
-            let pr = exp(a * sc0${bias} - LSE[rb + ic]);
-            let ds = pr * (dp - DVEC[rb + ic]);
-            for (var d = 0u; d < ${D}u; d++) { dv[d] += pr * ${tl.B('d')}; dk[d] += ds * ${tl.A('d')}; }
-          }
-        }
-      }
-      ${tl.after}
-    }
-  }
-  if (j >= Skv) { return; }
-  let row = wid.y * Skv + j;
-  for (var d = 0u; d < ${D}u; d++) { DK[row * ${D}u + d] = dk[d] * sc0; DV[row * ${D}u + d] = dv[d]; }
-}`;
-}

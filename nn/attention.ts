@@ -2,7 +2,7 @@
 // composition used as their reference) is chosen in one place.
 import {
   Tensor, matmul, softmax, mul, add, where, arange, reshape, expand, le, transpose, unsqueeze, scope,
-  scaledDotProductAttention, isGradEnabled, type AttentionOptions,
+  scaledDotProductAttention, type AttentionOptions,
 } from '../engine/index.js';
 import { ShapeError } from '../engine/errors.js';
 
@@ -38,21 +38,22 @@ export function attentionUnfused(q: Tensor, k: Tensor, v: Tensor, o: AttentionOp
   });
 }
 
-/** Scores above this many bytes go to the flash kernels even where the unfused backward is faster. */
-const UNFUSED_SCORE_LIMIT = 32 << 20;
+/** 'auto': the flash kernels; 'flash' / 'unfused': always that path (benchmarks, comparisons). */
+export type AttentionPath = 'auto' | 'flash' | 'unfused';
+let forcedPath: AttentionPath = 'auto';
+
+/** Sets the path attention() takes from now on (bench/train.ts compares them in one run); returns the previous one. */
+export function setAttentionPath(p: AttentionPath): AttentionPath { const was = forcedPath; forcedPath = p; return was; }
 
 /**
- * The attention every model uses: the flash kernels (memory O(S), no [S, S] scores) — except on software
- * adapters when gradients are needed and the scores are small: there the flash backward measures slower
- * than the unfused composition (bench/results/attention-*.json), while the flash forward is faster.
- * Both agree to rounding (test/engine/ops/attention.test.ts); fully masked rows differ (flash: 0, unfused:
- * NaN) — the models never produce them (LLaMA masks padding with a finite bias).
+ * The attention every model uses: the flash kernels (memory O(S), no [S, S] scores), forward and
+ * backward, on every adapter. (Software adapters used to take the unfused composition when training:
+ * its backward was faster there until the register-tiled backward of kernels/attention-backward.ts;
+ * bench/results/train-attention-*.json has both, measured side by side.) Both agree to rounding
+ * (test/engine/ops/attention.test.ts); fully masked rows differ (flash: 0, unfused: NaN) — the models
+ * never produce them (LLaMA masks padding with a finite bias).
  */
 export function attention(q: Tensor, k: Tensor, v: Tensor, o: AttentionOptions = {}): Tensor {
-  const [B, H, Sq] = q.shape;
-  const Skv = k.shape[2];
-  const scoreBytes = 4 * B * H * Sq * Skv;
-  const needsGrad = isGradEnabled() && [q, k, v, o.bias].some((t) => t?.requiresGrad);
-  if (q.device.isSoftwareAdapter && needsGrad && scoreBytes <= UNFUSED_SCORE_LIMIT) return attentionUnfused(q, k, v, o);
+  if (forcedPath === 'unfused') return attentionUnfused(q, k, v, o);
   return scaledDotProductAttention(q, k, v, o);
 }

@@ -12,8 +12,10 @@ import {
   attentionKernel, outDtype, SLOT, ATTN_PARAMS, NO_CAUSAL_SHIFT, NO_BIAS_OFFSET, type AttentionSpec, type AttentionMode, type Vec4Operand,
 } from '../../kernels/attention.js';
 import { kernelFor } from '../kernel-cache.js';
+import { attentionBackwardKernel, PRE_W } from '../../kernels/attention-backward.js';
+import { grid } from '../../kernels/kernel.js';
 import { f32Bits, i32Bits, broadcastStrides } from './launch.js';
-import { castAndDispose } from './views.js';
+import { castAndDispose, contiguous } from './views.js';
 import { sumToShape } from './reduce.js';
 import { ShapeError } from '../errors.js';
 import { full } from './creation.js';
@@ -59,6 +61,7 @@ export function planAttention(device: Device, Sq: number, Skv: number, D: number
 }
 
 const kernel = (spec: AttentionSpec) => kernelFor(attentionKernel, spec);
+const bwdKernel = (spec: AttentionSpec) => kernelFor(attentionBackwardKernel, spec);
 
 interface Problem {
   B: number; H: number; Hkv: number; Sq: number; Skv: number; D: number; scale: number; causal: boolean;
@@ -187,43 +190,77 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts:
   return r;
 }
 
+/** Geometry of the backward kernels (kernels/attention-backward.ts): 'tiled' on CPU drivers (R owned rows per
+ * invocation, walked rows T at a time), 'staged' on GPUs, 'rows' when forced. */
+export function planAttentionBackward(device: Device, Sq: number, Skv: number, D: number, force?: AttentionImpl): AttentionPlan {
+  const impl: AttentionImpl = force === 'staged' || force === 'rows' || force === 'tiled' ? force : device.isSoftwareAdapter ? 'tiled' : 'staged';
+  if (impl !== 'tiled') return planAttention(device, Sq, Skv, D, impl);
+  // Measured on lavapipe at the tiny u-LLaVA's shapes and at D 64 (bench/train-attention.ts).
+  return { impl, W: BWD_TILED.W, T: BWD_TILED.T, R: BWD_TILED.R, nPart: 0, keysPerPart: 0, unroll: false };
+}
+
+/** The tiled backward's geometry (exported for the benchmark that chose it). */
+export const BWD_TILED = { W: 16, R: 4, T: 4 };
+
 function attentionBackward(g: Tensor, q: Tensor, k: Tensor, v: Tensor, o: Tensor, lse: Tensor, p: Problem,
   want: { needKV: boolean; biasGrad: boolean; impl?: AttentionImpl }): (Tensor | null)[] {
   const device = q.device;
   const { B, H, Hkv, Sq, Skv, D } = p;
-  // The backward has no R-row variant: 'tiled' (a forward variant) runs the rows kernels.
-  const force = want.impl === 'split' ? undefined : want.impl === 'tiled' ? 'rows' : want.impl;
-  let plan = planAttention(device, Sq, Skv, D, force);
-  if (plan.impl === 'split' || plan.impl === 'tiled') plan = planAttention(device, Sq, Skv, D, device.isSoftwareAdapter ? 'rows' : 'staged');
-  const dq = Tensor.empty([B, H, Sq, D], 'f32', device);
-  const dvec = Tensor.empty([B, H, Sq], 'f32', device);
-  const dbias = want.biasGrad ? Tensor.empty([B, H, Sq, Skv], 'f32', device) : null;
-  const dk = Tensor.empty([B, Hkv, Skv, D], 'f32', device);
-  const dv = Tensor.empty([B, Hkv, Skv, D], 'f32', device);
-  const inputs = [buf(q), buf(k), buf(v), ...(p.mask ? [buf(p.mask)] : []), ...(p.bias ? [buf(p.bias)] : [])];
-  const ops = { q, k, v, o, do: g, ...(p.bias ? { bias: p.bias } : {}), ...(p.mask ? { mask: p.mask } : {}) };
-  const P = params(p, ops);
-  const empty = B * H * Sq * D === 0 || Skv === 0;
+  // 'split' is a forward-only variant: the backward takes the default there.
+  const plan = planAttentionBackward(device, Sq, Skv, D, want.impl === 'split' ? undefined : want.impl);
+  const rows = B * H * Sq;
+  const nq = rows * D, nkv = B * Hkv * Skv * D;
+  // One output buffer per kernel (dQ then the dense bias gradient; dK then dV) and one for the
+  // per-row statistics and mask flags: the kernels bind at most 8 storage buffers (WebGPU's minimum).
+  // One output buffer per kernel (the dense bias gradient dS, then dQ; dK then dV) and one for the
+  // per-row statistics and mask flags: the kernels bind at most 8 storage buffers (WebGPU's minimum).
+  const dbWords = want.biasGrad ? rows * Skv : 0;
+  const gq = Tensor.empty([dbWords + nq], 'f32', device);
+  const gkv = want.needKV ? Tensor.empty([2 * nkv], 'f32', device) : null;
+  const dq = view(gq, [B, H, Sq, D], dbWords);
+  const empty = nq === 0 || Skv === 0;
   if (empty) {
-    for (const t of [dq, dk, dv, ...(dbias ? [dbias] : [])]) { const z = fullLike(t, 0); t.assign(z); z.dispose(); }
+    const z = fullLike(gq, 0); gq.assign(z); z.dispose();
+    if (gkv) { const zk = fullLike(gkv, 0); gkv.assign(zk); zk.dispose(); }
   } else {
-    device.dispatch(kernel(specOf('dq', p, q, k, v, plan, { o: o.dtype, do: g.dtype, biasGrad: want.biasGrad })), P,
-      [...inputs, buf(o), buf(g), buf(lse), buf(dq), buf(dvec), ...(dbias ? [buf(dbias)] : [])], [Math.ceil(Sq / plan.W), B * H, 1]);
-    if (want.needKV) {
-      device.dispatch(kernel(specOf('dkv', p, q, k, v, plan, { o: o.dtype, do: g.dtype })), P,
-        [...inputs, buf(g), buf(lse), buf(dvec), buf(dk), buf(dv)], [Math.ceil(Skv / plan.W), B * Hkv, 1]);
-    }
+    const stats = Tensor.empty([2 * rows + (p.mask ? B * Skv : 0)], 'f32', device);
+    const ops = { q, k, v, o, do: g, ...(p.bias ? { bias: p.bias } : {}), ...(p.mask ? { mask: p.mask } : {}) };
+    const P = params(p, ops);
+    const spec = (mode: AttentionMode, more: Partial<AttentionSpec> = {}): AttentionSpec => ({
+      ...specOf(mode, p, q, k, v, plan, { o: o.dtype, do: g.dtype, mask: p.mask ? 'f32' : undefined, ...more }),
+      ...(plan.impl === 'tiled' ? { R: plan.R, vec4: vec4List({ q, k, v, do: g }, D) } : {}),
+    });
+    const preItems = rows + (p.mask ? B * Skv : 0);
+    device.dispatch(bwdKernel({ ...spec('pre'), mask: p.mask?.dtype }), P,
+      [buf(o), buf(g), buf(lse), ...(p.mask ? [buf(p.mask)] : []), buf(stats)], grid(Math.ceil(preItems / PRE_W)));
+    const inputs = [buf(q), buf(k), buf(v), ...(p.bias ? [buf(p.bias)] : []), buf(g), buf(stats)];
+    const rowsPerGroup = plan.W * (plan.impl === 'tiled' ? plan.R : 1);
+    device.dispatch(bwdKernel(spec('dq', { biasGrad: want.biasGrad })), P, [...inputs, buf(gq)], [Math.ceil(Sq / rowsPerGroup), B * H, 1]);
+    if (gkv) device.dispatch(bwdKernel(spec('dkv')), P, [...inputs, buf(gkv)], [Math.ceil(Skv / rowsPerGroup), B * Hkv, 1]);
+    stats.dispose();
   }
-  dvec.dispose();
   const as = castAndDispose;
   let gb: Tensor | null = null;
-  if (dbias && p.bias) {
-    const s = sumToShape(dbias, p.bias.shape);
+  let dqOut = dq;
+  if (want.biasGrad && p.bias) {
+    const dbias = view(gq, [B, H, Sq, Skv], 0);
+    gb = as(sumToShape(dbias, p.bias.shape), p.bias.dtype);
     dbias.dispose();
-    gb = as(s, p.bias.dtype);
+    // dQ copied out (it sits at an offset), so a reduced bias gradient lets the dense dS go now.
+    dqOut = contiguous(dq); dq.dispose();
   }
-  if (!want.needKV) { dk.dispose(); dv.dispose(); }
-  return [as(dq, q.dtype), want.needKV ? as(dk, k.dtype) : null, want.needKV ? as(dv, v.dtype) : null, gb];
+  gq.dispose();
+  let dk: Tensor | null = null, dv: Tensor | null = null;
+  if (gkv) { dk = as(view(gkv, [B, Hkv, Skv, D], 0), k.dtype); dv = as(view(gkv, [B, Hkv, Skv, D], nkv), v.dtype); gkv.dispose(); }
+  return [as(dqOut, q.dtype), dk, dv, gb];
+}
+
+/** A contiguous view of `shape` into t's storage at element `offset` (shares and retains the storage). */
+function view(t: Tensor, shape: number[], offset: number): Tensor {
+  const strides: number[] = [];
+  let s = 1;
+  for (let i = shape.length - 1; i >= 0; i--) { strides[i] = s; s *= shape[i]; }
+  return new Tensor(t.storage.retain(), shape, 'f32', strides, t.offset + offset);
 }
 
 /** A new tensor of `shape` filled with `value` on t's device. */

@@ -52,7 +52,7 @@ exactly (same batches, same random numbers, same result as a run never interrupt
   --resume           continue the run in OUT from its last checkpoint
   --dry-run          print the memory plan (weights, gradients, optimizer state, activations with and
                      without gradient checkpointing) and stop; loads no weights
-  --dtype D          override the config's parameter dtype (f32 or bf16; the demo model trains in f32)
+  --dtype D          override the config's parameter dtype (f32, bf16, or f16 with dynamic loss scaling; the demo model trains in f32)
   --max-steps N      stop after N optimizer steps (overrides the epochs)
   --batch-size N     override per_device_train_batch_size
   --gpu-memory GB    the device memory --dry-run checks the plan against (default 80)
@@ -88,9 +88,7 @@ export const trainCommand: CliCommand = {
     const { values } = parseOptions(argv, OPTIONS);
     if (!values.config) throw new UsageError('--config FILE is required (or one of the built-in stage1, stage2, stage2-lora)');
     const cfg = await readTrainConfig(resolveConfigPath(values.config));
-    const parsed = parseDtype(values.dtype);
-    if (parsed === 'f16') throw new UsageError('--dtype f16 is not supported for training (use bf16 or f32)');
-    const dtype = parsed as 'f32' | 'bf16' | undefined;
+    const dtype = parseDtype(values.dtype) as 'f32' | 'bf16' | 'f16' | undefined;
     const maxSteps = parseNumber('max-steps', values['max-steps'], { integer: true, min: 1 });
     const batch = parseNumber('batch-size', values['batch-size'], { integer: true, min: 1 });
     if (maxSteps !== undefined) cfg.training.maxSteps = maxSteps;

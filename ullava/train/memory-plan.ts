@@ -72,8 +72,8 @@ export interface MemoryPlanInput {
   train: TrainConfig;
   batch: number;
   seqLen: number;
-  /** Parameter dtype (bf16 as published, or f32). */
-  dtype: 'f32' | 'bf16';
+  /** Parameter dtype (bf16 as published, f16 or f32). */
+  dtype: 'f32' | 'bf16' | 'f16';
 }
 
 export interface MemoryPlan {

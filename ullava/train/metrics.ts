@@ -12,6 +12,9 @@ export interface StepMetrics {
   losses: Record<string, number>;
   lr: number;
   gradNorm: number | null;
+  /** f16 runs: the loss scale after this step, and whether the step was skipped (inf/NaN gradients). */
+  lossScale?: number;
+  skipped?: boolean;
   tokensPerSecond: number;
   stepMs: number;
   time: string;

@@ -21,7 +21,13 @@ export interface TrainingHyper {
   maxSteps: number;
   maxLength: number;
   gradientCheckpointing: boolean;
-  dtype: 'f32' | 'bf16';
+  /** Parameter and activation dtype. 16-bit parameters keep f32 master weights in AdamW; f16 also scales the
+   * loss dynamically (nn/optim GradScaler, PyTorch's semantics). */
+  dtype: 'f32' | 'bf16' | 'f16';
+  /** f16 only: the loss scale to start from (PyTorch's GradScaler init_scale, 2^16). */
+  lossScaleInit: number;
+  /** f16 only: grow the scale x2 after this many steps without inf/NaN (GradScaler growth_interval, 2000). */
+  lossScaleGrowthInterval: number;
   seed: number;
   /** Global-norm gradient clipping (HF default 1.0; 0 = off). */
   maxGradNorm: number;
@@ -119,6 +125,7 @@ class Reader {
 
 const TRAINING_FIELDS = ['learning_rate', 'weight_decay', 'warmup_ratio', 'lr_scheduler_type', 'per_device_train_batch_size',
   'gradient_accumulation_steps', 'num_train_epochs', 'max_steps', 'model_max_length', 'gradient_checkpointing', 'dtype', 'seed',
+  'loss_scale_init', 'loss_scale_growth_interval',
   'max_grad_norm', 'adam_beta1', 'adam_beta2', 'adam_epsilon', 'save_steps', 'save_total_limit', 'logging_steps', 'eval_steps'];
 
 export function parseTrainConfig(json: unknown, file: string): TrainConfig {
@@ -154,7 +161,9 @@ export function parseTrainConfig(json: unknown, file: string): TrainConfig {
     maxSteps: t.num('max_steps', -1, { integer: true, min: -1 }),
     maxLength: t.num('model_max_length', undefined, { integer: true, min: 8 }),
     gradientCheckpointing: t.bool('gradient_checkpointing', false),
-    dtype: t.oneOf('dtype', ['f32', 'bf16'] as const, 'bf16'),
+    dtype: t.oneOf('dtype', ['f32', 'bf16', 'f16'] as const, 'bf16'),
+    lossScaleInit: t.num('loss_scale_init', 2 ** 16, { min: 0, minExclusive: true }),
+    lossScaleGrowthInterval: t.num('loss_scale_growth_interval', 2000, { integer: true, min: 1 }),
     seed: t.num('seed', 42, { integer: true, min: 0 }),
     maxGradNorm: t.num('max_grad_norm', 1, { min: 0 }),
     adamBeta1: t.num('adam_beta1', 0.9, { min: 0, max: 0.999999 }),

@@ -3,12 +3,24 @@
 // gradient accumulation, the data loader with look-ahead, metrics and the loss curve, evaluation through
 // a hook, and checkpoints that resume exactly (weights, optimizer and scheduler state, RNG, data position).
 // Ctrl-C finishes the step in flight, writes a checkpoint and returns normally.
+//
+// Gradient accumulation normalises as HF's Trainer (the official code trains through it): each
+// micro-batch's loss (token CE averaged over that micro-batch's supervised tokens, mask loss over its
+// masks) is divided by gradient_accumulation_steps before backward, so the update is the gradient of the
+// mean of the micro-batch losses. That equals one batch of N·b samples exactly when each micro-batch has
+// the same number of supervised tokens and of masks (test/ullava/train/accumulate.test.ts), and
+// otherwise weights micro-batches equally, as HF does.
+//
+// dtype f16: the loss is multiplied by a dynamic scale before backward (PyTorch's GradScaler: 2^16 at
+// first, halved and the step skipped when a gradient is inf/NaN, doubled after loss_scale_growth_interval
+// clean steps); the optimizer unscales before clipping. As HF's Trainer, a skipped step still counts as a
+// step but does not advance the learning-rate schedule. The scaler's state is in each checkpoint.
 import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import {
   Tensor, backward, scope, mulScalar, getRandomState, setRandomState, manualSeed, type Device,
 } from '../../engine/index.js';
-import { AdamW, LambdaLR, cosineWithWarmup, linearWithWarmup, constantWithWarmup, warmupStepsFromRatio } from '../../nn/optim/index.js';
+import { AdamW, GradScaler, LambdaLR, cosineWithWarmup, linearWithWarmup, constantWithWarmup, warmupStepsFromRatio, type GradScalerState } from '../../nn/optim/index.js';
 import { toHostArray } from '../../nn/io/hostconv.js';
 import type { UllavaForCausalLM } from '../models/ullava/model.js';
 import type { LlamaTokenizer } from '../tokenizer/llama.js';
@@ -86,6 +98,9 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
   model.train();
   const named = [...model.namedParameters()].filter(([, p]) => p.requiresGrad);
   const device: Device = named[0][1].device;
+  if (t.dtype === 'f16' && !device.has('shader-f16')) {
+    throw new Error(`${cfg.source}: "training.dtype" f16 needs the shader-f16 feature, which this adapter (${device.describe().description}) lacks; train in bf16 or f32`);
+  }
   const workers = o.dataWorkers ?? 2;
   // The pool starts with the first batch (inside the loop's try, whose finally closes it).
   let pool: MediaWorkerPool | null = null;
@@ -101,6 +116,7 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
   const warmup = warmupStepsFromRatio(t.warmupRatio, total);
   const schedule = new LambdaLR(optimizer, t.lrScheduler === 'cosine' ? cosineWithWarmup(warmup, total)
     : t.lrScheduler === 'linear' ? linearWithWarmup(warmup, total) : constantWithWarmup(warmup));
+  const scaler = t.dtype === 'f16' ? new GradScaler({ initScale: t.lossScaleInit, growthInterval: t.lossScaleGrowthInterval }) : null;
   const digest = configDigest(cfg, o.samples.length);
   const metrics = new MetricsLog(o.out);
 
@@ -118,7 +134,12 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
     const state = await readCheckpointState(last.dir, { stage: cfg.stage, configDigest: digest, params: paramRecords(model) });
     await loadCheckpointWeights(last.dir, model);
     await loadOptimizer(optimizer, last.dir, state, device);
-    schedule.loadStateDict((state.optimizer as { schedule: { lastEpoch: number; baseLrs: number[] } }).schedule);
+    const saved = state.optimizer as { schedule: { lastEpoch: number; baseLrs: number[] }; scaler?: GradScalerState };
+    schedule.loadStateDict(saved.schedule);
+    if (scaler) {
+      if (!saved.scaler) throw new CheckpointError(`${last.dir}: the run trains in f16 but the checkpoint has no loss-scaler state`);
+      scaler.loadStateDict(saved.scaler);
+    }
     setRandomState(state.rng);
     step = state.step;
     pos = state.data;
@@ -151,7 +172,7 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
         model, modelDir: o.modelDir, optimizerTensors: sd.tensors, keep: t.saveTotalLimit,
         adapterConfig: cfg.lora ? { peft_type: 'LORA', r: cfg.lora.r, lora_alpha: cfg.lora.alpha, lora_dropout: cfg.lora.dropout,
           target_modules: cfg.lora.targetModules, layers: loraLayers(model).map(([k]) => k) } : null,
-        state: { step, data: pos, rng: getRandomState(), optimizer: { meta: sd.meta, schedule: sched }, stage: cfg.stage,
+        state: { step, data: pos, rng: getRandomState(), optimizer: { meta: sd.meta, schedule: sched, ...(scaler ? { scaler: await scaler.stateDict() } : {}) }, stage: cfg.stage,
           configDigest: digest, extra: { losses: lastLosses, totalSteps: total } },
       });
     } finally { for (const x of sd.tensors.values()) x.dispose(); }
@@ -170,22 +191,23 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
           const out = trainingForward(model, batch.examples, { gradientCheckpointing: t.gradientCheckpointing });
           tokens += out.tokens;
           const obj = ullavaObjective(out, cfg.loss, o.losses);
-          const scaled = t.gradientAccumulationSteps === 1 ? obj.total : mulScalar(obj.total, 1 / t.gradientAccumulationSteps);
-          backward(scaled);
+          const part = t.gradientAccumulationSteps === 1 ? obj.total : mulScalar(obj.total, 1 / t.gradientAccumulationSteps);
+          backward(scaler ? scaler.scale(part) : part);
           return { loss: obj.total.detach(), ...Object.fromEntries(Object.entries(obj.parts).map(([k, v]) => [k, v.detach()])) } as Record<string, Tensor>;
         });
         for (const [k, v] of Object.entries(values)) { sums[k] = (sums[k] ?? 0) + (await v.item()) / t.gradientAccumulationSteps; v.dispose(); }
       }
       const lr = optimizer.paramGroups[0].lr;
-      optimizer.step({ maxGradNorm: t.maxGradNorm > 0 ? t.maxGradNorm : undefined });
-      schedule.step();
+      optimizer.step({ maxGradNorm: t.maxGradNorm > 0 ? t.maxGradNorm : undefined, scaler: scaler ?? undefined });
       optimizer.zeroGrad();
-      const { gradNorm } = await optimizer.lastStep();
+      const { gradNorm, skipped } = await optimizer.lastStep();
+      if (!skipped) schedule.step();
       step++; stepsRun++;
       lastLosses = sums;
       const stepMs = performance.now() - t0;
       const m: StepMetrics = { step, epoch: pos.epoch + pos.batch / loader.batchesPerEpoch, losses: sums, lr,
-        gradNorm: Number.isFinite(gradNorm) ? gradNorm : null, tokensPerSecond: tokens / (stepMs / 1000), stepMs, time: new Date().toISOString() };
+        gradNorm: Number.isFinite(gradNorm) ? gradNorm : null,
+        ...(scaler ? { lossScale: await scaler.getScale(), skipped } : {}), tokensPerSecond: tokens / (stepMs / 1000), stepMs, time: new Date().toISOString() };
       if (step % t.loggingSteps === 0 || step === total) { await metrics.log(m); void metrics.draw(); }
       progress?.update(m);
       o.onStep?.(m);
@@ -199,6 +221,7 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
     process.off('SIGINT', onSigint);
     progress?.finish();
     optimizer.dispose();
+    scaler?.dispose();
     await runner.close();
   }
   return { stepsRun, lastStep: step, totalSteps: total, interrupted, lastLosses, checkpoint: lastCheckpoint, plan };
