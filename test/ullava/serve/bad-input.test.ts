@@ -127,7 +127,7 @@ test('load: a full queue answers 429 with Retry-After; the time limit answers 50
     const metrics = await (await fetch(`${s.base}/metrics`)).text();
     assert.match(metrics, /ullava_rejected_total\{reason="queue_full"\} 1/);
   } finally { await s.close(); }
-  // The queue's media budget: one 160 x 120 image (57600 RGB bytes) may wait, a second one may not.
+  // The queue's media budget: one demo image (128 x 128, 49152 RGB bytes) may wait, a second one may not.
   const m = await startServer({ maxBatch: 1, maxQueue: 8, limits: { maxQueuedMediaBytes: 60_000 } });
   try {
     const url = `${m.base}/v1/chat/completions`;
