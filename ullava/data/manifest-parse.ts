@@ -186,7 +186,10 @@ export function parseRecord(json: unknown, where: string, line: number, base: st
       });
       const segs = count(conversations, '[SEG]'), locs = count(conversations, '[LOC]');
       if (Array.isArray(j.masks) && j.masks.length && j.masks.length !== segs) is.bad('masks', `one mask per [SEG] in the answers (${segs})`, `${j.masks.length} masks`);
-      if (Array.isArray(j.boxes) && j.boxes.length && j.boxes.length !== locs) is.bad('boxes', `one box per [LOC] in the answers (${locs})`, `${j.boxes.length} boxes`);
+      // Boxes go with the [LOC]s; an answer without [LOC] (the published model) may give one per [SEG]: the
+      // ground truth `ullava eval --task rec` scores the mask's box against (training ignores them).
+      const boxesOk = (n: number) => n === locs || (locs === 0 && n === segs);
+      if (Array.isArray(j.boxes) && j.boxes.length && !boxesOk(j.boxes.length)) is.bad('boxes', `one box per [LOC] in the answers (${locs})${locs ? '' : `, or one per [SEG] (${segs}) as rec ground truth`}`, `${j.boxes.length} boxes`);
     }
     if ((Array.isArray(j.masks) && j.masks.length || Array.isArray(j.boxes) && j.boxes.length) && j.image == null) is.bad('image', 'present when masks or boxes are given', j.image);
   } else {

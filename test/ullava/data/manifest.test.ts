@@ -45,6 +45,7 @@ test('v0 lines: the reader names the file, the line and the field of every mista
     [{ ...good, masks: [{ size: [2], counts: [1] }] }, /"masks\[0\]\.size" must be two positive integers/],
     [{ ...good, boxes: [[5, 5, 1, 1]] }, /"boxes\[0\]" must be pixel \[x0, y0, x1, y1\] with x0 <= x1/],
     [{ conversations: good.conversations, masks: ['m.png'] }, /"image" must be present when masks or boxes are given/],
+    [{ ...good, boxes: [[1, 1, 2, 2], [1, 1, 3, 3]] }, /"boxes" must be one box per \[LOC\] in the answers \(0\), or one per \[SEG\] \(1\) as rec ground truth, got "2 boxes"/],
   ];
   for (const [rec, re] of cases) {
     const p = join(dir, 'm.jsonl');
@@ -56,6 +57,9 @@ test('v0 lines: the reader names the file, the line and the field of every mista
   await writeFile(join(dir, 'e.jsonl'), '\n\n');
   await assertRejects(() => readManifest(join(dir, 'e.jsonl')), /holds no samples/);
   await writeFile(join(dir, 'ok.jsonl'), JSON.stringify(good) + '\n');
+  // Without [LOC], one box per [SEG] is accepted: rec ground truth for the evaluation.
+  await writeFile(join(dir, 'rec.jsonl'), JSON.stringify({ ...good, task: 'rec', boxes: [[1, 1, 2, 2]] }) + '\n');
+  assert.equal((await readManifest(join(dir, 'rec.jsonl')))[0].boxes, [[1, 1, 2, 2]]);
   const [s] = await readManifest(join(dir, 'ok.jsonl'));
   assert.equal([s.image, s.masks], [join(dir, 'a.png'), [{ png: join(dir, 'm.png') }]]);
 });

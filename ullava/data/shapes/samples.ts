@@ -17,6 +17,7 @@ import {
   captionQuestion, groundQuestion, salientQuestion, segAnswer, segmentQuestion, videoCaptionQuestion, withMedia,
 } from './wording.js';
 import { capitalise } from './vocabulary.js';
+import { masksToBoxes, type Box } from '../../media/boxes.js';
 
 export const TASKS = ['res', 'rec', 'vqa', 'caption', 'salient', 'video'] as const;
 export type ShapesTask = typeof TASKS[number];
@@ -31,6 +32,8 @@ export interface ShapesRecord {
   image?: string; video?: { frames: string[] };
   conversations: Turn[];
   masks?: CocoRleCounts[];
+  /** rec: the ground-truth box of each [SEG] (inclusive pixel box, as u-LLaVA's mask2bbox), for `ullava eval --task rec`. */
+  boxes?: Box[];
   refs?: Ref[];
   questions?: { type: VqaType; answer: string }[];
   motion?: { mover: string; direction: string };
@@ -62,15 +65,17 @@ function segmentationSample(rs: RenderedScene, rng: Rng, task: 'res' | 'rec'): O
   const exprs = chooseExpressions(rs, rng, task === 'res' ? rng.int(1, 3) : rng.int(1, 2));
   if (!exprs.length) return null;
   const { width: W, height: H } = rs.scene;
-  const conversations: Turn[] = [], masks: CocoRleCounts[] = [], refs: Ref[] = [];
+  const conversations: Turn[] = [], masks: CocoRleCounts[] = [], refs: Ref[] = [], boxes: Box[] = [];
   exprs.forEach((e, i) => {
     const shape = rs.scene.shapes[e.target], mask = maskOf(rs.rendered, e.target);
     const q = task === 'res' ? segmentQuestion(e.text, rng) : groundQuestion(e.text, rng);
     conversations.push({ from: 'human', value: i === 0 ? withMedia(q, 'image') : q }, { from: 'gpt', value: segAnswer(shape.kind) });
     masks.push(encodeMask(mask, H, W));
+    boxes.push(masksToBoxes(mask, W, H)!);
     refs.push({ expression: e.text, expression_type: e.type, category: shape.kind, box: boxOf(mask, W)! });
   });
-  return { conversations, masks, refs };
+  if (task === 'res') return { conversations, masks, refs };
+  return { conversations, masks, boxes, refs };
 }
 
 /** The sample of `seed` (the same bytes whatever else is generated). */

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from '../../../harness/test.js';
 import { encodeMask } from '../../../../ullava/data/coco/rle.js';
+import { masksToBoxes } from '../../../../ullava/media/boxes.js';
 import { generateSample, generateShapes, SPLITS, checkSeedRange, renderDemo, DEMO_TARGET, maskOf, boxOf, TASKS } from '../../../../ullava/data/shapes/index.js';
 import { rngFor } from '../../../../ullava/data/shapes/random.js';
 import { sampleScene } from '../../../../ullava/data/shapes/sample-scene.js';
@@ -95,6 +96,12 @@ test('a generated manifest has every task, "task" on every line, and the trainin
   assert.match(res.conversations[1].value, /^Sure\. Info: \[SEG\]; \[tag\](square|circle|triangle|star|hexagon|diamond)\[\/tag\]\.$/);
   const img = await loadImage(join(out, res.image));
   assert.equal([img.width, img.height], [64, 64]);
+  // rec lines carry one ground-truth box per [SEG]: the mask's inclusive box, as the evaluation scores it.
+  const rec = lines.find((l) => l.task === 'rec');
+  assert.equal(rec.boxes.length, rec.masks.length);
+  rec.masks.forEach((m: { size: [number, number]; counts: number[] }, i: number) => {
+    assert.equal(rec.boxes[i], masksToBoxes(decodeRle(m), m.size[1], m.size[0]), `rec box ${i}`);
+  });
   const video = lines.find((l) => l.task === 'video');
   assert.equal(video.video.frames.length, 8);
   assert.match(video.conversations[0].value, /^<video>\n/);
