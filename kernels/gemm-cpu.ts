@@ -28,30 +28,40 @@ export const PACK_PARAMS_FIXED = 8;
  * [rows, K, K4, blocks, nBatch, ...]: `blocks` is the padded number of 8-row blocks per batch.
  * `batchBase` are statements that may read `b` (the batch) and declare what `element(row, k)` uses.
  */
-export function panelPackCode(dtype: DType, helpers: string, batchBase: string, element: (row: string, k: string) => string): string {
-  return threadKernel({ W: PACK_WORKGROUP, count: 'P[4] * P[3] * P[2] * 8u', decls: [bufferDecl(1, 'X', dtype, 'read'),
+export function panelPackCode(dtype: DType, helpers: string, batchBase: string, element: (row: string, k: string) => string,
+  vec4Element?: (row: string, k: string) => string): string {
+  // vec4Element: X is read as vec4<f32> (f32, contiguous and aligned along K, K a multiple of 4).
+  const X = vec4Element ? '@group(0) @binding(1) var<storage, read> X: array<vec4<f32>>;' : bufferDecl(1, 'X', dtype, 'read');
+  const ld = vec4Element ? '' : `fn ld(e: u32) -> f32 { return ${loadExpr('X', dtype, 'e')}; }`;
+  const fill = vec4Element ? `v = ${vec4Element('row', 'k')};`
+    : `for (var c = 0u; c < 4u; c++) { if (k + c < K) { v[c] = ${element('row', 'k + c')}; } }`;
+  return threadKernel({ W: PACK_WORKGROUP, count: 'P[4] * P[3] * P[2] * 8u', decls: [X,
     '@group(0) @binding(2) var<storage, read_write> Y: array<vec4<f32>>;'],
-  helpers: `fn ld(e: u32) -> f32 { return ${loadExpr('X', dtype, 'e')}; }\n${helpers}`, body: `
+  helpers: `${ld}\n${helpers}`, body: `
   let rows = P[0]; let K = P[1]; let K4 = P[2]; let blocks = P[3];
-  let lane = t % 8u;
-  let k4 = (t / 8u) % K4;
-  let blk = (t / (8u * K4)) % blocks;
-  let b = t / (8u * K4 * blocks);
+  // Two divisions per item (the dearest instruction on CPU drivers): t = ((b * blocks + blk) * K4 + k4) * 8 + lane.
+  let lane = t & 7u;
+  let tq = t >> 3u;
+  let k4 = tq % K4;
+  let tb = tq / K4;
+  let blk = tb % blocks;
+  let b = tb / blocks;
   ${batchBase}
   let row = blk * 8u + lane;
   let k = k4 * 4u;
   var v = vec4<f32>(0.0);
   if (row < rows) {
-    for (var c = 0u; c < 4u; c++) { if (k + c < K) { v[c] = ${element('row', 'k + c')}; } }
+    ${fill}
   }
   Y[t] = v;` });
 }
 
 /**
- * Pack kernel for strided operands. Params: [rows, K, K4, blocks, nBatch, offset, sRow, sK,
+ * Pack kernel for strided operands (`vec4`: f32 rows contiguous along K, with K, the offset and every
+ * stride but sK multiples of 4, read 16 bytes at a time). Params: [rows, K, K4, blocks, nBatch, offset, sRow, sK,
  * batchShape(R), batchStrides(R)]: element (r, k) of batch b at offset + batchOffset(b) + r·sRow + k·sK.
  */
-export function packKernel(dtype: DType, batchRank: number): KernelSource {
+export function packKernel(dtype: DType, batchRank: number, vec4 = false): KernelSource {
   const R = batchRank, P0 = PACK_PARAMS_FIXED;
   const code = panelPackCode(dtype, '', `var bb = b;
   var off = P[5];
@@ -59,8 +69,8 @@ export function packKernel(dtype: DType, batchRank: number): KernelSource {
     let s = P[${P0}u + u32(d)];
     off += (bb % s) * P[${P0 + R}u + u32(d)];
     bb = bb / s;
-  }`, (row, k) => `ld(off + ${row} * P[6] + (${k}) * P[7])`);
-  return { label: `gemm_pack_${dtype}_b${R}`, code };
+  }`, (row, k) => `ld(off + ${row} * P[6] + (${k}) * P[7])`, vec4 ? (row, k) => `X[(off + ${row} * P[6] + ${k}) / 4u]` : undefined);
+  return { label: `gemm_pack_${dtype}_b${R}${vec4 ? '_v4' : ''}`, code };
 }
 
 /**

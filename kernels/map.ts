@@ -69,7 +69,8 @@ ${spec.body}
 fn unravel(e0: u32) -> array<u32, ${R}> {
   var idx: array<u32, ${R}>;
   var e = e0;
-  for (var d = ${R - 1}; d >= 0; d--) { let s = P[${layout.shapeAt} + u32(d)]; idx[d] = e % s; e = e / s; }
+  for (var d = ${R - 1}; d >= 1; d--) { let s = P[${layout.shapeAt} + u32(d)]; idx[d] = e % s; e = e / s; }
+  idx[0] = e;
   return idx;
 }
 @compute @workgroup_size(${MAP_WORKGROUP})
@@ -87,4 +88,64 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   ${storeWordStmt('out', spec.out, 't', vals)}
 }`;
   return { label: spec.label, code };
+}
+
+/**
+ * The f32 map kernel four elements at a time, for bodies that read their inputs only at the output's own
+ * index (engine/ops/launch.ts isIndexFree): one invocation loads a vec4 of each input whose innermost stride
+ * is 1 (`vec4` true) or one value of an input broadcast along the innermost dimension, and writes one vec4.
+ * CPU drivers (lavapipe) run it ~4x faster than the scalar kernel: one 16-byte load instead of four gathers,
+ * one index computation for four elements. The launcher guarantees: every tensor f32, the innermost
+ * dimension a multiple of 4, vec4 inputs at offsets and outer strides that are multiples of 4.
+ */
+export function mapKernelVec4(spec: MapSpec & { vec4: boolean[] }): KernelSource {
+  const R = spec.rank;
+  const layout = mapParamsLayout(R, spec.inputs.length);
+  const decls = spec.inputs.map((inp, i) => `@group(0) @binding(${i + 1}) var<storage, read> in_${inp.name}: array<${spec.vec4[i] ? 'vec4<f32>' : 'f32'}>;`);
+  decls.push(`@group(0) @binding(${spec.inputs.length + 1}) var<storage, read_write> out: array<vec4<f32>>;`);
+  const offsets = spec.inputs.map((inp, i) => {
+    const base = layout.inputAt(i);
+    const terms = Array.from({ length: R }, (_, d) => `idx[${d}] * P[${base + 1 + d}]`).join(' + ');
+    return `fn off_${inp.name}(idx: array<u32, ${R}>) -> u32 { return P[${base}] + ${terms}; }`;
+  }).join('\n');
+  // The body's loads become the arguments of a scalar function applied to each of the four lanes.
+  let body = spec.body;
+  for (const inp of spec.inputs) body = body.split(`ld_${inp.name}(idx)`).join(`x_${inp.name}`);
+  const args = spec.inputs.map((inp) => `x_${inp.name}: f32`).join(', ');
+  const loads = spec.inputs.map((inp, i) => spec.vec4[i]
+    ? `let v_${inp.name} = in_${inp.name}[off_${inp.name}(idx) / 4u];`
+    : `let v_${inp.name} = vec4<f32>(in_${inp.name}[off_${inp.name}(idx)]);`).join('\n  ');
+  const call = spec.inputs.map((inp) => `v_${inp.name}[c]`).join(', ');
+  const code = `
+${PARAMS_DECL}
+${decls.join('\n')}
+${DTYPE_HELPERS}
+${LINEAR_WG}
+fn sc_u(k: u32) -> u32 { return P[${layout.scalarsAt} + k]; }
+fn sc_i(k: u32) -> i32 { return bitcast<i32>(P[${layout.scalarsAt} + k]); }
+fn sc_f(k: u32) -> f32 { return bitcast<f32>(P[${layout.scalarsAt} + k]); }
+${offsets}
+${spec.helpers ?? ''}
+fn compute(${args}) -> f32 {
+${body}
+}
+fn unravel(e0: u32) -> array<u32, ${R}> {
+  var idx: array<u32, ${R}>;
+  var e = e0;
+  for (var d = ${R - 1}; d >= 1; d--) { let s = P[${layout.shapeAt} + u32(d)]; idx[d] = e % s; e = e / s; }
+  idx[0] = e;
+  return idx;
+}
+@compute @workgroup_size(${MAP_WORKGROUP / 4})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let t = linearWorkgroup(wid, nwg) * ${MAP_WORKGROUP / 4}u + lid;
+  if (t * 4u >= P[0]) { return; }
+  let idx = unravel(t * 4u);
+  ${loads}
+  var r: vec4<f32>;
+  for (var c = 0u; c < 4u; c++) { r[c] = compute(${call}); }
+  out[t] = r;
+}`;
+  return { label: `${spec.label}:v4`, code };
 }

@@ -36,7 +36,8 @@ export function packOperand(x: Tensor, rows: number, K: number, blocks: number, 
   const p = panels(device, nBatch, blocks, K);
   const params = [rows, K, K4, blocks, nBatch, x.offset, sRow, sK, ...bShape, ...bstr];
   if (params.length !== PACK_PARAMS_FIXED + 2 * R) throw new Error('matmul: pack parameter layout mismatch');
-  device.dispatch(kernelFor(packKernel, x.dtype, R), Uint32Array.from(params), [{ buffer: x.storage.buffer }, { buffer: p.storage.buffer }],
+  const vec4 = x.dtype === 'f32' && sK === 1 && K % 4 === 0 && [x.offset, sRow, ...bstr].every((v) => v % 4 === 0);
+  device.dispatch(kernelFor(packKernel, x.dtype, R, vec4), Uint32Array.from(params), [{ buffer: x.storage.buffer }, { buffer: p.storage.buffer }],
     grid(Math.ceil((nBatch * blocks * K4 * 8) / PACK_WORKGROUP)));
   return p;
 }

@@ -3,7 +3,7 @@
 import { Tensor, numel } from '../tensor.js';
 import type { DType } from '../dtype.js';
 import { packFactor } from '../dtype.js';
-import { mapKernel, MAP_WORKGROUP, type MapBody } from '../../kernels/map.js';
+import { mapKernel, mapKernelVec4, MAP_WORKGROUP, type MapBody } from '../../kernels/map.js';
 import { grid } from '../../kernels/kernel.js';
 import { kernelFor } from '../kernel-cache.js';
 import type { Device } from '../device.js';
@@ -62,6 +62,52 @@ export interface RunMapArgs {
   device?: Device;
 }
 
+/** Whether a map body reads its inputs only as `ld_NAME(idx)` and never looks at the index or the shape itself. */
+export function isIndexFree(body: string): boolean {
+  return !/\bidx\b|\bshape\(/.test(body.replace(/\bld_\w+\(idx\)/g, ''));
+}
+
+/**
+ * The same walk over fewer dimensions (as PyTorch's TensorIterator coalesces): size-1 dimensions are dropped
+ * and a dimension merges into the one before it when every input steps over both as one (the output is
+ * contiguous). Rank >= 1.
+ */
+export function coalesceDims(shape: readonly number[], strides: readonly (readonly number[])[]): { shape: number[]; strides: number[][] } {
+  const outShape: number[] = [], outStrides: number[][] = strides.map(() => []);
+  shape.forEach((size, d) => {
+    if (size === 1) return;
+    const last = outShape.length - 1;
+    if (last >= 0 && strides.every((s, k) => outStrides[k][last] === s[d] * size)) {
+      outShape[last] *= size;
+      strides.forEach((s, k) => { outStrides[k][last] = s[d]; });
+    } else {
+      outShape.push(size);
+      strides.forEach((s, k) => outStrides[k].push(s[d]));
+    }
+  });
+  if (outShape.length === 0) return { shape: [1], strides: strides.map(() => [0]) };
+  return { shape: outShape, strides: outStrides };
+}
+
+/**
+ * Per input, whether the vec4 kernel (kernels/map.ts mapKernelVec4) loads it four at a time (true) or
+ * broadcasts one value (false); null where that kernel does not apply: an index-reading body, a tensor that
+ * is not f32, an innermost dimension not a multiple of 4, or a vec4 input not aligned to 4 elements.
+ */
+function vec4Inputs(a: RunMapArgs, shape: number[], strides: number[][], offsets: number[]): boolean[] | null {
+  const R = shape.length;
+  if (a.outDtype !== 'f32' || shape[R - 1] % 4 !== 0 || !isIndexFree(a.kernel.body)) return null;
+  const flags: boolean[] = [];
+  for (let k = 0; k < a.inputs.length; k++) {
+    const s = strides[k];
+    if (a.inputs[k].tensor.dtype !== 'f32' || (s[R - 1] !== 0 && s[R - 1] !== 1)) return null;
+    const v = s[R - 1] === 1;
+    if (v && (offsets[k] % 4 !== 0 || s.some((x, d) => d < R - 1 && x % 4 !== 0))) return null;
+    flags.push(v);
+  }
+  return flags;
+}
+
 /** Runs a map kernel and returns its (new, contiguous) output. */
 export function runMap(a: RunMapArgs): Tensor {
   const device = a.device ?? a.inputs[0]?.tensor.device;
@@ -71,20 +117,27 @@ export function runMap(a: RunMapArgs): Tensor {
   const out = Tensor.empty(a.outShape, a.outDtype, device);
   const n = numel(a.outShape);
   if (n === 0) return out;
-  const R = Math.max(1, a.outShape.length);
-  const shape = a.outShape.length ? [...a.outShape] : [1];
-  const kernel = kernelFor(mapKernel, { ...a.kernel, rank: R, out: a.outDtype,
-    inputs: a.inputs.map((i) => ({ name: i.name, dtype: i.tensor.dtype })) });
-  const params: number[] = [n, ...shape];
-  for (const i of a.inputs) {
+  let shape = a.outShape.length ? [...a.outShape] : [1];
+  let strides = a.inputs.map((i) => {
     const s = i.strides ?? (a.outShape.length ? broadcastStrides(i.tensor, a.outShape) : [0]);
-    if (s.length !== R) throw new Error(`${label}: input ${i.name} has ${s.length} strides for rank ${R}`);
-    params.push(i.offset ?? i.tensor.offset, ...s);
-  }
+    if (s.length !== shape.length) throw new Error(`${label}: input ${i.name} has ${s.length} strides for rank ${shape.length}`);
+    return s;
+  });
+  // A body that only reads its inputs at the output's own index may run over fewer, longer dimensions:
+  // each dimension costs an integer division per element, the dearest instruction on CPU drivers.
+  if (isIndexFree(a.kernel.body)) ({ shape, strides } = coalesceDims(shape, strides));
+  const R = shape.length;
+  const offsets = a.inputs.map((i) => i.offset ?? i.tensor.offset);
+  const spec = { ...a.kernel, rank: R, out: a.outDtype, inputs: a.inputs.map((i) => ({ name: i.name, dtype: i.tensor.dtype })) };
+  const vec4 = vec4Inputs(a, shape, strides, offsets);
+  const kernel = vec4 ? kernelFor(mapKernelVec4, { ...spec, vec4 }) : kernelFor(mapKernel, spec);
+  const params: number[] = [n, ...shape];
+  a.inputs.forEach((i, k) => params.push(offsets[k], ...strides[k]));
   if (a.scalars) params.push(...a.scalars);
-  const threads = Math.ceil(n / packFactor(a.outDtype));
+  const threads = vec4 ? n / 4 : Math.ceil(n / packFactor(a.outDtype));
+  const perWorkgroup = vec4 ? MAP_WORKGROUP / 4 : MAP_WORKGROUP;
   device.dispatch(kernel, Uint32Array.from(params), [...a.inputs.map((i) => ({ buffer: i.tensor.storage.buffer })),
-    { buffer: out.storage.buffer }], grid(Math.ceil(threads / MAP_WORKGROUP)));
+    { buffer: out.storage.buffer }], grid(Math.ceil(threads / perWorkgroup)));
   return out;
 }
 

@@ -29,6 +29,9 @@ export interface FinalizeOptions {
 }
 
 /** Scratch buffers of the pass, kept between steps. */
+/** Fewest gradient elements one grad-stats thread sums. */
+const STATS_ELEMENTS_PER_THREAD = 64;
+
 export class GradNormWorkspace {
   private partials: Tensor | null = null;
   // Stand-ins bound when there are no partials or no scaler (two: a buffer may not be bound both
@@ -60,7 +63,10 @@ export class GradNormWorkspace {
   }
 
   private encodeStats(grads: Tensor[]): number {
-    const counts = grads.map((g) => Math.max(1, Math.min(STATS_MAX_WORKGROUPS, Math.ceil(g.size / (OPTIM_WORKGROUP * 4)))));
+    // At least STATS_ELEMENTS_PER_THREAD elements per thread: each workgroup ends in a barrier-heavy
+    // reduction, which CPU drivers run as coroutine switches (a 5M-element embedding gradient took 80 ms
+    // with 4 per thread on lavapipe); a GPU still gets hundreds of workgroups for the large gradients.
+    const counts = grads.map((g) => Math.max(1, Math.min(STATS_MAX_WORKGROUPS, Math.ceil(g.size / (OPTIM_WORKGROUP * STATS_ELEMENTS_PER_THREAD)))));
     const total = counts.reduce((a, b) => a + b, 0);
     if (!this.partials || this.partials.size < 2 * total) {
       this.partials?.dispose();

@@ -56,6 +56,7 @@ test('GEMV (gemv_k, gemv_n): rows, dtypes, pair loads and epilogues compile on t
 test('packed GEMM (CPU-like adapters): pack kernels and epilogues compile on the null backend', async () => {
   const ks: KernelSource[] = [];
   for (const d of DTYPES) for (const batchRank of [1, 2]) ks.push(packKernel(d, batchRank));
+  for (const batchRank of [1, 2]) ks.push(packKernel('f32', batchRank, true));
   for (const epi of EPILOGUES) ks.push(packedKernel(epi));
   await compileAll(ks);
 });
