@@ -5,7 +5,7 @@
 // [SEG] goes through the seg head into SAM's mask decoder (SAM's image encoder frozen, no graph) and is
 // upsampled to the image's size; the one before each [LOC] through the det head to a box.
 import {
-  Tensor, reshape, slice, scope, noGrad, checkpoint, arange, indexSelect, cast, linear, type DType,
+  Tensor, type Device, reshape, slice, scope, noGrad, checkpoint, arange, indexSelect, cast, linear, type DType,
 } from '../../engine/index.js';
 import type { UllavaForCausalLM, SpliceSpan } from '../models/ullava/model.js';
 import { IGNORE_INDEX, type PreparedExample } from './example.js';
@@ -16,8 +16,8 @@ export interface TrainingForwardOptions {
 }
 
 export interface TrainingForwardOutput {
-  /** Final-norm hidden states [B, S, hidden] (right-padded batch). */
-  hidden: Tensor;
+  /** Final-norm hidden states [B, S, hidden] (right-padded batch); null when the LLM does not run (the "sam" stage). */
+  hidden: Tensor | null;
   /** B * S labels on the host (-100: not supervised, padding included); position t+1's label is what row t predicts. */
   labels: Int32Array;
   /** The LM head, [N, hidden] -> [N, vocab]: the loss runs it on the supervised rows only. */
@@ -45,7 +45,7 @@ export function padIds(examples: PreparedExample[], padId: number): { ids: Int32
   return { ids, S };
 }
 
-export function trainingForward(model: UllavaForCausalLM, examples: PreparedExample[], o: TrainingForwardOptions): TrainingForwardOutput {
+export function trainingForward(model: UllavaForCausalLM, examples: PreparedExample[], o: TrainingForwardOptions): TrainingForwardOutput & { hidden: Tensor } {
   if (examples.length === 0) throw new RangeError('trainingForward: an empty batch');
   const lm = model.lm, cfg = model.config;
   const device = lm.model.embed_tokens.weight.device;
@@ -101,22 +101,11 @@ export function trainingForward(model: UllavaForCausalLM, examples: PreparedExam
     const rowsOf = (rows: number[]) => indexSelect(flat, 0, Tensor.fromHost(Int32Array.from(rows), [rows.length], 'i32', device));
     const lmHead = (x: Tensor) => (lm.lm_head ? lm.lm_head.forward(x) : linear(x, lm.model.embed_tokens.weight));
 
-    const maskLogits: Tensor[] = [], maskTargets: Tensor[] = [], maskValid: (Tensor | null)[] = [];
+    const maskLogits: Tensor[] = [], targets: Tensor[] = [], maskValid: (Tensor | null)[] = [];
     const withMasks = examples.filter((e) => e.sam && e.segPositions.length);
     if (withMasks.length) {
       const segHidden = rowsOf(segRows);
-      const Ss = cfg.sam.encoder.imageSize, per = 3 * Ss * Ss;
-      const px = new Float32Array(withMasks.length * per);
-      withMasks.forEach((e, i) => px.set(e.sam!.pixels, i * per));
-      const samDtype = model.visualModel.promptEncoder.noMaskEmbed.weight.dtype;
-      // SAM's image encoder is frozen in the paper's stages: no graph, no saved activations. A model trained
-      // from scratch ("from_scratch" configs) trains it, and then it runs with its graph.
-      const encode = () => scope(() => {
-        const p = Tensor.fromHost(px, [withMasks.length, 3, Ss, Ss], 'f32', device);
-        return model.visualModel.encodeImage(samDtype === 'f32' ? p : cast(p, samDtype));
-      });
-      const encoderTrains = model.visualModel.imageEncoder.parameters().some((t) => t.requiresGrad);
-      const embeddings = encoderTrains ? encode() : noGrad(encode);
+      const embeddings = samImageEmbeddings(model, withMasks);
       let first = 0, i = 0;
       for (const e of examples) {
         const n = e.sam ? e.segPositions.length : 0;
@@ -124,18 +113,9 @@ export function trainingForward(model: UllavaForCausalLM, examples: PreparedExam
         const emb = slice(embeddings, 0, i, i + 1);
         const logits = model.decodeMasks(slice(segHidden, 0, first, first + n), emb, e.sam!.inputSize, e.sam!.originalSize);
         maskLogits.push(logits.dtype === 'f32' ? logits : cast(logits, 'f32'));
-        const [mh, mw] = e.sam!.originalSize;
-        const tgt = new Float32Array(n * mh * mw);
-        // 255 = ignore (label maps): target 0 there, and left out of the loss by the valid map.
-        const ignored = e.masks.some((m) => m.includes(255));
-        const valid = ignored ? new Float32Array(n * mh * mw).fill(1) : null;
-        e.masks.forEach((m, k) => {
-          for (let q = 0; q < m.length; q++) {
-            if (m[q] === 255) valid![k * mh * mw + q] = 0; else tgt[k * mh * mw + q] = m[q];
-          }
-        });
-        maskTargets.push(Tensor.fromHost(tgt, [n, mh, mw], 'f32', device));
-        maskValid.push(valid ? Tensor.fromHost(valid, [n, mh, mw], 'f32', device) : null);
+        const { target, valid } = maskTargets(e, n, device);
+        targets.push(target);
+        maskValid.push(valid);
         first += n; i++;
       }
     }
@@ -147,8 +127,41 @@ export function trainingForward(model: UllavaForCausalLM, examples: PreparedExam
       boxT = Tensor.fromHost(Float32Array.from(boxTargets), [locRows.length, 4], 'f32', device);
     }
     return {
-      hidden, labels, lmHead, maskLogits, maskTargets, maskValid, boxes, boxTargets: boxT, boxCounts: examples.map((e) => e.locPositions.length),
+      hidden, labels, lmHead, maskLogits, maskTargets: targets, maskValid, boxes, boxTargets: boxT, boxCounts: examples.map((e) => e.locPositions.length),
       tokens: examples.reduce((a, e) => a + e.ids.length, 0), supervisedTokens: supervised,
     };
   });
+}
+
+/**
+ * SAM image embeddings [N, C, h, w] of examples that carry SAM inputs. SAM's image encoder is frozen in the
+ * paper's stages: no graph, no saved activations. A model trained from scratch ("from_scratch" configs)
+ * trains it, and then it runs with its graph.
+ */
+export function samImageEmbeddings(model: UllavaForCausalLM, examples: PreparedExample[]): Tensor {
+  const cfg = model.config, device = model.visualModel.promptEncoder.noMaskEmbed.weight.device;
+  const Ss = cfg.sam.encoder.imageSize, per = 3 * Ss * Ss;
+  const px = new Float32Array(examples.length * per);
+  examples.forEach((e, i) => px.set(e.sam!.pixels, i * per));
+  const samDtype = model.visualModel.promptEncoder.noMaskEmbed.weight.dtype;
+  const encode = () => scope(() => {
+    const p = Tensor.fromHost(px, [examples.length, 3, Ss, Ss], 'f32', device);
+    return model.visualModel.encodeImage(samDtype === 'f32' ? p : cast(p, samDtype));
+  });
+  const encoderTrains = model.visualModel.imageEncoder.parameters().some((t) => t.requiresGrad);
+  return encoderTrains ? encode() : noGrad(encode);
+}
+
+/** An example's masks as 0/1 f32 targets [n, H, W], and where label maps say 255 (ignore), a 0/1 map of the pixels that count. */
+export function maskTargets(e: PreparedExample, n: number, device: Device): { target: Tensor; valid: Tensor | null } {
+  const [mh, mw] = e.sam!.originalSize, masks = e.masks.slice(0, n);
+  const tgt = new Float32Array(n * mh * mw);
+  const ignored = masks.some((m) => m.includes(255));
+  const valid = ignored ? new Float32Array(n * mh * mw).fill(1) : null;
+  masks.forEach((m, k) => {
+    for (let q = 0; q < m.length; q++) {
+      if (m[q] === 255) valid![k * mh * mw + q] = 0; else tgt[k * mh * mw + q] = m[q];
+    }
+  });
+  return { target: Tensor.fromHost(tgt, [n, mh, mw], 'f32', device), valid: valid ? Tensor.fromHost(valid, [n, mh, mw], 'f32', device) : null };
 }

@@ -22,7 +22,7 @@ export function ullavaObjective(out: TrainingForwardOutput, w: LossWeights, fns:
     const parts: Record<string, Tensor> = {};
     const terms: Tensor[] = [];
     const term = (name: string, t: Tensor, weight: number) => { parts[name] = t; if (weight !== 0) terms.push(mul(t, weight)); };
-    if (out.supervisedTokens > 0) term('ce', fns.tokenCrossEntropy(out.hidden, out.labels, out.lmHead), w.ce);
+    if (out.hidden && out.supervisedTokens > 0) term('ce', fns.tokenCrossEntropy(out.hidden, out.labels, out.lmHead), w.ce);
     if (out.maskLogits.length) {
       const { bce, dice } = fns.maskLoss(out.maskLogits, out.maskTargets, out.maskValid);
       term('bce', bce, w.bce); term('dice', dice, w.dice);

@@ -42,7 +42,11 @@ export interface TrainingHyper {
 export interface TrainConfig {
   /** Where it was read from (for messages). */
   source: string;
-  stage: 'stage1' | 'stage2' | 'stage2-lora';
+  /**
+   * 'sam': the segmenter alone, prompted by points drawn from the masks (point-prompt-forward.ts), for a
+   * model trained from scratch (no pretrained SAM exists at its size); needs "from_scratch": true.
+   */
+  stage: 'stage1' | 'stage2' | 'stage2-lora' | 'sam';
   description: string;
   /** Parameter-name patterns ('*' = any run of characters) that train; `frozen` patterns win over them. */
   trainable: string[];
@@ -132,7 +136,7 @@ export function parseTrainConfig(json: unknown, file: string): TrainConfig {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new ConfigError(`${file}: the config must be a JSON object`);
   const top = new Reader(file, json as Json, '');
   top.onlyKnown(['$comment', 'stage', 'description', 'model', 'data', 'trainable', 'frozen', 'lora', 'training', 'loss', 'from_scratch']);
-  const stage = top.oneOf('stage', ['stage1', 'stage2', 'stage2-lora'] as const);
+  const stage = top.oneOf('stage', ['stage1', 'stage2', 'stage2-lora', 'sam'] as const);
   const trainable = top.strings('trainable', []);
   if (trainable.length === 0 && !top.obj.lora) throw new ConfigError(`${file}: "trainable" must list at least one parameter-name pattern (or give "lora"), else nothing trains`);
   const loraR = top.child('lora', false);
@@ -182,10 +186,14 @@ export function parseTrainConfig(json: unknown, file: string): TrainConfig {
   model?.onlyKnown(['path', 'preset']);
   const data = top.child('data', false);
   data?.onlyKnown(['manifest']);
+  const fromScratch = top.bool('from_scratch', false);
+  if (stage === 'sam' && !fromScratch) {
+    throw new ConfigError(`${file}: "stage": "sam" trains the segmenter alone, for a model trained from scratch; set "from_scratch": true (the paper's SAM is pretrained and frozen)`);
+  }
   return {
     source: file, stage, description: top.str('description', '') ?? '', trainable, frozen: top.strings('frozen', []), lora, training, loss,
     modelPath: model?.str('path', null) ?? null, dataPath: data?.str('manifest', null) ?? null,
-    modelPreset: model?.str('preset', null) ?? null, fromScratch: top.bool('from_scratch', false),
+    modelPreset: model?.str('preset', null) ?? null, fromScratch,
   };
 }
 

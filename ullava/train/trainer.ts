@@ -26,6 +26,7 @@ import type { UllavaForCausalLM } from '../models/ullava/model.js';
 import type { LlamaTokenizer } from '../tokenizer/llama.js';
 import { applyStage, loraLayers, type StagePlan } from './stages.js';
 import { trainingForward } from './forward.js';
+import { pointPromptForward } from './point-prompt-forward.js';
 import { ullavaObjective, type LossFunctions } from './objective.js';
 import { DataLoader, type DataPosition } from './loader.js';
 import { prepareExample } from './example.js';
@@ -188,7 +189,8 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
         const batch = await loader.get(pos);
         pos = loader.next(pos);
         const values = await scope(() => {
-          const out = trainingForward(model, batch.examples, { gradientCheckpointing: t.gradientCheckpointing });
+          const out = cfg.stage === 'sam' ? pointPromptForward(model, batch.examples, step * t.gradientAccumulationSteps + micro)
+            : trainingForward(model, batch.examples, { gradientCheckpointing: t.gradientCheckpointing });
           tokens += out.tokens;
           const obj = ullavaObjective(out, cfg.loss, o.losses);
           const part = t.gradientAccumulationSteps === 1 ? obj.total : mulScalar(obj.total, 1 / t.gradientAccumulationSteps);

@@ -144,6 +144,11 @@ export class PromptEncoder extends Module {
     });
   }
 
+  /** One sparse token per point [B, N, embedDim], no padding point: a point prompt in the form of u-LLaVA's text prompts. */
+  pointTokens(p: PointPrompts): Tensor {
+    return this.embedPoints(p, false);
+  }
+
   private embedBoxes(boxes: { values: ArrayLike<number>; batch: number }): Tensor {
     const B = boxes.batch;
     const c = new Float32Array(B * 4);

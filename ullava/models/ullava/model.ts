@@ -142,8 +142,12 @@ export class UllavaForCausalLM extends Module {
    * [1, C, h, w] (each [SEG] is its own prompt, as the official code runs them).
    */
   decodeMasks(segHidden: Tensor, imageEmbedding: Tensor, inputSize: [number, number], originalSize: [number, number]): Tensor {
+    return scope(() => this.decodeMaskPrompts(this.segPrompts(segHidden), imageEmbedding, inputSize, originalSize));
+  }
+
+  /** decodeMasks from N sparse prompt tokens [N, 1, C] (projected [SEG] states, or SAM's point tokens). */
+  decodeMaskPrompts(prompts: Tensor, imageEmbedding: Tensor, inputSize: [number, number], originalSize: [number, number]): Tensor {
     return scope(() => {
-      const prompts = this.segPrompts(segHidden);
       const samDtype = this.visualModel.promptEncoder.noMaskEmbed.weight.dtype;
       const textEmbeds = prompts.dtype === samDtype ? prompts : cast(prompts, samDtype);
       const { lowResMasks } = this.visualModel.predict(imageEmbedding, { textEmbeds }, false);

@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from '../../../harness/test.js';
+import { assertRejects } from '../../../harness/assert.js';
 import * as E from '../../../../engine/index.js';
 import { generateShapes } from '../../../../ullava/data/shapes/index.js';
 import { readTrainConfig, parseTrainConfig } from '../../../../ullava/train/train-config.js';
@@ -19,6 +20,7 @@ import { loadUllava } from '../../../../ullava/models/ullava/load.js';
 import { UllavaForCausalLM } from '../../../../ullava/models/ullava/model.js';
 import { ullavaConfigFromJSON } from '../../../../ullava/models/ullava/config.js';
 import { SHAPES_TEST_PRESET, shapesUllavaConfigJSON, writeRandomUllava } from '../../../../ullava/models/ullava/shapes-preset.js';
+import { drawMaskPoint } from '../../../../ullava/train/point-prompt-forward.js';
 
 test('the shapes configs parse; they train the towers only because they say "from_scratch"', async () => {
   await E.getDevice();
@@ -77,5 +79,52 @@ test('a few steps of the shapes recipe from scratch: the loss falls, every tower
         assert.equal(Array.from((await t.toArray()) as Float32Array), Array.from(after.get(k)!), `${k} reloads as trained`);
       }
     } finally { reloaded.model.dispose(); loaded.model.dispose(); }
+  } finally { await rm(root, { recursive: true, force: true }); }
+});
+
+test('the "sam" stage needs "from_scratch"; drawMaskPoint draws only inside the mask', async () => {
+  const sam = await readTrainConfig(resolveConfigPath('shapes-sam'));
+  assert.equal([sam.stage, sam.fromScratch, sam.modelPreset], ['sam', true, 'shapes']);
+  assert.throws(() => parseTrainConfig({ stage: 'sam', trainable: ['visual_model.mask_decoder.*'], training: { learning_rate: 1e-3, per_device_train_batch_size: 2, model_max_length: 128 } }, 'sam.json'), /sam\.json: "stage": "sam" .* set "from_scratch": true/);
+  const m = new Uint8Array(5 * 4); // 5 wide, 4 tall; inside: (1, 2), (3, 2), (4, 3)
+  m[2 * 5 + 1] = 1; m[2 * 5 + 3] = 1; m[3 * 5 + 4] = 1;
+  let s = 1;
+  const rand = () => { s = (s * 48271) % 2147483647; return s / 2147483647; };
+  const seen = new Set<string>();
+  for (let i = 0; i < 60; i++) seen.add(String(drawMaskPoint(m, 5, rand)));
+  assert.equal([...seen].sort(), ['1,2', '3,2', '4,3']);
+  assert.is(drawMaskPoint(new Uint8Array(6), 3, rand), null);
+});
+
+test('a few steps of the "sam" stage: the mask loss falls, only the segmenter moves, a batch without masks is refused', async () => {
+  await E.getDevice();
+  const root = await mkdtemp(join(tmpdir(), 'ullava-shapes-sam-'));
+  try {
+    const data = await generateShapes({ out: join(root, 'data'), n: 4, seed: 900, split: 'train', tasks: ['res'], size: 32 });
+    const modelDir = await writeRandomUllava(join(root, 'init'), shapesUllavaConfigJSON(SHAPES_TEST_PRESET), 7);
+    const loaded = await loadUllava(modelDir, { dtype: 'f32' });
+    try {
+      const before = new Map<string, Float32Array>();
+      for (const [k, t] of loaded.model.stateDict()) before.set(k, (await t.toArray()) as Float32Array);
+      const cfg = await readTrainConfig(resolveConfigPath('shapes-sam'));
+      Object.assign(cfg.training, { batchSize: 4, maxSteps: 6, learningRate: 5e-3, warmupRatio: 0, lrScheduler: 'constant', saveSteps: 6, maxLength: 128 });
+      const losses: number[] = [];
+      await train({ model: loaded.model, tokenizer: loaded.tokenizer, modelDir, config: cfg, samples: await readManifest(data.manifest),
+        out: join(root, 'run'), resume: false, losses: ULLAVA_LOSS_FUNCTIONS, progress: false, say: () => undefined, onStep: (m) => losses.push(m.losses.loss) });
+      console.log(`     sam stage, ${losses.length} steps: loss ${losses.map((l) => l.toFixed(3)).join(' ')}`);
+      assert.ok(losses[5] < 0.9 * losses[0], `loss ${losses[0]} -> ${losses[5]}`);
+      const moved = async (k: string) => { const now = (await loaded.model.stateDict().get(k)!.toArray()) as Float32Array; const b = before.get(k)!; return now.some((v, i) => v !== b[i]); };
+      for (const k of ['visual_model.image_encoder.blocks.0.attn.qkv.weight', 'visual_model.mask_decoder.output_upscaling.0.weight', 'visual_model.prompt_encoder.point_embeddings.1.weight']) {
+        assert.ok(await moved(k), `${k} trained`);
+      }
+      for (const k of ['llm.model.layers.0.self_attn.q_proj.weight', 'llm.vision_encoder.vision_model.encoder.layers.0.self_attn.q_proj.weight', 'text_hidden_fcs.0.0.weight']) {
+        if (before.has(k)) assert.not.ok(await moved(k), `${k} does not train in the sam stage`);
+      }
+      const vqa = await generateShapes({ out: join(root, 'vqa'), n: 2, seed: 950, split: 'train', tasks: ['vqa'], size: 32 });
+      Object.assign(cfg.training, { batchSize: 2, maxSteps: 1 });
+      const vqaSamples = await readManifest(vqa.manifest);
+      await assertRejects(() => train({ model: loaded.model, tokenizer: loaded.tokenizer, modelDir, config: cfg, samples: vqaSamples,
+        out: join(root, 'run-vqa'), resume: false, losses: ULLAVA_LOSS_FUNCTIONS, progress: false, say: () => undefined }), /the "sam" stage trains on masks: this batch has none/);
+    } finally { loaded.model.dispose(); }
   } finally { await rm(root, { recursive: true, force: true }); }
 });
