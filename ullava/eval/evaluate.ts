@@ -33,6 +33,8 @@ export interface ItemResult {
   /** 0-based round (gpt turn) the item belongs to, and its index among the record's items. */
   round: number;
   index: number;
+  /** The record's kind of this item (EvalRecord.itemKinds / roundKinds), when it names one. */
+  kind?: string;
   /** The model's answer of that round (teacher-forced: its greedy choice at each position). */
   answer: string;
   /** res / salient. */
@@ -109,6 +111,13 @@ export function taskMetrics(task: EvalTask, samples: readonly SampleResult[]): R
     case 'vqa': return { accuracy: items.length ? items.filter((i) => i.correct).length / items.length : NaN };
     case 'caption': return { token_f1: items.length ? items.reduce((a, i) => a + i.f1!, 0) / items.length : NaN };
   }
+}
+
+const kindOf = (k: string | null | undefined): { kind?: string } => (k ? { kind: k } : {});
+
+/** Records reduced to their items of one kind (for the metrics by kind). */
+function onlyKind(samples: readonly SampleResult[], kind: string): SampleResult[] {
+  return samples.map((s) => ({ ...s, items: s.items.filter((i) => i.kind === kind) }));
 }
 
 /** How bad an item is, lower = worse: IoU, 1/0 for a match, token F1. */
@@ -223,7 +232,7 @@ async function teacherForcedBatch(model: UllavaForCausalLM, tokenizer: LlamaToke
         const pred = predMask(j), gt = ex.masks[j];
         const c = maskIntersectionUnion(pred, gt);
         const round = roundOf(spans, ex.segPositions[j]);
-        const item: ItemResult = { round, index: j, answer: texts[round], ...c, iou: maskIoU(c) };
+        const item: ItemResult = { round, index: j, ...kindOf(r.itemKinds[j]), answer: texts[round], ...c, iou: maskIoU(c) };
         s.items.push(item);
         if (worst.wants(item.iou!)) worst.add({ sample: s, item, score: item.iou!, width, height, pred: binary(pred), gt: Uint8Array.from(gt) });
       });
@@ -240,13 +249,13 @@ async function teacherForcedBatch(model: UllavaForCausalLM, tokenizer: LlamaToke
           pos = ex.segPositions[j];
         }
         const round = roundOf(spans, pos);
-        const item: ItemResult = { round, index: j, answer: texts[round], box, gtBox, iou: predictedBoxIoU(box, gtBox) };
+        const item: ItemResult = { round, index: j, ...kindOf(r.itemKinds[j]), answer: texts[round], box, gtBox, iou: predictedBoxIoU(box, gtBox) };
         s.items.push(item);
         worst.add({ sample: s, item, score: item.iou!, width, height });
       });
     } else {
       r.answers.forEach((truth, k) => {
-        const item: ItemResult = { round: k, index: k, answer: texts[k], truth, correct: exactMatch(texts[k], truth), f1: tokenF1(texts[k], truth) };
+        const item: ItemResult = { round: k, index: k, ...kindOf(r.roundKinds[k]), answer: texts[k], truth, correct: exactMatch(texts[k], truth), f1: tokenF1(texts[k], truth) };
         s.items.push(item);
         worst.add({ sample: s, item, score: itemScore(item), width, height });
       });
@@ -287,7 +296,7 @@ async function generativeRecord(session: UllavaSession, model: UllavaForCausalLM
         const gt = gtMasks[first + j];
         const pred = answer.masks[j] ?? new Float32Array(gt.length);
         const c = maskIntersectionUnion(pred, gt);
-        const item: ItemResult = { round: k, index: first + j, answer: text, ...c, iou: maskIoU(c) };
+        const item: ItemResult = { round: k, index: first + j, ...kindOf(r.itemKinds[first + j]), answer: text, ...c, iou: maskIoU(c) };
         s.items.push(item);
         if (worst.wants(item.iou!)) worst.add({ sample: s, item, score: item.iou!, width, height, pred: binary(pred), gt: Uint8Array.from(gt) });
       }
@@ -297,14 +306,14 @@ async function generativeRecord(session: UllavaSession, model: UllavaForCausalLM
       for (let j = 0; j < want; j++) {
         const gtBox = r.gtBoxes[first + j];
         const box = answer.boxes[j] ?? null;
-        const item: ItemResult = { round: k, index: first + j, answer: text, box, gtBox, iou: predictedBoxIoU(box, gtBox) };
+        const item: ItemResult = { round: k, index: first + j, ...kindOf(r.itemKinds[first + j]), answer: text, box, gtBox, iou: predictedBoxIoU(box, gtBox) };
         s.items.push(item);
         worst.add({ sample: s, item, score: item.iou!, width, height });
       }
       first += want;
     } else {
       const truth = r.answers[k];
-      const item: ItemResult = { round: k, index: k, answer: text, truth, correct: exactMatch(text, truth), f1: tokenF1(text, truth) };
+      const item: ItemResult = { round: k, index: k, ...kindOf(r.roundKinds[k]), answer: text, truth, correct: exactMatch(text, truth), f1: tokenF1(text, truth) };
       s.items.push(item);
       worst.add({ sample: s, item, score: itemScore(item), width, height });
     }
@@ -333,13 +342,17 @@ export async function evaluateRecords(model: UllavaForCausalLM, tokenizer: Llama
       o.onProgress?.(samples.length, records.length);
     }
   }
-  const values = taskMetrics(o.task, samples);
   const boot = o.bootstrap === false ? null : { resamples: 1000, seed: 0, level: 0.95, ...o.bootstrap };
   const metrics: Record<string, MetricValue> = {};
-  for (const [name, value] of Object.entries(values)) {
-    let ci: BootstrapInterval | null = null;
-    if (boot) ci = bootstrapInterval(samples, (rs) => taskMetrics(o.task, rs)[name], boot);
-    metrics[name] = { value, ci95: ci ? [ci.low, ci.high] : null };
+  // Every metric over all items, then over the items of each kind the records name ("ciou/relational").
+  const kinds = [...new Set(samples.flatMap((s) => s.items.flatMap((i) => (i.kind ? [i.kind] : []))))].sort();
+  for (const kind of [null, ...kinds]) {
+    const scoped = (rs: readonly SampleResult[]) => (kind === null ? rs : onlyKind(rs, kind));
+    for (const [name, value] of Object.entries(taskMetrics(o.task, scoped(samples)))) {
+      let ci: BootstrapInterval | null = null;
+      if (boot) ci = bootstrapInterval(samples, (rs) => taskMetrics(o.task, scoped(rs))[name], boot);
+      metrics[kind === null ? name : `${name}/${kind}`] = { value, ci95: ci ? [ci.low, ci.high] : null };
+    }
   }
   return {
     task: o.task, protocol: o.generate ? 'generative' : 'teacher-forced', primary: PRIMARY_METRIC[o.task], metrics, samples,

@@ -30,6 +30,18 @@ export interface EvalRecord {
   answers: string[];
   /** rec: ground-truth boxes, in the order of the answers' [LOC] (else [SEG]) tokens. */
   gtBoxes: Box[];
+  /**
+   * Optional kinds the metrics are also reported by: of each mask / box item, from "refs"[i].expression_type
+   * (the shapes world: simple, attribute, relational), and of each round, from "questions"[k].type (VQA kinds).
+   */
+  itemKinds: (string | null)[];
+  roundKinds: (string | null)[];
+}
+
+/** The string field `key` of each object of array `raw` (null where absent), or [] when `raw` is not an array. */
+function kindsOf(raw: unknown, key: string): (string | null)[] {
+  if (!Array.isArray(raw)) return [];
+  return raw.map((x) => (typeof x === 'object' && x !== null && typeof (x as Record<string, unknown>)[key] === 'string' ? (x as Record<string, string>)[key] : null));
 }
 
 export interface EvalRecords { records: EvalRecord[]; skipped: number; path: string }
@@ -128,7 +140,7 @@ export function parseEvalRecord(json: unknown, where: string, line: number, base
     where, line, id: j.id === undefined ? String(line) : String(j.id), task: (j.task as string | undefined) ?? null, sample,
     questions: turns.filter((t) => t.from === 'human').map((t) => t.value),
     answers: turns.filter((t) => t.from === 'gpt').map((t) => t.value),
-    gtBoxes,
+    gtBoxes, itemKinds: kindsOf(j.refs, 'expression_type'), roundKinds: kindsOf(j.questions, 'type'),
   };
 }
 

@@ -156,3 +156,18 @@ test('generative res: an answer without [SEG] scores an empty mask (I = 0, U = t
   assert.equal(await hook.run({ model: l.model, tokenizer: l.tokenizer, step: 1 }), { ciou: tf.metrics.ciou.value, giou: tf.metrics.giou.value, count: 2 });
   assert.is(hook.name, 'res');
 });
+
+test('metrics by kind: items the records name a kind of ("refs"[i].expression_type) are also scored apart, as "ciou/<kind>"', async () => {
+  const l = await model();
+  const dir = await mkdtemp(join(tmpdir(), 'ullava-eval-kinds-'));
+  const { records } = await readEvalRecords(await writeTrainData(dir, 3), 'res');
+  records.forEach((r, k) => { r.itemKinds = [k === 0 ? 'simple' : 'relational']; });
+  const got = await evaluateRecords(l.model, l.tokenizer, records, { task: 'res', bootstrap: false });
+  const items = got.samples.map((s) => s.items[0]);
+  assert.equal(items.map((i) => i.kind), ['simple', 'relational', 'relational']);
+  const ciou = (xs: typeof items) => { const u = xs.reduce((a, i) => a + i.union!, 0); return u ? xs.reduce((a, i) => a + i.intersection!, 0) / u : 0; };
+  assert.is(got.metrics['ciou/simple'].value, ciou(items.slice(0, 1)));
+  assert.is(got.metrics['ciou/relational'].value, ciou(items.slice(1)));
+  assert.is(got.metrics.ciou.value, ciou(items));
+  assert.ok(!('ciou/attribute' in got.metrics), 'no metric for a kind no record names');
+});

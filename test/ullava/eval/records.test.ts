@@ -69,3 +69,16 @@ test('readEvalRecords: tasks filter, ids, one record per target, rec boxes per [
   await assertRejects(() => readEvalRecords(bad, 'res'), /no records to evaluate for task res \(1 records of other tasks skipped\)/);
   await assertRejects(() => readEvalRecords(join(dir, 'none.jsonl'), 'res'), /none\.jsonl: cannot read the data manifest \(ENOENT\)/);
 });
+
+test('kinds: "refs"[i].expression_type names each mask / box item, "questions"[k].type each round (null where absent)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'ullava-eval-kinds-'));
+  const line = (o: object) => JSON.stringify({ image: 'a.png', ...o });
+  const path = join(dir, 'm.jsonl');
+  await writeFile(path, [
+    line({ task: 'vqa', conversations: [{ from: 'human', value: '<image>\nWhat colour?' }, { from: 'gpt', value: 'Red.' }, { from: 'human', value: 'How many?' }, { from: 'gpt', value: 'Two.' }],
+      questions: [{ type: 'colour' }, { answer: 'Two.' }] }),
+  ].join('\n') + '\n');
+  const { records } = await readEvalRecords(path, 'vqa');
+  assert.equal(records[0].roundKinds, ['colour', null]);
+  assert.equal(records[0].itemKinds, []);
+});

@@ -1,7 +1,7 @@
 // test/ullava/data/shapes/train.test.ts: the shapes recipe trains a u-LLaVA from scratch: the built-in
 // configs parse ("from_scratch" lets the towers train), and a few steps of the `shapes` config on a handful
-// of generated samples (the small variant of the preset) lower the loss, move every tower (CLIP, SAM's
-// image encoder, the mask decoder, the LLM), and write a checkpoint that loads back to the same weights.
+// of generated samples (the small variant of the preset) lower the loss, move CLIP, the mask decoder and the
+// LLM, and write a checkpoint that loads back to the same weights; the "sam" stage trains the segmenter alone.
 import * as assert from 'uvu/assert';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -31,9 +31,11 @@ test('the shapes configs parse; they train the towers only because they say "fro
   const model = new UllavaForCausalLM(ullavaConfigFromJSON(shapesUllavaConfigJSON(SHAPES_TEST_PRESET)), { seed: 3 });
   try {
     const plan = applyStage(model, stage2);
-    for (const prefix of ['llm.vision_encoder.', 'visual_model.image_encoder.', 'visual_model.mask_decoder.', 'llm.model.layers.', 'text_hidden_fcs.']) {
-      assert.ok(plan.trainable.some((k) => k.startsWith(prefix)), `${prefix}* trains in the shapes recipe`);
+    for (const prefix of ['llm.vision_encoder.', 'visual_model.mask_decoder.', 'llm.model.layers.', 'text_hidden_fcs.']) {
+      assert.ok(plan.trainable.some((k) => k.startsWith(prefix)), `${prefix}* trains in the shapes recipe's stage II`);
     }
+    // SAM's image encoder trains in the "sam" stage, then stays frozen as in the paper's stage II.
+    assert.not.ok(plan.trainable.some((k) => k.startsWith('visual_model.image_encoder.')), 'SAM\'s image encoder is frozen in stage II');
     const { from_scratch: _f, ...withoutSwitch } = stage2Json();
     assert.throws(() => applyStage(model, parseTrainConfig(withoutSwitch, 'noswitch.json')), /noswitch\.json: "trainable" reaches SAM's image encoder .* or set "from_scratch": true/);
   } finally { model.dispose(); }
@@ -44,7 +46,7 @@ function stage2Json(): Record<string, unknown> {
     training: { learning_rate: 1e-3, per_device_train_batch_size: 2, model_max_length: 128 } };
 }
 
-test('a few steps of the shapes recipe from scratch: the loss falls, every tower moves, the checkpoint reloads to the same weights', async () => {
+test('a few steps of stage II of the shapes recipe: the loss falls, CLIP, the LLM and the mask decoder move (not SAM\'s encoder), the checkpoint reloads to the same weights', async () => {
   await E.getDevice();
   const root = await mkdtemp(join(tmpdir(), 'ullava-shapes-train-'));
   try {
@@ -67,7 +69,8 @@ test('a few steps of the shapes recipe from scratch: the loss falls, every tower
     const moved = (k: string, now: Float32Array) => { const b = before.get(k)!; return now.some((v, i) => v !== b[i]); };
     const after = new Map<string, Float32Array>();
     for (const [k, t] of loaded.model.stateDict()) after.set(k, (await t.toArray()) as Float32Array);
-    for (const k of ['llm.vision_encoder.vision_model.encoder.layers.0.self_attn.q_proj.weight', 'visual_model.image_encoder.blocks.0.attn.qkv.weight',
+    assert.not.ok(moved('visual_model.image_encoder.blocks.0.attn.qkv.weight', after.get('visual_model.image_encoder.blocks.0.attn.qkv.weight')!), 'SAM\'s image encoder is frozen in stage II');
+    for (const k of ['llm.vision_encoder.vision_model.encoder.layers.0.self_attn.q_proj.weight',
       'visual_model.mask_decoder.output_upscaling.0.weight', 'llm.model.layers.0.self_attn.q_proj.weight', 'llm.model.embed_tokens.weight']) {
       assert.ok(after.has(k), `${k} is a parameter`);
       assert.ok(moved(k, after.get(k)!), `${k} trained`);
