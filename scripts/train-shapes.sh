@@ -13,9 +13,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-runs/shapes}
-SAM_N=${SAM_N:-9600}
-STAGE1_N=${STAGE1_N:-5600}
-STAGE2_N=${STAGE2_N:-8000}
+SAM_N=${SAM_N:-19200}
+STAGE1_N=${STAGE1_N:-4000}
+STAGE2_N=${STAGE2_N:-7600}
 BATCH=${BATCH:-8}
 U="node dist/ullava/cli/main.js"
 export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}

@@ -5,14 +5,20 @@
 // [SEG] goes through the seg head into SAM's mask decoder (SAM's image encoder frozen, no graph) and is
 // upsampled to the image's size; the one before each [LOC] through the det head to a box.
 import {
-  Tensor, type Device, reshape, slice, scope, noGrad, checkpoint, arange, indexSelect, cast, linear, type DType,
+  Tensor, type Device, reshape, slice, scope, noGrad, checkpoint, arange, indexSelect, cast, linear, concat, type DType,
 } from '../../engine/index.js';
+import { maskPointTokens, interiorPoint } from './point-prompt-forward.js';
 import type { UllavaForCausalLM, SpliceSpan } from '../models/ullava/model.js';
 import { IGNORE_INDEX, type PreparedExample } from './example.js';
 
 export interface TrainingForwardOptions {
   /** Recompute each decoder layer's activations during backward instead of keeping them. */
   gradientCheckpointing: boolean;
+  /**
+   * Also return each [SEG] prompt with SAM's point token of its mask's interior point (the "prompt" loss of
+   * a recipe whose segmenter learnt from point prompts first, point-prompt-forward.ts).
+   */
+  pointTargets?: boolean;
 }
 
 export interface TrainingForwardOutput {
@@ -32,6 +38,9 @@ export interface TrainingForwardOutput {
   boxTargets: Tensor | null;
   /** The boxes of each example, in batch order (the official box loss normalises per example first). */
   boxCounts: number[];
+  /** With pointTargets: every [SEG] prompt token [M, 1, C] (f32, with its graph) and its point token (no graph); else null. */
+  promptPred?: Tensor | null;
+  promptTarget?: Tensor | null;
   /** Counts for throughput and reporting. */
   tokens: number;
   supervisedTokens: number;
@@ -102,6 +111,7 @@ export function trainingForward(model: UllavaForCausalLM, examples: PreparedExam
     const lmHead = (x: Tensor) => (lm.lm_head ? lm.lm_head.forward(x) : linear(x, lm.model.embed_tokens.weight));
 
     const maskLogits: Tensor[] = [], targets: Tensor[] = [], maskValid: (Tensor | null)[] = [];
+    const promptPreds: Tensor[] = [], promptTargets: Tensor[] = [];
     const withMasks = examples.filter((e) => e.sam && e.segPositions.length);
     if (withMasks.length) {
       const segHidden = rowsOf(segRows);
@@ -111,8 +121,14 @@ export function trainingForward(model: UllavaForCausalLM, examples: PreparedExam
         const n = e.sam ? e.segPositions.length : 0;
         if (!n) { first += e.segPositions.length; continue; }
         const emb = slice(embeddings, 0, i, i + 1);
-        const logits = model.decodeMasks(slice(segHidden, 0, first, first + n), emb, e.sam!.inputSize, e.sam!.originalSize);
+        const prompts = model.segPrompts(slice(segHidden, 0, first, first + n));
+        const logits = model.decodeMaskPrompts(prompts, emb, e.sam!.inputSize, e.sam!.originalSize);
         maskLogits.push(logits.dtype === 'f32' ? logits : cast(logits, 'f32'));
+        if (o.pointTargets) {
+          promptPreds.push(prompts.dtype === 'f32' ? prompts : cast(prompts, 'f32'));
+          const t = noGrad(() => maskPointTokens(model, e, n, interiorPoint));
+          promptTargets.push(t.dtype === 'f32' ? t : cast(t, 'f32'));
+        }
         const { target, valid } = maskTargets(e, n, device);
         targets.push(target);
         maskValid.push(valid);
@@ -127,7 +143,8 @@ export function trainingForward(model: UllavaForCausalLM, examples: PreparedExam
       boxT = Tensor.fromHost(Float32Array.from(boxTargets), [locRows.length, 4], 'f32', device);
     }
     return {
-      hidden, labels, lmHead, maskLogits, maskTargets: targets, maskValid, boxes, boxTargets: boxT, boxCounts: examples.map((e) => e.locPositions.length),
+      hidden, labels, lmHead, maskLogits, maskTargets: targets, maskValid,
+      promptPred: promptPreds.length ? concat(promptPreds, 0) : null, promptTarget: promptTargets.length ? concat(promptTargets, 0) : null, boxes, boxTargets: boxT, boxCounts: examples.map((e) => e.locPositions.length),
       tokens: examples.reduce((a, e) => a + e.ids.length, 0), supervisedTokens: supervised,
     };
   });

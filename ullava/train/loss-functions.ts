@@ -4,6 +4,7 @@
 // each part unweighted.
 import { tokenCrossEntropy, maskLoss, boxLoss } from './losses.js';
 import type { LossFunctions } from './objective.js';
+import { scope, sub, mul, mean } from '../../engine/index.js';
 
 export const ULLAVA_LOSS_FUNCTIONS: LossFunctions = {
   tokenCrossEntropy: (hidden, labels, lmHead) => tokenCrossEntropy(hidden, labels, lmHead).loss,
@@ -12,6 +13,7 @@ export const ULLAVA_LOSS_FUNCTIONS: LossFunctions = {
     m.total.dispose();
     return { bce: m.bce, dice: m.dice };
   },
+  promptLoss: (pred, target) => scope(() => { const d = sub(pred, target); return mean(mul(d, d)); }),
   boxLoss: (pred, target, perSample) => {
     const b = boxLoss(pred, target, { l1: 1, giou: 1 }, perSample);
     b.total.dispose();

@@ -1,4 +1,5 @@
-// u-LLaVA's training objective: ce * w_ce + (bce * w_bce + dice * w_dice) + (l1 * w_l1 + giou * w_giou), each
+// u-LLaVA's training objective: ce * w_ce + (bce * w_bce + dice * w_dice) + (l1 * w_l1 + giou * w_giou)
+// (+ prompt * w_prompt, a recipe's option, 0 in the paper's stages), each
 // part reported apart. The loss functions themselves (with the official normalisations) are given by the
 // caller (ullava/train/losses.ts in the product); this file only weighs and sums them.
 import { Tensor, add, mul, scope } from '../../engine/index.js';
@@ -12,6 +13,8 @@ export interface LossFunctions {
   maskLoss(logits: Tensor[], targets: Tensor[], valid?: (Tensor | null)[]): { bce: Tensor; dice: Tensor };
   /** Box losses of [M, 4] predictions against targets; perSample: the boxes of each example, in batch order. */
   boxLoss(pred: Tensor, target: Tensor, perSample: readonly number[]): { l1: Tensor; giou: Tensor };
+  /** Mean squared error of [SEG] prompt tokens against point tokens (a "prompt" weight > 0 needs it). */
+  promptLoss?(pred: Tensor, target: Tensor): Tensor;
 }
 
 export interface Objective { total: Tensor; parts: Record<string, Tensor> }
@@ -30,6 +33,10 @@ export function ullavaObjective(out: TrainingForwardOutput, w: LossWeights, fns:
     if (out.boxes && out.boxTargets) {
       const { l1, giou } = fns.boxLoss(out.boxes, out.boxTargets, out.boxCounts);
       term('l1', l1, w.l1); term('giou', giou, w.giou);
+    }
+    if (w.prompt > 0 && out.promptPred && out.promptTarget) {
+      if (!fns.promptLoss) throw new Error('the config weighs a "prompt" loss but no prompt loss function was given');
+      term('prompt', fns.promptLoss(out.promptPred, out.promptTarget), w.prompt);
     }
     if (terms.length === 0) throw new Error('the batch has nothing to learn from (no supervised token, mask or box)');
     const total = terms.slice(1).reduce((a, t) => add(a, t), terms[0]);

@@ -37,6 +37,39 @@ export function drawMaskPoint(m: Uint8Array, w: number, rand: () => number): [nu
 }
 
 /**
+ * The mask pixel nearest its centroid (x, y) -- inside the shape, deterministic -- or null for an empty mask.
+ */
+export function interiorPoint(m: Uint8Array, w: number): [number, number] | null {
+  let n = 0, sx = 0, sy = 0;
+  for (let i = 0; i < m.length; i++) if (m[i] === 1) { n++; sx += i % w; sy += Math.floor(i / w); }
+  if (n === 0) return null;
+  const cx = sx / n, cy = sy / n;
+  let best = -1, bestD = Infinity;
+  for (let i = 0; i < m.length; i++) {
+    if (m[i] !== 1) continue;
+    const d = (i % w - cx) ** 2 + (Math.floor(i / w) - cy) ** 2;
+    if (d < bestD) { bestD = d; best = i; }
+  }
+  return [best % w, Math.floor(best / w)];
+}
+
+/**
+ * SAM's point token [n, 1, C] of each of the first n masks of `e` at the points `pick` chooses (label 1; an
+ * empty mask gets the "not a point" token), in the model's input frame.
+ */
+export function maskPointTokens(model: UllavaForCausalLM, e: PreparedExample, n: number, pick: (m: Uint8Array, w: number) => [number, number] | null): Tensor {
+  const [h, w] = e.sam!.originalSize, [ih, iw] = e.sam!.inputSize;
+  const coords = new Float32Array(2 * n), labels = new Int32Array(n);
+  e.masks.slice(0, n).forEach((m, k) => {
+    const p = pick(m, w);
+    labels[k] = p ? 1 : -1;
+    // SAM's ResizeLongestSide.apply_coords: original pixels to the model's input frame.
+    if (p) { coords[2 * k] = p[0] * (iw / w); coords[2 * k + 1] = p[1] * (ih / h); }
+  });
+  return model.visualModel.promptEncoder.pointTokens({ coords, labels, batch: n, count: 1 });
+}
+
+/**
  * Mask logits of every mask of the batch, each prompted by one point drawn from it (`seed` and the example
  * name the draw, so a run and its resumption draw the same points). The LLM does not run.
  */
@@ -51,17 +84,9 @@ export function pointPromptForward(model: UllavaForCausalLM, examples: PreparedE
     const embeddings = samImageEmbeddings(model, withMasks);
     const maskLogits: Tensor[] = [], targets: Tensor[] = [], valid: (Tensor | null)[] = [];
     withMasks.forEach((e, i) => {
-      const [h, w] = e.sam!.originalSize, [ih, iw] = e.sam!.inputSize;
       const rand = splitmix32((hash32(e.where) ^ Math.imul(seed + 1, 0x9e3779b1)) >>> 0);
-      const coords = new Float32Array(2 * e.masks.length), labels = new Int32Array(e.masks.length);
-      e.masks.forEach((m, k) => {
-        const p = drawMaskPoint(m, w, rand);
-        // An empty mask (a shape hidden by others) gets a "no point" token: its target is empty too.
-        labels[k] = p ? 1 : -1;
-        // SAM's ResizeLongestSide.apply_coords: original pixels to the model's input frame.
-        if (p) { coords[2 * k] = p[0] * (iw / w); coords[2 * k + 1] = p[1] * (ih / h); }
-      });
-      const tokens = prompter.pointTokens({ coords, labels, batch: e.masks.length, count: 1 });
+      // An empty mask (a shape hidden by others) gets a "no point" token: its target is empty too.
+      const tokens = maskPointTokens(model, e, e.masks.length, (m, w) => drawMaskPoint(m, w, rand));
       const logits = model.decodeMaskPrompts(tokens, slice(embeddings, 0, i, i + 1), e.sam!.inputSize, e.sam!.originalSize);
       maskLogits.push(logits.dtype === 'f32' ? logits : cast(logits, 'f32'));
       const t = maskTargets(e, e.masks.length, device);

@@ -7,7 +7,14 @@ import { readFile } from 'node:fs/promises';
 
 export interface LoraConfig { r: number; alpha: number; dropout: number; targetModules: ('q_proj' | 'k_proj' | 'v_proj' | 'o_proj')[] }
 
-export interface LossWeights { ce: number; bce: number; dice: number; l1: number; giou: number }
+export interface LossWeights {
+  ce: number; bce: number; dice: number; l1: number; giou: number;
+  /**
+   * Not in the paper: the mean squared distance of each [SEG] prompt token to SAM's point token of its
+   * mask's interior point, for a recipe whose segmenter first learnt from point prompts ("sam" stage).
+   */
+  prompt: number;
+}
 
 export interface TrainingHyper {
   learningRate: number;
@@ -179,9 +186,9 @@ export function parseTrainConfig(json: unknown, file: string): TrainConfig {
     evalSteps: t.num('eval_steps', 0, { integer: true, min: 0 }),
   };
   const l = top.child('loss', false);
-  l?.onlyKnown(['ce_weight', 'bce_weight', 'dice_weight', 'l1_weight', 'giou_weight']);
+  l?.onlyKnown(['ce_weight', 'bce_weight', 'dice_weight', 'l1_weight', 'giou_weight', 'prompt_weight']);
   const w = (k: string, d: number) => (l ? l.num(k, d, { min: 0 }) : d);
-  const loss: LossWeights = { ce: w('ce_weight', 1), bce: w('bce_weight', 2), dice: w('dice_weight', 0.5), l1: w('l1_weight', 1), giou: w('giou_weight', 1) };
+  const loss: LossWeights = { ce: w('ce_weight', 1), bce: w('bce_weight', 2), dice: w('dice_weight', 0.5), l1: w('l1_weight', 1), giou: w('giou_weight', 1), prompt: w('prompt_weight', 0) };
   const model = top.child('model', false);
   model?.onlyKnown(['path', 'preset']);
   const data = top.child('data', false);

@@ -190,7 +190,7 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
         pos = loader.next(pos);
         const values = await scope(() => {
           const out = cfg.stage === 'sam' ? pointPromptForward(model, batch.examples, step * t.gradientAccumulationSteps + micro)
-            : trainingForward(model, batch.examples, { gradientCheckpointing: t.gradientCheckpointing });
+            : trainingForward(model, batch.examples, { gradientCheckpointing: t.gradientCheckpointing, pointTargets: cfg.loss.prompt > 0 });
           tokens += out.tokens;
           const obj = ullavaObjective(out, cfg.loss, o.losses);
           const part = t.gradientAccumulationSteps === 1 ? obj.total : mulScalar(obj.total, 1 / t.gradientAccumulationSteps);
