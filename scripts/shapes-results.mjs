@@ -27,7 +27,8 @@ for (const name of ['sam', 'stage1', 'stage2']) {
 }
 const summary = JSON.parse(readFileSync(join(evalDir, 'summary.json'), 'utf8'));
 let bytes = null;
-if (modelDir) bytes = readdirSync(modelDir).reduce((a, f) => a + statSync(join(modelDir, f)).size, 0);
+// The model as it would ship: the checkpoint without the optimizer state and the trainer's state.
+if (modelDir) bytes = readdirSync(modelDir).filter((f) => !['optimizer.safetensors', 'trainer_state.json'].includes(f)).reduce((a, f) => a + statSync(join(modelDir, f)).size, 0);
 const report = {
   bench: 'shapes-recipe', date: new Date().toISOString(),
   commit: execSync('git rev-parse --short HEAD').toString().trim(),
