@@ -35,6 +35,20 @@ function mapParamsLayout(rank: number, nInputs: number) {
   return { shapeAt: 1, inputAt: (i: number) => 1 + rank + i * (rank + 1), scalarsAt: 1 + rank + nInputs * (rank + 1) };
 }
 
+/** The extra-scalar readers and the index unravelling every map kernel declares. */
+function scalarsAndUnravel(R: number, layout: ReturnType<typeof mapParamsLayout>): string {
+  return `fn sc_u(k: u32) -> u32 { return P[${layout.scalarsAt} + k]; }
+fn sc_i(k: u32) -> i32 { return bitcast<i32>(P[${layout.scalarsAt} + k]); }
+fn sc_f(k: u32) -> f32 { return bitcast<f32>(P[${layout.scalarsAt} + k]); }
+fn unravel(e0: u32) -> array<u32, ${R}> {
+  var idx: array<u32, ${R}>;
+  var e = e0;
+  for (var d = ${R - 1}; d >= 1; d--) { let s = P[${layout.shapeAt} + u32(d)]; idx[d] = e % s; e = e / s; }
+  idx[0] = e;
+  return idx;
+}`;
+}
+
 export function mapKernel(spec: MapSpec): KernelSource {
   const R = spec.rank;
   const T = computeType(spec.out);
@@ -58,20 +72,11 @@ ${decls.join('\n')}
 ${DTYPE_HELPERS}
 ${LINEAR_WG}
 fn shape(d: u32) -> u32 { return P[${layout.shapeAt} + d]; }
-fn sc_u(k: u32) -> u32 { return P[${layout.scalarsAt} + k]; }
-fn sc_i(k: u32) -> i32 { return bitcast<i32>(P[${layout.scalarsAt} + k]); }
-fn sc_f(k: u32) -> f32 { return bitcast<f32>(P[${layout.scalarsAt} + k]); }
+${scalarsAndUnravel(R, layout)}
 ${accessors}
 ${spec.helpers ?? ''}
 fn compute(idx: array<u32, ${R}>) -> ${T} {
 ${spec.body}
-}
-fn unravel(e0: u32) -> array<u32, ${R}> {
-  var idx: array<u32, ${R}>;
-  var e = e0;
-  for (var d = ${R - 1}; d >= 1; d--) { let s = P[${layout.shapeAt} + u32(d)]; idx[d] = e % s; e = e / s; }
-  idx[0] = e;
-  return idx;
 }
 @compute @workgroup_size(${MAP_WORKGROUP})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -121,20 +126,11 @@ ${PARAMS_DECL}
 ${decls.join('\n')}
 ${DTYPE_HELPERS}
 ${LINEAR_WG}
-fn sc_u(k: u32) -> u32 { return P[${layout.scalarsAt} + k]; }
-fn sc_i(k: u32) -> i32 { return bitcast<i32>(P[${layout.scalarsAt} + k]); }
-fn sc_f(k: u32) -> f32 { return bitcast<f32>(P[${layout.scalarsAt} + k]); }
+${scalarsAndUnravel(R, layout)}
 ${offsets}
 ${spec.helpers ?? ''}
 fn compute(${args}) -> f32 {
 ${body}
-}
-fn unravel(e0: u32) -> array<u32, ${R}> {
-  var idx: array<u32, ${R}>;
-  var e = e0;
-  for (var d = ${R - 1}; d >= 1; d--) { let s = P[${layout.shapeAt} + u32(d)]; idx[d] = e % s; e = e / s; }
-  idx[0] = e;
-  return idx;
 }
 @compute @workgroup_size(${MAP_WORKGROUP / 4})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
