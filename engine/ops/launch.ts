@@ -62,9 +62,19 @@ export interface RunMapArgs {
   device?: Device;
 }
 
-/** Whether a map body reads its inputs only as `ld_NAME(idx)` and never looks at the index or the shape itself. */
+const indexFreeBodies = new Map<string, boolean>();
+
+/**
+ * Whether a map body reads its inputs only as `ld_NAME(idx)` and never looks at the index or the shape itself
+ * (remembered per body: every elementwise op asks).
+ */
 export function isIndexFree(body: string): boolean {
-  return !/\bidx\b|\bshape\(/.test(body.replace(/\bld_\w+\(idx\)/g, ''));
+  let free = indexFreeBodies.get(body);
+  if (free === undefined) {
+    free = !/\bidx\b|\bshape\(/.test(body.replace(/\bld_\w+\(idx\)/g, ''));
+    indexFreeBodies.set(body, free);
+  }
+  return free;
 }
 
 /**
@@ -94,9 +104,9 @@ export function coalesceDims(shape: readonly number[], strides: readonly (readon
  * broadcasts one value (false); null where that kernel does not apply: an index-reading body, a tensor that
  * is not f32, an innermost dimension not a multiple of 4, or a vec4 input not aligned to 4 elements.
  */
-function vec4Inputs(a: RunMapArgs, shape: number[], strides: number[][], offsets: number[]): boolean[] | null {
+function vec4Inputs(a: RunMapArgs, indexFree: boolean, shape: number[], strides: number[][], offsets: number[]): boolean[] | null {
   const R = shape.length;
-  if (a.outDtype !== 'f32' || shape[R - 1] % 4 !== 0 || !isIndexFree(a.kernel.body)) return null;
+  if (a.outDtype !== 'f32' || shape[R - 1] % 4 !== 0 || !indexFree) return null;
   const flags: boolean[] = [];
   for (let k = 0; k < a.inputs.length; k++) {
     const s = strides[k];
@@ -125,11 +135,12 @@ export function runMap(a: RunMapArgs): Tensor {
   });
   // A body that only reads its inputs at the output's own index may run over fewer, longer dimensions:
   // each dimension costs an integer division per element, the dearest instruction on CPU drivers.
-  if (isIndexFree(a.kernel.body)) ({ shape, strides } = coalesceDims(shape, strides));
+  const indexFree = isIndexFree(a.kernel.body);
+  if (indexFree) ({ shape, strides } = coalesceDims(shape, strides));
   const R = shape.length;
   const offsets = a.inputs.map((i) => i.offset ?? i.tensor.offset);
   const spec = { ...a.kernel, rank: R, out: a.outDtype, inputs: a.inputs.map((i) => ({ name: i.name, dtype: i.tensor.dtype })) };
-  const vec4 = vec4Inputs(a, shape, strides, offsets);
+  const vec4 = vec4Inputs(a, indexFree, shape, strides, offsets);
   const kernel = vec4 ? kernelFor(mapKernelVec4, { ...spec, vec4 }) : kernelFor(mapKernel, spec);
   const params: number[] = [n, ...shape];
   a.inputs.forEach((i, k) => params.push(offsets[k], ...strides[k]));
