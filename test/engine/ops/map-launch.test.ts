@@ -40,7 +40,15 @@ test('f32 maps agree with the host on the vec4 and scalar kernels: broadcasts, o
     a = E.reshape(E.slice(a, 0, off, off + na), c.a);
     let b = E.Tensor.fromHost(hb, c.b, 'f32', d);
     if (c.transpose) b = E.transpose(b, 0, 1);
-    const y = (await E.mul(E.add(a, b), b).toArray()) as Float32Array;
+    // Which kernel ran: the vec4 one exactly where its conditions hold (aligned f32, width a multiple of 4).
+    const labels: string[] = [];
+    const dispatch = d.dispatch.bind(d);
+    d.dispatch = (k, p, bufs, wg) => { labels.push(k.label); dispatch(k, p, bufs, wg); };
+    let sum: E.Tensor;
+    try { sum = E.add(a, b); } finally { d.dispatch = dispatch; }
+    const wantVec4 = !c.transpose && !c.aOff && c.a[c.a.length - 1] % 4 === 0;
+    assert.is(labels.filter((l) => l.startsWith('binary:add')).every((l) => l.endsWith(':v4') === wantVec4), true, `a [${c.a}], b [${c.b}]: kernels ${labels}`);
+    const y = (await E.mul(sum, b).toArray()) as Float32Array;
     const C = c.a[c.a.length - 1];
     for (let i = 0; i < na; i++) {
       const bi = c.bi(i, Math.floor(i / C), i % C);
