@@ -16,6 +16,7 @@ import { IGNORE_INDEX, tokenizeRounds, truncateRounds, type MediaBlock } from '.
 import { inlineMediaRunner, type ImageResult, type MasksResult, type MediaRunner, type VideoResult } from './collate-media.js';
 import { ImageCache } from './collate-cache.js';
 import { ManifestError, type ManifestRecord } from './manifest-types.js';
+import { BACKGROUND_WORD, patchWordTargets } from './patch-words.js';
 
 export { IGNORE_INDEX };
 
@@ -40,6 +41,8 @@ export interface PreparedExample {
   boxes: [number, number, number, number][];
   /** Later rounds dropped to fit max_length. */
   droppedRounds: number;
+  /** With PrepareOptions.patchWords and "objects" on an image line: per CLIP patch, the token ids it names (patch-words.ts); else null. */
+  patchWords: number[][] | null;
 }
 
 export interface PrepareOptions {
@@ -56,6 +59,8 @@ export interface PrepareOptions {
   /** Frames per video (official T = 8) and how they are chosen (training: 'headtail'). */
   videoFrames?: number;
   frameMode?: FrameSampling;
+  /** Also give each CLIP patch the words of the object on it (the "vision" stage): needs "objects" on image lines. */
+  patchWords?: boolean;
 }
 
 export async function prepareExample(r: ManifestRecord, o: PrepareOptions): Promise<PreparedExample> {
@@ -88,6 +93,7 @@ export async function prepareExample(r: ManifestRecord, o: PrepareOptions): Prom
     r.video ? runner.run({ kind: 'video', where: r.where, video: r.video, frames: T, mode: o.frameMode ?? 'headtail', seed: (seed ^ 0x5bd1e995) >>> 0, clipSize: v.imageSize }) as Promise<VideoResult> : null,
     maskSources.length ? runner.run({ kind: 'masks', where: r.where, masks: maskSources.map((source, i) => ({ field: sample.maskFields[i], source })) }) as Promise<MasksResult> : null,
   ]);
+  const patchWords = o.patchWords && img ? await objectPatchWords(r, img, o, runner) : null;
   const masks = (decoded?.masks ?? []).map((m, i) => {
     if (img && (m.height !== img.height || m.width !== img.width)) {
       throw new ManifestError(`${r.where}: "${sample.maskFields[i]}" is ${m.width}x${m.height} but the image is ${img.width}x${img.height} (masks must be at the image's size)`);
@@ -109,7 +115,35 @@ export async function prepareExample(r: ManifestRecord, o: PrepareOptions): Prom
     where: r.where, ids, labels, media: media?.kind ?? null, mediaStart,
     clipPixels: img ? img.clip : vid ? vid.clip : null, frames: vid ? vid.frames : 0,
     sam: needSam && img ? img.sam : null,
-    segPositions, masks, locPositions, boxes, droppedRounds: dropped,
+    segPositions, masks, locPositions, boxes, droppedRounds: dropped, patchWords,
   };
+}
+
+/** The first token of each word (its SentencePiece with the word-start mark), cached per tokenizer. */
+const wordTokens = new WeakMap<LlamaTokenizer, Map<string, number>>();
+function wordToken(tok: LlamaTokenizer, word: string): number {
+  let m = wordTokens.get(tok);
+  if (!m) wordTokens.set(tok, (m = new Map()));
+  let id = m.get(word);
+  if (id === undefined) {
+    id = tok.encode(word, { bos: false })[0];
+    if (id === undefined) throw new ManifestError(`the word "${word}" has no tokens`);
+    m.set(word, id);
+  }
+  return id;
+}
+
+async function objectPatchWords(r: ManifestRecord, img: ImageResult, o: PrepareOptions, runner: MediaRunner): Promise<number[][] | null> {
+  if (!r.objects.length) return null;
+  const decoded = await runner.run({ kind: 'masks', where: r.where, masks: r.objects.map((x, i) => ({ field: `objects[${i}].mask`, source: x.mask })) }) as MasksResult;
+  const objects = decoded.masks.map((m, i) => {
+    if (m.height !== img.height || m.width !== img.width) {
+      throw new ManifestError(`${r.where}: "objects[${i}].mask" is ${m.width}x${m.height} but the image is ${img.width}x${img.height}`);
+    }
+    const ob = r.objects[i];
+    return { mask: m.data, words: [ob.category, ...ob.attributes].map((w) => wordToken(o.tokenizer, w)) };
+  });
+  const v = o.config.vision;
+  return patchWordTargets(objects, img.width, img.height, v.imageSize, v.patchSize, wordToken(o.tokenizer, BACKGROUND_WORD));
 }
 

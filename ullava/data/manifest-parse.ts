@@ -4,7 +4,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import {
   TASKS, type Task, type ConversationTurn, type MaskSource, type PixelBox, type VideoSource, type ManifestTarget,
-  type ManifestRecord, type ManifestIssue, ManifestError, formatIssue,
+  type ManifestRecord, type ManifestObject, type ManifestIssue, ManifestError, formatIssue,
 } from './manifest-types.js';
 
 class Issues {
@@ -64,6 +64,23 @@ export function parseMaskField(m: unknown, base: string, where: string): MaskSou
   const parsed = parseMask(m, 'mask', base, is);
   if (!parsed) throw new ManifestError(is.list.map(formatIssue).join('\n'));
   return parsed;
+}
+
+/** "objects": [{"category", "attributes": [words], "mask"}] of an image line. */
+function parseObjects(v: unknown, hasImage: boolean, base: string, is: Issues): ManifestObject[] {
+  if (!Array.isArray(v)) { is.bad('objects', 'an array of {category, attributes, mask}', v); return []; }
+  if (!hasImage) is.say('objects', 'is given on a line without "image" (objects annotate an image)');
+  const word = (w: unknown) => typeof w === 'string' && w.trim().length > 0;
+  return v.flatMap((o, i): ManifestObject[] => {
+    const f = `objects[${i}]`;
+    if (!isObj(o)) { is.bad(f, 'an object {category, attributes, mask}', o); return []; }
+    if (!word(o.category)) is.bad(`${f}.category`, 'a non-empty word', o.category);
+    const attrs = o.attributes ?? [];
+    if (!Array.isArray(attrs) || !attrs.every(word)) is.bad(`${f}.attributes`, 'an array of non-empty words', o.attributes);
+    const mask = parseMask(o.mask, `${f}.mask`, base, is);
+    if (!mask || !word(o.category) || !Array.isArray(attrs) || !attrs.every(word)) return [];
+    return [{ category: o.category as string, attributes: attrs as string[], mask }];
+  });
 }
 
 function parseBox(b: unknown, field: string, is: Issues): PixelBox | null {
@@ -204,11 +221,12 @@ export function parseRecord(json: unknown, where: string, line: number, base: st
     if (j.masks !== undefined) is.say('masks', 'is not used on a line with "targets": give each target\'s "mask"');
     if (j.boxes !== undefined) is.say('boxes', 'is not used on a line with "targets": give each target\'s "box"');
   }
+  const objects = j.objects === undefined ? [] : parseObjects(j.objects, j.image != null, base, is);
   if (is.list.length) return { record: null, issues: is.list };
   return {
     record: {
       where, line, task: task ?? inferTask({ video, masks, boxes }), id, source, split, image, video,
-      conversations, masks, boxes, targets,
+      conversations, masks, boxes, targets, objects,
     },
     issues: [],
   };

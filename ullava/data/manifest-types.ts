@@ -13,6 +13,9 @@
 //       | polygons {"size": [h, w], "polygons": [[x, y, x, y, ...], ...]} | {"label_png": path, "class_id": n}
 // Paths are relative to the manifest's directory; masks and boxes are at the image's pixel size.
 // "reason" (the salient explanation) is this reader's addition to the agreed fields: the salient answer needs it.
+// "objects" (optional, on image lines): every object of the image as {"category": "square", "attributes":
+// ["red", "small"], "mask": MASK}, instance annotations in the spirit of COCO's (plus attribute words, as Visual
+// Genome's); the "vision" training stage (train/patch-word-forward.ts) learns from them, the other stages ignore them.
 
 export const TASKS = ['res', 'rec', 'semantic', 'salient', 'caption', 'vqa', 'video'] as const;
 export type Task = typeof TASKS[number];
@@ -44,6 +47,9 @@ export interface ManifestTarget {
   reason: string | null;
 }
 
+/** An annotated object of an image: its category and attribute words, and its mask. */
+export interface ManifestObject { category: string; attributes: string[]; mask: MaskSource }
+
 /** One line of the manifest, validated. (TrainingSample is the same type under its v0 name.) */
 export interface ManifestRecord {
   /** "file:line", for error messages. */
@@ -64,6 +70,8 @@ export interface ManifestRecord {
   boxes: PixelBox[];
   /** Targets the collator turns into up to 3 rounds (prompts.ts); null when the record has conversations. */
   targets: ManifestTarget[] | null;
+  /** Every object of the image ("objects"), or empty when the line gives none. */
+  objects: ManifestObject[];
 }
 
 export class ManifestError extends Error {

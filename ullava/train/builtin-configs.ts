@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const BUILTIN_CONFIGS = ['stage1', 'stage2', 'stage2-lora', 'shapes-sam', 'shapes-stage1', 'shapes'] as const;
+export const BUILTIN_CONFIGS = ['stage1', 'stage2', 'stage2-lora', 'shapes-sam', 'shapes-vision', 'shapes-stage1', 'shapes'] as const;
 
 /** The configs directory: beside this file in the source tree, or in it when running the compiled dist/. */
 export function builtinConfigDir(): string {
@@ -12,7 +12,7 @@ export function builtinConfigDir(): string {
   return candidates.find((c) => existsSync(c)) ?? candidates[1];
 }
 
-/** A built-in name (stage1, stage2, stage2-lora, shapes-sam, shapes-stage1, shapes) to its file; anything else is a path, returned as is. */
+/** A built-in name (stage1, stage2, stage2-lora, shapes-sam, shapes-vision, shapes-stage1, shapes) to its file; anything else is a path, returned as is. */
 export function resolveConfigPath(v: string): string {
   return (BUILTIN_CONFIGS as readonly string[]).includes(v) ? join(builtinConfigDir(), `${v}.json`) : v;
 }

@@ -41,6 +41,8 @@ export interface TrainingForwardOutput {
   /** With pointTargets: every [SEG] prompt token [M, 1, C] (f32, with its graph) and its point token (no graph); else null. */
   promptPred?: Tensor | null;
   promptTarget?: Tensor | null;
+  /** The "vision" stage's patch-word cross-entropy (patch-word-forward.ts), weighed by ce_weight; absent elsewhere. */
+  patchWordLoss?: Tensor | null;
   /** Counts for throughput and reporting. */
   tokens: number;
   supervisedTokens: number;

@@ -1,5 +1,6 @@
 // u-LLaVA's training objective: ce * w_ce + (bce * w_bce + dice * w_dice) + (l1 * w_l1 + giou * w_giou)
-// (+ prompt * w_prompt, a recipe's option, 0 in the paper's stages), each
+// (+ prompt * w_prompt, a recipe's option, 0 in the paper's stages; the "vision" stage's patch-word loss
+// stands in for ce), each
 // part reported apart. The loss functions themselves (with the official normalisations) are given by the
 // caller (ullava/train/losses.ts in the product); this file only weighs and sums them.
 import { Tensor, add, mul, scope } from '../../engine/index.js';
@@ -26,6 +27,7 @@ export function ullavaObjective(out: TrainingForwardOutput, w: LossWeights, fns:
     const terms: Tensor[] = [];
     const term = (name: string, t: Tensor, weight: number) => { parts[name] = t; if (weight !== 0) terms.push(mul(t, weight)); };
     if (out.hidden && out.supervisedTokens > 0) term('ce', fns.tokenCrossEntropy(out.hidden, out.labels, out.lmHead), w.ce);
+    if (out.patchWordLoss) term('words', out.patchWordLoss, w.ce);
     if (out.maskLogits.length) {
       const { bce, dice } = fns.maskLoss(out.maskLogits, out.maskTargets, out.maskValid);
       term('bce', bce, w.bce); term('dice', dice, w.dice);

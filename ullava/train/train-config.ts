@@ -52,8 +52,10 @@ export interface TrainConfig {
   /**
    * 'sam': the segmenter alone, prompted by points drawn from the masks (point-prompt-forward.ts), for a
    * model trained from scratch (no pretrained SAM exists at its size); needs "from_scratch": true.
+   * 'vision': the CLIP-style tower and projector alone, each patch taught the words of the object on it
+   * (patch-word-forward.ts), for a model trained from scratch (no pretrained CLIP at its size); needs "from_scratch".
    */
-  stage: 'stage1' | 'stage2' | 'stage2-lora' | 'sam';
+  stage: 'stage1' | 'stage2' | 'stage2-lora' | 'sam' | 'vision';
   description: string;
   /** Parameter-name patterns ('*' = any run of characters) that train; `frozen` patterns win over them. */
   trainable: string[];
@@ -143,7 +145,7 @@ export function parseTrainConfig(json: unknown, file: string): TrainConfig {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new ConfigError(`${file}: the config must be a JSON object`);
   const top = new Reader(file, json as Json, '');
   top.onlyKnown(['$comment', 'stage', 'description', 'model', 'data', 'trainable', 'frozen', 'lora', 'training', 'loss', 'from_scratch']);
-  const stage = top.oneOf('stage', ['stage1', 'stage2', 'stage2-lora', 'sam'] as const);
+  const stage = top.oneOf('stage', ['stage1', 'stage2', 'stage2-lora', 'sam', 'vision'] as const);
   const trainable = top.strings('trainable', []);
   if (trainable.length === 0 && !top.obj.lora) throw new ConfigError(`${file}: "trainable" must list at least one parameter-name pattern (or give "lora"), else nothing trains`);
   const loraR = top.child('lora', false);
@@ -196,6 +198,9 @@ export function parseTrainConfig(json: unknown, file: string): TrainConfig {
   const fromScratch = top.bool('from_scratch', false);
   if (stage === 'sam' && !fromScratch) {
     throw new ConfigError(`${file}: "stage": "sam" trains the segmenter alone, for a model trained from scratch; set "from_scratch": true (the paper's SAM is pretrained and frozen)`);
+  }
+  if (stage === 'vision' && !fromScratch) {
+    throw new ConfigError(`${file}: "stage": "vision" pretrains the CLIP-style tower, for a model trained from scratch; set "from_scratch": true (the paper's CLIP is pretrained and frozen)`);
   }
   return {
     source: file, stage, description: top.str('description', '') ?? '', trainable, frozen: top.strings('frozen', []), lora, training, loss,

@@ -34,6 +34,7 @@ import { MediaWorkerPool } from '../data/collate-pool.js';
 import { inlineMediaRunner, type MediaRunner } from '../data/collate-media.js';
 import { ImageCache } from '../data/collate-cache.js';
 import type { TrainingSample } from './sample.js';
+import { patchWordForward } from './patch-word-forward.js';
 import type { TrainConfig } from './train-config.js';
 import { MetricsLog, type StepMetrics } from './metrics.js';
 import {
@@ -110,7 +111,8 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
     : inlineMediaRunner;
   const cache = new ImageCache();
   const loader = new DataLoader(o.samples, t.batchSize, t.seed,
-    (s, ctx) => prepareExample(s, { tokenizer: o.tokenizer, config: model.config, maxLength: t.maxLength, seed: ctx.seed, runner, cache }));
+    (s, ctx) => prepareExample(s, { tokenizer: o.tokenizer, config: model.config, maxLength: t.maxLength, seed: ctx.seed, runner, cache,
+      patchWords: cfg.stage === 'vision' }));
   const total = totalSteps(cfg, loader.batchesPerEpoch);
   const optimizer = new AdamW(named, { lr: t.learningRate, betas: [t.adamBeta1, t.adamBeta2], eps: t.adamEpsilon,
     weightDecay: t.weightDecay, masterWeights: true });
@@ -190,6 +192,7 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
         pos = loader.next(pos);
         const values = await scope(() => {
           const out = cfg.stage === 'sam' ? pointPromptForward(model, batch.examples, step * t.gradientAccumulationSteps + micro)
+            : cfg.stage === 'vision' ? patchWordForward(model, batch.examples)
             : trainingForward(model, batch.examples, { gradientCheckpointing: t.gradientCheckpointing, pointTargets: cfg.loss.prompt > 0 });
           tokens += out.tokens;
           const obj = ullavaObjective(out, cfg.loss, o.losses);

@@ -11,7 +11,7 @@ import type { ManifestRecord, ManifestTarget } from '../../../ullava/data/manife
 const rle = (k: number) => ({ rle: { size: [2, 2] as [number, number], counts: [k, 4 - k] } });
 const target = (o: Partial<ManifestTarget>): ManifestTarget => ({ sentences: null, category: 'Square', mask: rle(1), box: null, reason: null, ...o });
 function rec(task: ManifestRecord['task'], targets: ManifestTarget[]): ManifestRecord {
-  return { where: 'm.jsonl:7', line: 7, task, id: null, source: null, split: null, image: '/x/a.png', video: null, conversations: null, masks: [], boxes: [], targets };
+  return { where: 'm.jsonl:7', line: 7, task, id: null, source: null, split: null, image: '/x/a.png', video: null, conversations: null, masks: [], boxes: [], targets, objects: [] };
 }
 
 test('the pools are the official SEG.json (9) and SS.json (8) templates, each asking about <image>', () => {

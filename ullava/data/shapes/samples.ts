@@ -4,7 +4,9 @@
 //
 // Fields beyond the manifest's, for evaluation: "refs" (per [SEG]: expression, expression_type
 // simple|attribute|relational|salient, category, box [x0,y0,x1,y1] in pixel edges), "questions" (per VQA
-// round: type and answer), "motion" (video: the moving shape and its direction), "seed".
+// round: type and answer), "motion" (video: the moving shape and its direction), "seed". Every image line
+// also gives "objects": each shape's kind, colour and size words with its visible mask (the dense labels the
+// recipe's "vision" stage learns from).
 import type { RgbImage } from '../../media/image.js';
 import { rngFor, type Rng } from './random.js';
 import { boxOf, maskOf } from './render.js';
@@ -37,6 +39,7 @@ export interface ShapesRecord {
   refs?: Ref[];
   questions?: { type: VqaType; answer: string }[];
   motion?: { mover: string; direction: string };
+  objects?: { category: string; attributes: string[]; mask: CocoRleCounts }[];
 }
 
 export interface GeneratedSample { record: ShapesRecord; pictures: { path: string; image: RgbImage }[] }
@@ -78,6 +81,13 @@ function segmentationSample(rs: RenderedScene, rng: Rng, task: 'res' | 'rec'): O
   return { conversations, masks, boxes, refs };
 }
 
+/** Every visible shape of a rendered scene as an annotated object: kind, colour and size words, visible mask. */
+function objectsOf(rs: RenderedScene): NonNullable<ShapesRecord['objects']> {
+  const { width: W, height: H } = rs.scene;
+  return rs.scene.shapes.flatMap((s, i) => (rs.rendered.visibleArea[i] > 0
+    ? [{ category: s.kind, attributes: [s.colour, s.size], mask: encodeMask(maskOf(rs.rendered, i), H, W) }] : []));
+}
+
 /** The sample of `seed` (the same bytes whatever else is generated). */
 export function generateSample(seed: number, o: SampleOptions): GeneratedSample {
   const task = pickTask(seed, o.tasks);
@@ -90,18 +100,18 @@ export function generateSample(seed: number, o: SampleOptions): GeneratedSample 
       const rs = sampleScene(rng, o.width, o.height);
       const body = segmentationSample(rs, rng, task);
       if (!body) continue;
-      return { record: { ...base, image, ...body }, pictures: [{ path: image, image: rs.rendered.image }] };
+      return { record: { ...base, image, ...body, objects: objectsOf(rs) }, pictures: [{ path: image, image: rs.rendered.image }] };
     }
     if (task === 'vqa') {
       const rs = sampleScene(rng, o.width, o.height);
       const qs = rng.shuffle(vqaCandidates(rs.scene, rng)).slice(0, rng.int(1, 3));
       const conversations = qs.flatMap((q, i): Turn[] => [{ from: 'human', value: i === 0 ? withMedia(q.question, 'image') : q.question }, { from: 'gpt', value: q.answer }]);
-      return { record: { ...base, image, conversations, questions: qs.map((q) => ({ type: q.type, answer: q.answer })) },
+      return { record: { ...base, image, conversations, questions: qs.map((q) => ({ type: q.type, answer: q.answer })), objects: objectsOf(rs) },
         pictures: [{ path: image, image: rs.rendered.image }] };
     }
     if (task === 'caption') {
       const rs = sampleScene(rng, o.width, o.height);
-      return { record: { ...base, image, conversations: [{ from: 'human', value: withMedia(captionQuestion(rng), 'image') }, { from: 'gpt', value: caption(rs.scene) }] },
+      return { record: { ...base, image, conversations: [{ from: 'human', value: withMedia(captionQuestion(rng), 'image') }, { from: 'gpt', value: caption(rs.scene) }], objects: objectsOf(rs) },
         pictures: [{ path: image, image: rs.rendered.image }] };
     }
     if (task === 'salient') {
@@ -110,7 +120,7 @@ export function generateSample(seed: number, o: SampleOptions): GeneratedSample 
       return {
         record: { ...base, image, conversations: [{ from: 'human', value: withMedia(salientQuestion(rng), 'image') }, { from: 'gpt', value: segAnswer(shape.kind, s.explanation) }],
           masks: [encodeMask(mask, o.height, o.width)],
-          refs: [{ expression: 'the odd one out', expression_type: 'salient', category: shape.kind, box: boxOf(mask, o.width)! }] },
+          refs: [{ expression: 'the odd one out', expression_type: 'salient', category: shape.kind, box: boxOf(mask, o.width)! }], objects: objectsOf(s) },
         pictures: [{ path: image, image: s.rendered.image }],
       };
     }

@@ -1,7 +1,8 @@
 // test/ullava/data/shapes/train.test.ts: the shapes recipe trains a u-LLaVA from scratch: the built-in
 // configs parse ("from_scratch" lets the towers train), and a few steps of the `shapes` config on a handful
-// of generated samples (the small variant of the preset) lower the loss, move CLIP, the mask decoder and the
-// LLM, and write a checkpoint that loads back to the same weights; the "sam" stage trains the segmenter alone.
+// of generated samples (the small variant of the preset) lower the loss, move the mask decoder and the LLM
+// (not the towers), and write a checkpoint that loads back to the same weights; the "sam" stage trains the
+// segmenter alone, the "vision" stage the CLIP-style tower, its projector and the word embeddings alone.
 import * as assert from 'uvu/assert';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -31,9 +32,12 @@ test('the shapes configs parse; they train the towers only because they say "fro
   const model = new UllavaForCausalLM(ullavaConfigFromJSON(shapesUllavaConfigJSON(SHAPES_TEST_PRESET)), { seed: 3 });
   try {
     const plan = applyStage(model, stage2);
-    for (const prefix of ['llm.vision_encoder.', 'visual_model.mask_decoder.', 'llm.model.layers.', 'text_hidden_fcs.']) {
+    for (const prefix of ['visual_model.mask_decoder.', 'llm.model.layers.', 'llm.vision_projector.', 'text_hidden_fcs.']) {
       assert.ok(plan.trainable.some((k) => k.startsWith(prefix)), `${prefix}* trains in the shapes recipe's stage II`);
     }
+    // The CLIP-style tower trains in the "vision" stage, then stays frozen as CLIP in the paper.
+    assert.not.ok(plan.trainable.some((k) => k.startsWith('llm.vision_encoder.')), 'the ViT is frozen in stage II');
+    assert.not.ok(applyStage(model, stage1).trainable.some((k) => k.startsWith('llm.vision_encoder.')), 'the ViT is frozen in stage I');
     // SAM's image encoder trains in the "sam" stage, then stays frozen as in the paper's stage II.
     assert.not.ok(plan.trainable.some((k) => k.startsWith('visual_model.image_encoder.')), 'SAM\'s image encoder is frozen in stage II');
     const { from_scratch: _f, ...withoutSwitch } = stage2Json();
@@ -46,7 +50,7 @@ function stage2Json(): Record<string, unknown> {
     training: { learning_rate: 1e-3, per_device_train_batch_size: 2, model_max_length: 128 } };
 }
 
-test('a few steps of stage II of the shapes recipe: the loss falls, CLIP, the LLM and the mask decoder move (not SAM\'s encoder), the checkpoint reloads to the same weights', async () => {
+test('a few steps of stage II of the shapes recipe: the loss falls, the LLM and the mask decoder move (not SAM\'s encoder nor CLIP), the checkpoint reloads to the same weights', async () => {
   await E.getDevice();
   const root = await mkdtemp(join(tmpdir(), 'ullava-shapes-train-'));
   try {
@@ -73,8 +77,10 @@ test('a few steps of stage II of the shapes recipe: the loss falls, CLIP, the LL
     const after = new Map<string, Float32Array>();
     for (const [k, t] of loaded.model.stateDict()) after.set(k, (await t.toArray()) as Float32Array);
     assert.not.ok(moved('visual_model.image_encoder.blocks.0.attn.qkv.weight', after.get('visual_model.image_encoder.blocks.0.attn.qkv.weight')!), 'SAM\'s image encoder is frozen in stage II');
-    for (const k of ['llm.vision_encoder.vision_model.encoder.layers.0.self_attn.q_proj.weight',
-      'visual_model.mask_decoder.output_upscaling.0.weight', 'llm.model.layers.0.self_attn.q_proj.weight', 'llm.model.embed_tokens.weight']) {
+    const clipQ = 'llm.vision_encoder.vision_model.encoder.layers.0.self_attn.q_proj.weight';
+    assert.ok(after.has(clipQ), `${clipQ} is a parameter`);
+    assert.not.ok(moved(clipQ, after.get(clipQ)!), 'the ViT is frozen in stage II');
+    for (const k of ['llm.vision_projector.weight', 'visual_model.mask_decoder.output_upscaling.0.weight', 'llm.model.layers.0.self_attn.q_proj.weight', 'llm.model.embed_tokens.weight']) {
       assert.ok(after.has(k), `${k} is a parameter`);
       assert.ok(moved(k, after.get(k)!), `${k} trained`);
     }
@@ -131,6 +137,42 @@ test('a few steps of the "sam" stage: the mask loss falls, only the segmenter mo
       const vqaSamples = await readManifest(vqa.manifest);
       await assertRejects(() => train({ model: loaded.model, tokenizer: loaded.tokenizer, modelDir, config: cfg, samples: vqaSamples,
         out: join(root, 'run-vqa'), resume: false, losses: ULLAVA_LOSS_FUNCTIONS, progress: false, say: () => undefined }), /the "sam" stage trains on masks: this batch has none/);
+    } finally { loaded.model.dispose(); }
+  } finally { await rm(root, { recursive: true, force: true }); }
+});
+
+test('a few steps of the "vision" stage: the patch-word loss falls, only the CLIP-style tower, its projector and the word embeddings move, a batch without objects is refused', async () => {
+  await E.getDevice();
+  assert.throws(() => parseTrainConfig({ stage: 'vision', trainable: ['llm.vision_encoder.*'], training: { learning_rate: 1e-3, per_device_train_batch_size: 2, model_max_length: 128 } }, 'v.json'), /v\.json: "stage": "vision" .* set "from_scratch": true/);
+  const root = await mkdtemp(join(tmpdir(), 'ullava-shapes-vision-'));
+  try {
+    const data = await generateShapes({ out: join(root, 'data'), n: 4, seed: 1300, split: 'train', tasks: ['caption'], size: 32 });
+    const modelDir = await writeRandomUllava(join(root, 'init'), shapesUllavaConfigJSON(SHAPES_TEST_PRESET), 7);
+    const loaded = await loadUllava(modelDir, { dtype: 'f32' });
+    try {
+      const before = new Map<string, Float32Array>();
+      for (const [k, t] of loaded.model.stateDict()) before.set(k, (await t.toArray()) as Float32Array);
+      const cfg = await readTrainConfig(resolveConfigPath('shapes-vision'));
+      assert.equal([cfg.stage, cfg.fromScratch], ['vision', true]);
+      Object.assign(cfg.training, { batchSize: 4, maxSteps: 6, learningRate: 5e-3, warmupRatio: 0, lrScheduler: 'constant', saveSteps: 6, maxLength: 128 });
+      const losses: number[] = [];
+      await train({ model: loaded.model, tokenizer: loaded.tokenizer, modelDir, config: cfg, samples: await readManifest(data.manifest),
+        out: join(root, 'run'), resume: false, losses: ULLAVA_LOSS_FUNCTIONS, progress: false, say: () => undefined, onStep: (m) => losses.push(m.losses.words) });
+      console.log(`     vision stage, ${losses.length} steps: patch-word loss ${losses.map((l) => l.toFixed(3)).join(' ')}`);
+      // Chance over the batch's words (up to 18) is ~ln 18 = 2.9 at the start.
+      assert.ok(losses.every(Number.isFinite) && losses[5] < 0.8 * losses[0], `loss ${losses[0]} -> ${losses[5]}`);
+      const moved = async (k: string) => { const now = (await loaded.model.stateDict().get(k)!.toArray()) as Float32Array; const b = before.get(k)!; return now.some((v, i) => v !== b[i]); };
+      for (const k of ['llm.vision_encoder.vision_model.encoder.layers.0.self_attn.q_proj.weight', 'llm.vision_projector.weight', 'llm.model.embed_tokens.weight']) {
+        assert.ok(await moved(k), `${k} trained`);
+      }
+      for (const k of ['llm.model.layers.0.self_attn.q_proj.weight', 'visual_model.image_encoder.blocks.0.attn.qkv.weight', 'visual_model.mask_decoder.output_upscaling.0.weight']) {
+        assert.not.ok(await moved(k), `${k} does not train in the vision stage`);
+      }
+      const video = await generateShapes({ out: join(root, 'video'), n: 2, seed: 1350, split: 'train', tasks: ['video'], size: 32 });
+      Object.assign(cfg.training, { batchSize: 2, maxSteps: 1 });
+      const videoSamples = await readManifest(video.manifest);
+      await assertRejects(() => train({ model: loaded.model, tokenizer: loaded.tokenizer, modelDir, config: cfg, samples: videoSamples,
+        out: join(root, 'run-video'), resume: false, losses: ULLAVA_LOSS_FUNCTIONS, progress: false, say: () => undefined }), /the "vision" stage learns from annotated objects: this batch has none/);
     } finally { loaded.model.dispose(); }
   } finally { await rm(root, { recursive: true, force: true }); }
 });
