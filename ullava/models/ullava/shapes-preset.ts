@@ -70,13 +70,40 @@ export type ModelPresetName = keyof typeof MODEL_PRESETS;
  * one already there (same preset and seed) is kept.
  */
 export async function writePresetModel(dir: string, preset: ModelPresetName, seed: number): Promise<string> {
-  return writeRandomUllava(dir, MODEL_PRESETS[preset](), seed, `u-LLaVA preset ${preset}, random initialisation (embeddings N(0, 0.02)), seed ${seed}\n`);
+  return writeRandomUllava(dir, MODEL_PRESETS[preset](), seed,
+    `u-LLaVA preset ${preset}, random initialisation (embeddings N(0, 0.02), CLIP position embeddings 2D sin-cos), seed ${seed}\n`);
 }
 
 const EMBED_KEY = 'llm.model.embed_tokens.weight', EMBED_STD = 0.02;
+const CLIP_POSITION_KEY = 'llm.vision_encoder.vision_model.embeddings.position_embedding.weight';
+
+/**
+ * 2D sine-cosine position embeddings [1 + grid^2, D] for a ViT's class token (zeros) and grid x grid patches
+ * (MAE's get_2d_sincos_pos_embed: half the channels code the row, half the column, each as sin and cos of
+ * the position at D/4 frequencies 1/10000^(i/(D/4))). A CLIP tower trained from scratch starts from these:
+ * HF's N(0, 0.02) init is ~50x weaker than the patch contents, so the tower starts blind to where a patch
+ * is and, in the recipe's first runs, never learnt to tell a square from a circle (that needs a patch's
+ * neighbours), while colours, which a patch shows by itself, were learnt at once.
+ */
+export function sinCosPositions2d(grid: number, D: number): Float32Array {
+  if (D % 4 !== 0) throw new RangeError(`sinCosPositions2d: the width ${D} is not a multiple of 4`);
+  const q = D / 4, out = new Float32Array((1 + grid * grid) * D);
+  for (let r = 0; r < grid; r++) {
+    for (let c = 0; c < grid; c++) {
+      const row = out.subarray((1 + r * grid + c) * D, (2 + r * grid + c) * D);
+      for (let i = 0; i < q; i++) {
+        const w = 1 / 10000 ** (i / q);
+        row[i] = Math.sin(r * w); row[q + i] = Math.cos(r * w);
+        row[2 * q + i] = Math.sin(c * w); row[3 * q + i] = Math.cos(c * w);
+      }
+    }
+  }
+  return out;
+}
 
 /** Writes a randomly initialised u-LLaVA of config.json `json` to `dir` unless `marker` says it is there. */
-export async function writeRandomUllava(dir: string, json: Record<string, unknown>, seed: number, marker = `random u-LLaVA (embeddings N(0, 0.02)), seed ${seed}\n`): Promise<string> {
+export async function writeRandomUllava(dir: string, json: Record<string, unknown>, seed: number,
+  marker = `random u-LLaVA (embeddings N(0, 0.02), CLIP position embeddings 2D sin-cos), seed ${seed}\n`): Promise<string> {
   if (await readFile(join(dir, '.complete'), 'utf8').then((s) => s === marker, () => false)) return dir;
   await mkdir(dir, { recursive: true });
   await getDevice();
@@ -84,6 +111,10 @@ export async function writeRandomUllava(dir: string, json: Record<string, unknow
   try {
     await writeShardedSafetensors(dir, 'model', [...model.stateDict()].map(([k, t]) => {
       const w = tensorToWrite(k, t);
+      if (k === CLIP_POSITION_KEY) {
+        const [n, D] = t.shape, grid = Math.round(Math.sqrt(n - 1));
+        if (grid * grid + 1 === n) return { ...w, data: async () => new Uint8Array(sinCosPositions2d(grid, D).buffer) };
+      }
       if (k !== EMBED_KEY) return w;
       // The embedding starts as N(0, 1) (PyTorch's nn.Embedding); tied to the LM head that makes the first
       // logits ~sqrt(width) apart and the loss ~150. HF's LLaMA initialises it N(0, initializer_range 0.02).

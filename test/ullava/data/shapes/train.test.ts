@@ -20,7 +20,7 @@ import { ULLAVA_LOSS_FUNCTIONS } from '../../../../ullava/train/loss-functions.j
 import { loadUllava } from '../../../../ullava/models/ullava/load.js';
 import { UllavaForCausalLM } from '../../../../ullava/models/ullava/model.js';
 import { ullavaConfigFromJSON } from '../../../../ullava/models/ullava/config.js';
-import { SHAPES_TEST_PRESET, shapesUllavaConfigJSON, writeRandomUllava } from '../../../../ullava/models/ullava/shapes-preset.js';
+import { SHAPES_TEST_PRESET, shapesUllavaConfigJSON, sinCosPositions2d, writeRandomUllava } from '../../../../ullava/models/ullava/shapes-preset.js';
 import { drawMaskPoint } from '../../../../ullava/train/point-prompt-forward.js';
 
 test('the shapes configs parse; they train the towers only because they say "from_scratch"', async () => {
@@ -173,6 +173,27 @@ test('a few steps of the "vision" stage: the patch-word loss falls, only the CLI
       const videoSamples = await readManifest(video.manifest);
       await assertRejects(() => train({ model: loaded.model, tokenizer: loaded.tokenizer, modelDir, config: cfg, samples: videoSamples,
         out: join(root, 'run-video'), resume: false, losses: ULLAVA_LOSS_FUNCTIONS, progress: false, say: () => undefined }), /the "vision" stage learns from annotated objects: this batch has none/);
+    } finally { loaded.model.dispose(); }
+  } finally { await rm(root, { recursive: true, force: true }); }
+});
+
+test('a preset model starts its CLIP position embeddings as 2D sin-cos (class token 0): row and column codes, as MAE\'s', async () => {
+  const p = sinCosPositions2d(3, 8); // 3x3 grid, width 8: 2 frequencies (1, 1/100) per axis
+  assert.is(p.length, 10 * 8);
+  assert.equal(Array.from(p.subarray(0, 8)), [0, 0, 0, 0, 0, 0, 0, 0]);
+  // Patch (row 1, column 2) is token 1 + 1 * 3 + 2 = 6: [sin(1), sin(1/100), cos(1), cos(1/100), sin(2), sin(2/100), cos(2), cos(2/100)].
+  const want = [Math.sin(1), Math.sin(0.01), Math.cos(1), Math.cos(0.01), Math.sin(2), Math.sin(0.02), Math.cos(2), Math.cos(0.02)];
+  Array.from(p.subarray(6 * 8, 7 * 8)).forEach((v, i) => assert.ok(Math.abs(v - want[i]) < 1e-6, `channel ${i}: ${v} vs ${want[i]}`));
+  assert.throws(() => sinCosPositions2d(2, 6), /not a multiple of 4/);
+  await E.getDevice();
+  const root = await mkdtemp(join(tmpdir(), 'ullava-preset-'));
+  try {
+    const dir = await writeRandomUllava(join(root, 'init'), shapesUllavaConfigJSON(SHAPES_TEST_PRESET), 7);
+    const loaded = await loadUllava(dir, { dtype: 'f32' });
+    try {
+      const pos = (await loaded.model.stateDict().get('llm.vision_encoder.vision_model.embeddings.position_embedding.weight')!.toArray()) as Float32Array;
+      const grid = SHAPES_TEST_PRESET.imageSize / SHAPES_TEST_PRESET.clipPatch;
+      assert.equal(Array.from(pos), Array.from(sinCosPositions2d(grid, SHAPES_TEST_PRESET.clipWidth)));
     } finally { loaded.model.dispose(); }
   } finally { await rm(root, { recursive: true, force: true }); }
 });
