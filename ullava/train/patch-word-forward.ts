@@ -7,23 +7,10 @@
 // (data/patch-words.ts). The softmax is over the batch's words only; a patch's target words share it
 // (a soft target, 1/k each). The patches then reach the LLM already close to the embeddings of the words
 // that ask for them.
-import { Tensor, scope, indexSelect, linear, cast, reshape, logSoftmax, mul, sum, binaryCrossEntropyWithLogits } from '../../engine/index.js';
+import { Tensor, scope, indexSelect, linear, cast, reshape, logSoftmax, mul, sum } from '../../engine/index.js';
 import type { UllavaForCausalLM } from '../models/ullava/model.js';
 import type { PreparedExample } from './example.js';
 import type { TrainingForwardOutput } from './forward.js';
-
-function bceLoss(logits: Tensor, target: Float32Array, rows: number, K: number, named: number, device: Tensor['device']): Tensor {
-  // Multi-label: each word present (target > 0) or absent, per named patch; ignored patches count nothing.
-  const y = new Float32Array(rows * K), m = new Float32Array(rows * K);
-  for (let r = 0; r < rows; r++) {
-    let any = false;
-    for (let k = 0; k < K; k++) if (target[r * K + k] > 0) any = true;
-    if (!any) continue;
-    for (let k = 0; k < K; k++) { y[r * K + k] = target[r * K + k] > 0 ? 1 : 0; m[r * K + k] = 1; }
-  }
-  const yt = Tensor.fromHost(y, [rows, K], 'f32', device), mt = Tensor.fromHost(m, [rows, K], 'f32', device);
-  return mul(sum(mul(binaryCrossEntropyWithLogits(logits, yt, { reduction: 'none' }), mt)), 1 / named);
-}
 
 /** The patch-word loss (mean over named patches of the soft-target cross-entropy) as a TrainingForwardOutput. */
 export function patchWordForward(model: UllavaForCausalLM, examples: PreparedExample[]): TrainingForwardOutput {
@@ -59,7 +46,7 @@ export function patchWordForward(model: UllavaForCausalLM, examples: PreparedExa
     let logits = linear(reshape(feats, [B * N, H]), words);
     if (logits.dtype !== 'f32') logits = cast(logits, 'f32');
     const t = Tensor.fromHost(target, [B * N, K], 'f32', device);
-    const loss = process.env.PW_BCE ? bceLoss(logits, target, B * N, K, named, device) : mul(sum(mul(logSoftmax(logits, -1), t)), -1 / named);
+    const loss = mul(sum(mul(logSoftmax(logits, -1), t)), -1 / named);
     return {
       hidden: null, labels: new Int32Array(0), lmHead: () => { throw new Error('the "vision" stage has no language model head'); },
       maskLogits: [], maskTargets: [], maskValid: [], boxes: null, boxTargets: null, boxCounts: examples.map(() => 0),
