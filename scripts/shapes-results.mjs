@@ -11,7 +11,7 @@ const [run, evalDir, out, modelDir] = process.argv.slice(2);
 if (!run || !evalDir || !out) throw new Error('usage: node scripts/shapes-results.mjs RUN_DIR EVAL_DIR OUT.json [MODEL_DIR]');
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.floor(s.length / 2)] : null; };
 const stages = {};
-for (const name of ['sam', 'stage1', 'stage2']) {
+for (const name of ['sam', 'vision', 'stage1', 'stage2']) {
   const rows = readFileSync(join(run, name, 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((r) => r.step !== undefined && r.losses);
   const t0 = Date.parse(rows[0].time) - rows[0].stepMs, t1 = Date.parse(rows[rows.length - 1].time);
   const tok = rows.map((r) => r.tokensPerSecond).filter((x) => x > 0);
@@ -26,6 +26,9 @@ for (const name of ['sam', 'stage1', 'stage2']) {
   };
 }
 const summary = JSON.parse(readFileSync(join(evalDir, 'summary.json'), 'utf8'));
+// The vision stage's per-patch word accuracy on test images, when scripts/probe-patch-words.mjs wrote it there.
+let patchWords = null;
+try { patchWords = JSON.parse(readFileSync(join(evalDir, 'patch-words.json'), 'utf8')); } catch { /* not measured */ }
 let bytes = null;
 // The model as it would ship: the checkpoint without the optimizer state and the trainer's state.
 if (modelDir) bytes = readdirSync(modelDir).filter((f) => !['optimizer.safetensors', 'trainer_state.json'].includes(f)).reduce((a, f) => a + statSync(join(modelDir, f)).size, 0);
@@ -33,9 +36,9 @@ const report = {
   bench: 'shapes-recipe', date: new Date().toISOString(),
   commit: execSync('git rev-parse --short HEAD').toString().trim(),
   machine: { cpus: cpus().length, cpu: cpus()[0]?.model, loadAverageAtCollection: loadavg() },
-  recipe: 'scripts/train-shapes.sh (sam, stage I, stage II) then scripts/eval-shapes.sh on test seeds',
+  recipe: 'scripts/train-shapes.sh (sam, vision, stage I, stage II) then scripts/eval-shapes.sh on test seeds',
   totalTrainingWallMinutes: +Object.values(stages).reduce((a, s) => a + s.wallMinutes, 0).toFixed(1),
-  stages, heldOutTest: summary, checkpointBytes: bytes,
+  stages, heldOutTest: summary, visionStagePatchWords: patchWords, checkpointBytes: bytes,
   bars: { 'res ciou (simple, attribute)': 0.8, 'rec prec@0.5': 0.85, 'vqa accuracy': 0.9, 'salient ciou': 0.85 },
 };
 writeFileSync(out, JSON.stringify(report, null, 2) + '\n');
