@@ -11,6 +11,7 @@ import { test } from '../../../harness/test.js';
 import { assertRejects } from '../../../harness/assert.js';
 import * as E from '../../../../engine/index.js';
 import { generateShapes } from '../../../../ullava/data/shapes/index.js';
+import type { ShapesTask } from '../../../../ullava/data/shapes/samples.js';
 import { readTrainConfig, parseTrainConfig } from '../../../../ullava/train/train-config.js';
 import { resolveConfigPath } from '../../../../ullava/train/builtin-configs.js';
 import { readManifest } from '../../../../ullava/train/sample.js';
@@ -108,29 +109,39 @@ test('the "sam" stage needs "from_scratch"; drawMaskPoint draws only inside the 
   assert.is(drawMaskPoint(new Uint8Array(6), 3, rand), null);
 });
 
+/**
+ * Six steps of a built-in shapes config (one batch of 4 generated samples, repeated, at a high constant rate)
+ * on a fresh random model of the test preset under `root`: the loss part `part` per step, and whether a
+ * parameter moved. The caller disposes `loaded.model`.
+ */
+async function sixSteps(root: string, config: string, tasks: ShapesTask[], seed: number, part: string) {
+  const data = await generateShapes({ out: join(root, 'data'), n: 4, seed, split: 'train', tasks, size: 32 });
+  const modelDir = await writeRandomUllava(join(root, 'init'), shapesUllavaConfigJSON(SHAPES_TEST_PRESET), 7);
+  const loaded = await loadUllava(modelDir, { dtype: 'f32' });
+  const before = new Map<string, Float32Array>();
+  for (const [k, t] of loaded.model.stateDict()) before.set(k, (await t.toArray()) as Float32Array);
+  const cfg = await readTrainConfig(resolveConfigPath(config));
+  Object.assign(cfg.training, { batchSize: 4, maxSteps: 6, learningRate: 5e-3, warmupRatio: 0, lrScheduler: 'constant', saveSteps: 6, maxLength: 128 });
+  const losses: number[] = [];
+  await train({ model: loaded.model, tokenizer: loaded.tokenizer, modelDir, config: cfg, samples: await readManifest(data.manifest),
+    out: join(root, 'run'), resume: false, losses: ULLAVA_LOSS_FUNCTIONS, progress: false, say: () => undefined, onStep: (m) => losses.push(m.losses[part]) });
+  const moved = async (k: string) => { const now = (await loaded.model.stateDict().get(k)!.toArray()) as Float32Array; const b = before.get(k)!; return now.some((v, i) => v !== b[i]); };
+  return { loaded, modelDir, cfg, losses, moved, has: (k: string) => before.has(k) };
+}
+
 test('a few steps of the "sam" stage: the mask loss falls, only the segmenter moves, a batch without masks is refused', async () => {
   await E.getDevice();
   const root = await mkdtemp(join(tmpdir(), 'ullava-shapes-sam-'));
   try {
-    const data = await generateShapes({ out: join(root, 'data'), n: 4, seed: 900, split: 'train', tasks: ['res'], size: 32 });
-    const modelDir = await writeRandomUllava(join(root, 'init'), shapesUllavaConfigJSON(SHAPES_TEST_PRESET), 7);
-    const loaded = await loadUllava(modelDir, { dtype: 'f32' });
+    const { loaded, modelDir, cfg, losses, moved, has } = await sixSteps(root, 'shapes-sam', ['res'], 900, 'loss');
     try {
-      const before = new Map<string, Float32Array>();
-      for (const [k, t] of loaded.model.stateDict()) before.set(k, (await t.toArray()) as Float32Array);
-      const cfg = await readTrainConfig(resolveConfigPath('shapes-sam'));
-      Object.assign(cfg.training, { batchSize: 4, maxSteps: 6, learningRate: 5e-3, warmupRatio: 0, lrScheduler: 'constant', saveSteps: 6, maxLength: 128 });
-      const losses: number[] = [];
-      await train({ model: loaded.model, tokenizer: loaded.tokenizer, modelDir, config: cfg, samples: await readManifest(data.manifest),
-        out: join(root, 'run'), resume: false, losses: ULLAVA_LOSS_FUNCTIONS, progress: false, say: () => undefined, onStep: (m) => losses.push(m.losses.loss) });
       console.log(`     sam stage, ${losses.length} steps: loss ${losses.map((l) => l.toFixed(3)).join(' ')}`);
       assert.ok(losses[5] < 0.9 * losses[0], `loss ${losses[0]} -> ${losses[5]}`);
-      const moved = async (k: string) => { const now = (await loaded.model.stateDict().get(k)!.toArray()) as Float32Array; const b = before.get(k)!; return now.some((v, i) => v !== b[i]); };
       for (const k of ['visual_model.image_encoder.blocks.0.attn.qkv.weight', 'visual_model.mask_decoder.output_upscaling.0.weight', 'visual_model.prompt_encoder.point_embeddings.1.weight']) {
         assert.ok(await moved(k), `${k} trained`);
       }
       for (const k of ['llm.model.layers.0.self_attn.q_proj.weight', 'llm.vision_encoder.vision_model.encoder.layers.0.self_attn.q_proj.weight', 'text_hidden_fcs.0.0.weight']) {
-        if (before.has(k)) assert.not.ok(await moved(k), `${k} does not train in the sam stage`);
+        if (has(k)) assert.not.ok(await moved(k), `${k} does not train in the sam stage`);
       }
       const vqa = await generateShapes({ out: join(root, 'vqa'), n: 2, seed: 950, split: 'train', tasks: ['vqa'], size: 32 });
       Object.assign(cfg.training, { batchSize: 2, maxSteps: 1 });
@@ -146,22 +157,12 @@ test('a few steps of the "vision" stage: the patch-word loss falls, only the CLI
   assert.throws(() => parseTrainConfig({ stage: 'vision', trainable: ['llm.vision_encoder.*'], training: { learning_rate: 1e-3, per_device_train_batch_size: 2, model_max_length: 128 } }, 'v.json'), /v\.json: "stage": "vision" .* set "from_scratch": true/);
   const root = await mkdtemp(join(tmpdir(), 'ullava-shapes-vision-'));
   try {
-    const data = await generateShapes({ out: join(root, 'data'), n: 4, seed: 1300, split: 'train', tasks: ['caption'], size: 32 });
-    const modelDir = await writeRandomUllava(join(root, 'init'), shapesUllavaConfigJSON(SHAPES_TEST_PRESET), 7);
-    const loaded = await loadUllava(modelDir, { dtype: 'f32' });
+    const { loaded, modelDir, cfg, losses, moved } = await sixSteps(root, 'shapes-vision', ['caption'], 1300, 'words');
     try {
-      const before = new Map<string, Float32Array>();
-      for (const [k, t] of loaded.model.stateDict()) before.set(k, (await t.toArray()) as Float32Array);
-      const cfg = await readTrainConfig(resolveConfigPath('shapes-vision'));
       assert.equal([cfg.stage, cfg.fromScratch], ['vision', true]);
-      Object.assign(cfg.training, { batchSize: 4, maxSteps: 6, learningRate: 5e-3, warmupRatio: 0, lrScheduler: 'constant', saveSteps: 6, maxLength: 128 });
-      const losses: number[] = [];
-      await train({ model: loaded.model, tokenizer: loaded.tokenizer, modelDir, config: cfg, samples: await readManifest(data.manifest),
-        out: join(root, 'run'), resume: false, losses: ULLAVA_LOSS_FUNCTIONS, progress: false, say: () => undefined, onStep: (m) => losses.push(m.losses.words) });
       console.log(`     vision stage, ${losses.length} steps: patch-word loss ${losses.map((l) => l.toFixed(3)).join(' ')}`);
       // Chance over the batch's words (up to 18) is ~ln 18 = 2.9 at the start.
       assert.ok(losses.every(Number.isFinite) && losses[5] < 0.8 * losses[0], `loss ${losses[0]} -> ${losses[5]}`);
-      const moved = async (k: string) => { const now = (await loaded.model.stateDict().get(k)!.toArray()) as Float32Array; const b = before.get(k)!; return now.some((v, i) => v !== b[i]); };
       for (const k of ['llm.vision_encoder.vision_model.encoder.layers.0.self_attn.q_proj.weight', 'llm.vision_projector.weight', 'llm.model.embed_tokens.weight']) {
         assert.ok(await moved(k), `${k} trained`);
       }
