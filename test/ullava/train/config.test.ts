@@ -32,7 +32,7 @@ test('a wrong config is refused naming the file, the field and what is expected'
     [{ ...base, training: { ...base.training, per_device_train_batch_size: 0 } }, /"training\.per_device_train_batch_size" must be an integer >= 1, got 0/],
     [{ ...base, training: { ...base.training, lr_scheduler_type: 'step' } }, /"training\.lr_scheduler_type" must be one of "cosine", "linear", "constant"/],
     [{ ...base, training: { ...base.training, learnig_rate: 1 } }, /unknown field "training\.learnig_rate"/],
-    [{ ...base, stage: 'stage3' }, /"stage" must be one of "stage1", "stage2", "stage2-lora", "sam", got "stage3"/],
+    [{ ...base, stage: 'stage3' }, /"stage" must be one of "stage1", "stage2", "stage2-lora", "sam", "vision", got "stage3"/],
     [{ ...base, lora: { r: 8, target_modules: ['gate_proj'] } }, /"lora\.target_modules" may name q_proj, k_proj, v_proj and o_proj/],
     [{ ...base, trainable: [] }, /"trainable" must list at least one parameter-name pattern/],
     [{ stage: 'stage1', trainable: ['x'] }, /"training" must be an object, got nothing/],
