@@ -7,7 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { loadUllava } from '../dist/ullava/models/ullava/load.js';
 import { readManifest } from '../dist/ullava/train/sample.js';
-import { prepareExample } from '../dist/ullava/data/collate.js';
+import { prepareExample, wordToken } from '../dist/ullava/data/collate.js';
 import { BACKGROUND_WORD } from '../dist/ullava/data/patch-words.js';
 import { Tensor, linear, indexSelect, noGrad } from '../dist/engine/index.js';
 
@@ -16,7 +16,7 @@ if (!modelDir || !manifest || !out) throw new Error('usage: node scripts/probe-p
 const { model, tokenizer, config } = await loadUllava(modelDir);
 const records = (await readManifest(manifest)).filter((r) => r.image && r.objects.length).slice(0, Number(n));
 if (!records.length) throw new Error(`${manifest}: no image line with "objects" (write one with ullava data shapes)`);
-const token = (w) => tokenizer.encode(w, { bos: false })[0];
+const token = (w) => wordToken(tokenizer, w);
 // Groups: the categories, then the words at each attribute position.
 const groups = { category: new Set() };
 for (const r of records) for (const o of r.objects) {
@@ -25,6 +25,8 @@ for (const r of records) for (const o of r.objects) {
 }
 const words = [...new Set([...Object.values(groups).flatMap((g) => [...g]), BACKGROUND_WORD])];
 const ids = words.map(token), bg = token(BACKGROUND_WORD);
+const column = new Map(ids.map((id, k) => [id, k]));
+const groupIds = Object.entries(groups).map(([g, set]) => [g, [...set].map(token)]);
 const S = config.vision.imageSize, per = 3 * S * S;
 const tally = {};
 const count = (k, ok) => { const t = (tally[k] ??= { right: 0, of: 0 }); t.right += ok ? 1 : 0; t.of++; };
@@ -39,13 +41,12 @@ for (let i = 0; i < records.length; i += 32) {
   const N = batch[0].patchWords.length, K = ids.length;
   batch.forEach((e, b) => e.patchWords.forEach((named, p) => {
     if (!named.length) return;
-    const score = (id) => L[(b * N + p) * K + ids.indexOf(id)];
+    const score = (id) => L[(b * N + p) * K + column.get(id)];
     const isBackground = named.length === 1 && named[0] === bg;
     const bestObjectWord = Math.max(...ids.filter((id) => id !== bg).map(score));
     count(isBackground ? 'background' : 'object', isBackground ? score(bg) > bestObjectWord : bestObjectWord > score(bg));
     if (isBackground) return;
-    for (const [g, set] of Object.entries(groups)) {
-      const gi = [...set].map(token);
+    for (const [g, gi] of groupIds) {
       count(g, named.includes(gi.reduce((a, t) => (score(t) > score(a) ? t : a), gi[0])));
     }
   }));

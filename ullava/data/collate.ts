@@ -88,12 +88,15 @@ export async function prepareExample(r: ManifestRecord, o: PrepareOptions): Prom
 
   const samSize = config.sam.encoder.imageSize;
   const imageJob = r.image ? { kind: 'image' as const, where: r.where, path: r.image, clipSize: v.imageSize, samSize: needSam ? samSize : null } : null;
-  const [img, vid, decoded] = await Promise.all([
+  const [img, vid, decoded, objectDecoded] = await Promise.all([
     imageJob ? (o.cache ? o.cache.get(runner, imageJob) : runner.run(imageJob) as Promise<ImageResult>) : null,
     r.video ? runner.run({ kind: 'video', where: r.where, video: r.video, frames: T, mode: o.frameMode ?? 'headtail', seed: (seed ^ 0x5bd1e995) >>> 0, clipSize: v.imageSize }) as Promise<VideoResult> : null,
     maskSources.length ? runner.run({ kind: 'masks', where: r.where, masks: maskSources.map((source, i) => ({ field: sample.maskFields[i], source })) }) as Promise<MasksResult> : null,
+    // The objects' masks decode beside the image (the "vision" stage's patch words).
+    o.patchWords && r.image && r.objects.length
+      ? runner.run({ kind: 'masks', where: r.where, masks: r.objects.map((x, i) => ({ field: `objects[${i}].mask`, source: x.mask })) }) as Promise<MasksResult> : null,
   ]);
-  const patchWords = o.patchWords && img ? await objectPatchWords(r, img, o, runner) : null;
+  const patchWords = objectDecoded && img ? objectPatchWords(r, img, objectDecoded, o) : null;
   const masks = (decoded?.masks ?? []).map((m, i) => {
     if (img && (m.height !== img.height || m.width !== img.width)) {
       throw new ManifestError(`${r.where}: "${sample.maskFields[i]}" is ${m.width}x${m.height} but the image is ${img.width}x${img.height} (masks must be at the image's size)`);
@@ -121,7 +124,7 @@ export async function prepareExample(r: ManifestRecord, o: PrepareOptions): Prom
 
 /** The first token of each word (its SentencePiece with the word-start mark), cached per tokenizer. */
 const wordTokens = new WeakMap<LlamaTokenizer, Map<string, number>>();
-function wordToken(tok: LlamaTokenizer, word: string): number {
+export function wordToken(tok: LlamaTokenizer, word: string): number {
   let m = wordTokens.get(tok);
   if (!m) wordTokens.set(tok, (m = new Map()));
   let id = m.get(word);
@@ -133,9 +136,7 @@ function wordToken(tok: LlamaTokenizer, word: string): number {
   return id;
 }
 
-async function objectPatchWords(r: ManifestRecord, img: ImageResult, o: PrepareOptions, runner: MediaRunner): Promise<number[][] | null> {
-  if (!r.objects.length) return null;
-  const decoded = await runner.run({ kind: 'masks', where: r.where, masks: r.objects.map((x, i) => ({ field: `objects[${i}].mask`, source: x.mask })) }) as MasksResult;
+function objectPatchWords(r: ManifestRecord, img: ImageResult, decoded: MasksResult, o: PrepareOptions): number[][] {
   const objects = decoded.masks.map((m, i) => {
     if (m.height !== img.height || m.width !== img.width) {
       throw new ManifestError(`${r.where}: "objects[${i}].mask" is ${m.width}x${m.height} but the image is ${img.width}x${img.height}`);
