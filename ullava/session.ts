@@ -137,7 +137,7 @@ export class UllavaSession {
       if (gen.segHidden.length && this.media?.kind === 'image') {
         const { image } = this.media;
         const sam = this.samEmbedding();
-        const logits = noGrad(() => scope(() => model.decodeMasks(stack(gen.segHidden, 0), sam.embedding, sam.inputSize, [image.height, image.width])));
+        const logits = noGrad(() => scope(() => model.decodeMasks(stack(gen.segHidden, 0), sam.embedding, sam.inputSize, [image.height, image.width], gen.imageHidden)));
         const all = (await logits.toArray()) as Float32Array;
         logits.dispose();
         const n = image.width * image.height;
@@ -160,6 +160,7 @@ export class UllavaSession {
       }
     } finally {
       for (const t of [...gen.segHidden, ...gen.locHidden]) t.dispose();
+      gen.imageHidden?.dispose();
     }
     answer.totalMs = performance.now() - t0;
     return answer;

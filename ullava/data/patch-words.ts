@@ -3,6 +3,7 @@
 // "square", "red", "small") or by "background". The recipe's "vision" stage (train/patch-word-forward.ts)
 // teaches the tower to put those words' embeddings into its projected patch features, as CLIP's
 // pretraining put language into its features before LLaVA ever used them.
+import { clipPatchGrid, patchCover } from '../models/ullava/patch-geometry.js';
 
 /** The word a patch with no object on it is named by. */
 export const BACKGROUND_WORD = 'background';
@@ -27,21 +28,11 @@ export interface PatchObject {
  * u-LLaVA runs it: the image padded to a centred square, then resized to clipSize.
  */
 export function patchWordTargets(objects: readonly PatchObject[], width: number, height: number, clipSize: number, patchSize: number, background: number): number[][] {
-  if (clipSize % patchSize !== 0) throw new RangeError(`patchWordTargets: the CLIP size ${clipSize} is not a multiple of the patch size ${patchSize}`);
-  const G = clipSize / patchSize, P = Math.max(width, height);
-  const ox = Math.floor((P - width) / 2), oy = Math.floor((P - height) / 2);
-  const scale = clipSize / P, patchArea = (patchSize / scale) ** 2;
-  const patchOf = (x: number, y: number) => {
-    const px = Math.min(G - 1, Math.floor(((x + ox + 0.5) * scale) / patchSize));
-    const py = Math.min(G - 1, Math.floor(((y + oy + 0.5) * scale) / patchSize));
-    return py * G + px;
-  };
+  const grid = clipPatchGrid(width, height, clipSize, patchSize), { G, patchArea } = grid;
   // cover[k][p]: pixels of object k in patch p.
   const cover = objects.map((o) => {
     if (o.mask.length !== width * height) throw new RangeError(`patchWordTargets: a mask of ${o.mask.length} pixels for a ${width}x${height} image`);
-    const c = new Float64Array(G * G);
-    for (let i = 0; i < o.mask.length; i++) if (o.mask[i] === 1) c[patchOf(i % width, Math.floor(i / width))]++;
-    return c;
+    return patchCover(o.mask, width, grid);
   });
   const best = cover.map((c) => c.indexOf(Math.max(...c)));
   return Array.from({ length: G * G }, (_, p) => {

@@ -92,7 +92,7 @@ export class RunningJob {
           const px = Tensor.fromHost(input.pixels, [1, 3, S, S], 'f32', device(this.loaded));
           const dt = sam.promptEncoder.noMaskEmbed.weight.dtype;
           const embedding = sam.encodeImage(dt === 'f32' ? px : cast(px, dt));
-          return model.decodeMasks(stack(gen.segHidden, 0), embedding, input.inputSize, [image.height, image.width]);
+          return model.decodeMasks(stack(gen.segHidden, 0), embedding, input.inputSize, [image.height, image.width], gen.imageHidden);
         }));
         const all = (await logits.toArray()) as Float32Array;
         logits.dispose();
@@ -113,6 +113,7 @@ export class RunningJob {
       }
     } finally {
       for (const t of [...gen.segHidden, ...gen.locHidden]) t.dispose();
+      gen.imageHidden?.dispose();
     }
     return out;
   }

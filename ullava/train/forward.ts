@@ -8,6 +8,7 @@ import {
   Tensor, type Device, reshape, slice, scope, noGrad, checkpoint, arange, indexSelect, cast, linear, concat, type DType,
 } from '../../engine/index.js';
 import { maskPointTokens, interiorPoint } from './point-prompt-forward.js';
+import { pointerTargets, pointerLoss } from '../models/ullava/pointer-prompt.js';
 import type { UllavaForCausalLM, SpliceSpan } from '../models/ullava/model.js';
 import { IGNORE_INDEX, type PreparedExample } from './example.js';
 
@@ -16,7 +17,8 @@ export interface TrainingForwardOptions {
   gradientCheckpointing: boolean;
   /**
    * Also return each [SEG] prompt with SAM's point token of its mask's interior point (the "prompt" loss of
-   * a recipe whose segmenter learnt from point prompts first, point-prompt-forward.ts).
+   * a recipe whose segmenter learnt from point prompts first, point-prompt-forward.ts). A pointer model
+   * (seg_prompt "pointer") always returns its pointer loss instead.
    */
   pointTargets?: boolean;
 }
@@ -41,6 +43,8 @@ export interface TrainingForwardOutput {
   /** With pointTargets: every [SEG] prompt token [M, 1, C] (f32, with its graph) and its point token (no graph); else null. */
   promptPred?: Tensor | null;
   promptTarget?: Tensor | null;
+  /** A pointer model's [SEG] pointer cross-entropy (models/ullava/pointer-prompt.ts), weighed by prompt_weight; else null. */
+  pointerLoss?: Tensor | null;
   /** The "vision" stage's patch-word cross-entropy (patch-word-forward.ts), weighed by ce_weight; absent elsewhere. */
   patchWordLoss?: Tensor | null;
   /** Counts for throughput and reporting. */
@@ -114,19 +118,30 @@ export function trainingForward(model: UllavaForCausalLM, examples: PreparedExam
 
     const maskLogits: Tensor[] = [], targets: Tensor[] = [], maskValid: (Tensor | null)[] = [];
     const promptPreds: Tensor[] = [], promptTargets: Tensor[] = [];
+    const pointers: Tensor[] = [], pointerGoals: Float32Array[] = [];
     const withMasks = examples.filter((e) => e.sam && e.segPositions.length);
     if (withMasks.length) {
       const segHidden = rowsOf(segRows);
       const embeddings = samImageEmbeddings(model, withMasks);
       let first = 0, i = 0;
-      for (const e of examples) {
+      examples.forEach((e, b) => {
         const n = e.sam ? e.segPositions.length : 0;
-        if (!n) { first += e.segPositions.length; continue; }
+        if (!n) { first += e.segPositions.length; return; }
         const emb = slice(embeddings, 0, i, i + 1);
-        const prompts = model.segPrompts(slice(segHidden, 0, first, first + n));
+        const [h, w] = e.sam!.originalSize;
+        // A pointer model's [SEG] points at the image tokens' final states (pointer-prompt.ts).
+        let imageHidden: Tensor | null = null;
+        if (cfg.segPrompt === 'pointer' && spans[b]) {
+          const P = spans[b]!.features.shape[0];
+          imageHidden = reshape(slice(slice(hidden, 0, b, b + 1), 1, e.mediaStart + 1, e.mediaStart + 1 + P), [P, H]);
+        }
+        const { prompts, pointer } = model.segPromptTokens(slice(segHidden, 0, first, first + n), { hidden: imageHidden, inputSize: e.sam!.inputSize, originalSize: [h, w] });
         const logits = model.decodeMaskPrompts(prompts, emb, e.sam!.inputSize, e.sam!.originalSize);
         maskLogits.push(logits.dtype === 'f32' ? logits : cast(logits, 'f32'));
-        if (o.pointTargets) {
+        if (pointer) {
+          pointers.push(pointer);
+          pointerGoals.push(pointerTargets(e.masks.slice(0, n), w, h, cfg.vision.imageSize, cfg.vision.patchSize));
+        } else if (o.pointTargets) {
           promptPreds.push(prompts.dtype === 'f32' ? prompts : cast(prompts, 'f32'));
           const t = noGrad(() => maskPointTokens(model, e, n, interiorPoint));
           promptTargets.push(t.dtype === 'f32' ? t : cast(t, 'f32'));
@@ -135,7 +150,7 @@ export function trainingForward(model: UllavaForCausalLM, examples: PreparedExam
         targets.push(target);
         maskValid.push(valid);
         first += n; i++;
-      }
+      });
     }
 
     let boxes: Tensor | null = null, boxT: Tensor | null = null;
@@ -146,10 +161,18 @@ export function trainingForward(model: UllavaForCausalLM, examples: PreparedExam
     }
     return {
       hidden, labels, lmHead, maskLogits, maskTargets: targets, maskValid,
+      pointerLoss: pointers.length ? pointerLoss(concat(pointers, 0), concatFloats(pointerGoals)) : null,
       promptPred: promptPreds.length ? concat(promptPreds, 0) : null, promptTarget: promptTargets.length ? concat(promptTargets, 0) : null, boxes, boxTargets: boxT, boxCounts: examples.map((e) => e.locPositions.length),
       tokens: examples.reduce((a, e) => a + e.ids.length, 0), supervisedTokens: supervised,
     };
   });
+}
+
+function concatFloats(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+  let at = 0;
+  for (const p of parts) { out.set(p, at); at += p.length; }
+  return out;
 }
 
 /**

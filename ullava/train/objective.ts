@@ -1,5 +1,6 @@
 // u-LLaVA's training objective: ce * w_ce + (bce * w_bce + dice * w_dice) + (l1 * w_l1 + giou * w_giou)
-// (+ prompt * w_prompt, a recipe's option, 0 in the paper's stages; the "vision" stage's patch-word loss
+// (+ prompt * w_prompt, a recipe's option, 0 in the paper's stages: the [SEG] prompt's distance to a point
+// token, or a pointer model's pointer cross-entropy; the "vision" stage's patch-word loss
 // stands in for ce), each
 // part reported apart. The loss functions themselves (with the official normalisations) are given by the
 // caller (ullava/train/losses.ts in the product); this file only weighs and sums them.
@@ -36,6 +37,7 @@ export function ullavaObjective(out: TrainingForwardOutput, w: LossWeights, fns:
       const { l1, giou } = fns.boxLoss(out.boxes, out.boxTargets, out.boxCounts);
       term('l1', l1, w.l1); term('giou', giou, w.giou);
     }
+    if (out.pointerLoss) term('pointer', out.pointerLoss, w.prompt);
     if (w.prompt > 0 && out.promptPred && out.promptTarget) {
       if (!fns.promptLoss) throw new Error('the config weighs a "prompt" loss but no prompt loss function was given');
       term('prompt', fns.promptLoss(out.promptPred, out.promptTarget), w.prompt);

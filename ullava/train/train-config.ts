@@ -10,8 +10,9 @@ export interface LoraConfig { r: number; alpha: number; dropout: number; targetM
 export interface LossWeights {
   ce: number; bce: number; dice: number; l1: number; giou: number;
   /**
-   * Not in the paper: the mean squared distance of each [SEG] prompt token to SAM's point token of its
-   * mask's interior point, for a recipe whose segmenter first learnt from point prompts ("sam" stage).
+   * Not in the paper: for a pointer model (seg_prompt "pointer"), the pointer's cross-entropy against the
+   * patches the target covers; otherwise the mean squared distance of each [SEG] prompt token to SAM's point
+   * token of its mask's interior point. For a recipe whose segmenter first learnt from point prompts ("sam" stage).
    */
   prompt: number;
 }

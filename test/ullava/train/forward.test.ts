@@ -1,7 +1,7 @@
 import * as assert from 'uvu/assert';
 import { test } from '../../harness/test.js';
 import { assertClose } from '../../harness/assert.js';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile, readdir, copyFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as E from '../../../engine/index.js';
@@ -9,11 +9,21 @@ import { loadUllava } from '../../../ullava/models/ullava/load.js';
 import { readManifest } from '../../../ullava/train/sample.js';
 import { prepareExample, IGNORE_INDEX } from '../../../ullava/train/example.js';
 import { trainingForward } from '../../../ullava/train/forward.js';
+import { generate, mediaStates } from '../../../ullava/chat/generate.js';
 import { smallTrainModelDir, writeTrainData } from './fixture.js';
 
-async function setup() {
+async function setup(segPrompt: 'projected' | 'pointer' = 'projected') {
   await E.getDevice();
-  const l = await loadUllava(await smallTrainModelDir(), { dtype: 'f32' });
+  let dir = await smallTrainModelDir();
+  if (segPrompt === 'pointer') {
+    // The same weights, read as a pointer model (config.json "seg_prompt": "pointer").
+    const copy = await mkdtemp(join(tmpdir(), 'ullava-pointer-model-'));
+    for (const f of await readdir(dir)) await copyFile(join(dir, f), join(copy, f));
+    const json = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8'));
+    await writeFile(join(copy, 'config.json'), JSON.stringify({ ...json, seg_prompt: 'pointer' }));
+    dir = copy;
+  }
+  const l = await loadUllava(dir, { dtype: 'f32' });
   const samples = await readManifest(await writeTrainData(await mkdtemp(join(tmpdir(), 'ullava-fwd-')), 2));
   // Different lengths, so the batch is padded.
   samples[1].conversations![1].value = 'Sure, here it is. Info: [SEG].';
@@ -21,39 +31,57 @@ async function setup() {
   return { l, ex };
 }
 
-test('the training forward matches the inference path: logits at supervised rows, and the mask of the state before [SEG], also for the shorter, padded row', async () => {
-  const { l, ex } = await setup();
-  const m = l.model.eval();
-  assert.ok(ex[0].ids.length !== ex[1].ids.length, 'two lengths');
-  const e = ex[0];
-  assert.equal(e.ids[e.segPositions[0]], m.config.segTokenId);
-  assert.ok(e.labels.slice(0, e.mediaStart + 5).every((x) => x === IGNORE_INDEX), 'the prompt and the image span are not supervised');
-  const batched = E.noGrad(() => trainingForward(m, ex, { gradientCheckpointing: false }));
-  const S = batched.hidden.shape[1];
-  for (const [b, x] of ex.entries()) {
-    // Reference: one sample through encodeImages -> embedWithMedia -> lm.forward -> decodeMasks, as session.ts does.
-    const ref = E.noGrad(() => E.scope(() => {
-      const px = E.Tensor.fromHost(x.clipPixels!, [1, 3, 28, 28], 'f32');
-      const feats = m.encodeImages(px);
-      const ids = E.Tensor.from(x.ids, [1, x.ids.length], 'i32');
-      const emb = m.embedWithMedia(ids, [{ start: x.mediaStart, features: E.reshape(feats, [feats.shape[1], feats.shape[2]]) }]);
-      const out = m.lm.forward({ inputsEmbeds: emb });
-      const p = x.segPositions[0];
-      const h = E.reshape(E.slice(out.hidden, 1, p - 1, p), [1, out.hidden.shape[2]]);
-      const sam = m.visualModel.encodeImage(E.Tensor.fromHost(x.sam!.pixels, [1, 3, 64, 64], 'f32'));
-      return { logits: out.logits, mask: m.decodeMasks(h, sam, x.sam!.inputSize, x.sam!.originalSize) };
-    }));
-    const rows = x.ids.slice(0, -1).flatMap((_, t) => (x.labels[t + 1] !== IGNORE_INDEX ? [t] : []));
-    const got = E.noGrad(() => E.scope(() => batched.lmHead(E.indexSelect(E.reshape(batched.hidden, [ex.length * S, batched.hidden.shape[2]]), 0,
-      E.Tensor.from(rows.map((t) => b * S + t), [rows.length], 'i32')))));
-    const all = await ref.logits.toArray(), V = ref.logits.shape[2];
-    const want = rows.flatMap((t) => Array.from(all.slice(t * V, (t + 1) * V)));
-    assertClose(await got.toArray(), want, { atol: 2e-4, rtol: 1e-3, message: `row ${b}: logits at supervised positions` });
-    assertClose(await batched.maskLogits[b].toArray(), await ref.mask.toArray(), { atol: 2e-4, rtol: 1e-3, message: `row ${b}: mask logits` });
-    for (const t of [got, ref.logits, ref.mask]) t.dispose();
-  }
-  l.model.dispose();
-});
+for (const segPrompt of ['projected', 'pointer'] as const) {
+  test(`the training forward matches the inference path (${segPrompt} [SEG] prompt): logits at supervised rows, and the mask of the state before [SEG], also for the shorter, padded row`, async () => {
+    const { l, ex } = await setup(segPrompt);
+    const m = l.model.eval();
+    assert.equal(m.config.segPrompt, segPrompt);
+    assert.ok(ex[0].ids.length !== ex[1].ids.length, 'two lengths');
+    const e = ex[0];
+    assert.equal(e.ids[e.segPositions[0]], m.config.segTokenId);
+    assert.ok(e.labels.slice(0, e.mediaStart + 5).every((x) => x === IGNORE_INDEX), 'the prompt and the image span are not supervised');
+    const batched = E.noGrad(() => trainingForward(m, ex, { gradientCheckpointing: false }));
+    assert.equal(batched.pointerLoss != null, segPrompt === 'pointer', 'a pointer model returns its pointer loss');
+    const S = batched.hidden.shape[1];
+    for (const [b, x] of ex.entries()) {
+      // Reference: one sample through encodeImages -> embedWithMedia -> lm.forward -> decodeMasks, as session.ts does.
+      const ref = E.noGrad(() => E.scope(() => {
+        const px = E.Tensor.fromHost(x.clipPixels!, [1, 3, 28, 28], 'f32');
+        const feats = m.encodeImages(px);
+        const ids = E.Tensor.from(x.ids, [1, x.ids.length], 'i32');
+        const span = { start: x.mediaStart, features: E.reshape(feats, [feats.shape[1], feats.shape[2]]) };
+        const emb = m.embedWithMedia(ids, [span]);
+        const out = m.lm.forward({ inputsEmbeds: emb });
+        const p = x.segPositions[0];
+        const h = E.reshape(E.slice(out.hidden, 1, p - 1, p), [1, out.hidden.shape[2]]);
+        const sam = m.visualModel.encodeImage(E.Tensor.fromHost(x.sam!.pixels, [1, 3, 64, 64], 'f32'));
+        const image = segPrompt === 'pointer' ? mediaStates(out.hidden, 0, span) : null;
+        return { logits: out.logits, mask: m.decodeMasks(h, sam, x.sam!.inputSize, x.sam!.originalSize, image), sam, features: span.features };
+      }));
+      const rows = x.ids.slice(0, -1).flatMap((_, t) => (x.labels[t + 1] !== IGNORE_INDEX ? [t] : []));
+      const got = E.noGrad(() => E.scope(() => batched.lmHead(E.indexSelect(E.reshape(batched.hidden, [ex.length * S, batched.hidden.shape[2]]), 0,
+        E.Tensor.from(rows.map((t) => b * S + t), [rows.length], 'i32')))));
+      const all = await ref.logits.toArray(), V = ref.logits.shape[2];
+      const want = rows.flatMap((t) => Array.from(all.slice(t * V, (t + 1) * V)));
+      assertClose(await got.toArray(), want, { atol: 2e-4, rtol: 1e-3, message: `row ${b}: logits at supervised positions` });
+      const wantMask = await ref.mask.toArray();
+      assertClose(await batched.maskLogits[b].toArray(), wantMask, { atol: 2e-4, rtol: 1e-3, message: `row ${b}: mask logits` });
+      if (segPrompt === 'pointer') {
+        // Generation keeps the image tokens' states from its prefill: forcing the answer up to [SEG] gives the same mask.
+        const answer = x.labels.findIndex((t) => t !== IGNORE_INDEX);
+        const [gen] = await generate(m, l.tokenizer, [{ ids: x.ids.slice(0, answer), span: { start: x.mediaStart, features: ref.features },
+          forced: x.ids.slice(answer, x.segPositions[0] + 1) }], { maxNewTokens: 1, stop: [] });
+        assert.ok(gen.imageHidden && gen.segHidden.length === 1, 'the generation kept the image states and the [SEG] state');
+        const mask = E.noGrad(() => m.decodeMasks(E.stack(gen.segHidden, 0), ref.sam, x.sam!.inputSize, x.sam!.originalSize, gen.imageHidden));
+        assertClose(await mask.toArray(), wantMask, { atol: 2e-4, rtol: 1e-3, message: `row ${b}: the generated [SEG]'s mask` });
+        for (const t of [mask, gen.imageHidden!, ...gen.segHidden, ...gen.locHidden]) t.dispose();
+        assert.throws(() => m.decodeMasks(E.slice(batched.hidden, 0, 0, 1), ref.sam, x.sam!.inputSize, x.sam!.originalSize), /seg_prompt "pointer"/);
+      }
+      for (const t of [got, ref.logits, ref.mask, ref.sam, ref.features]) t.dispose();
+    }
+    l.model.dispose();
+  });
+}
 
 test('gradient checkpointing gives the same loss and the same gradients (recompute in backward)', async () => {
   const { l, ex } = await setup();

@@ -30,6 +30,19 @@ export class PositionEmbeddingRandom extends Module {
       return reshape(concat([sin(angle), cos(angle)], 1), [...lead, 2 * this.numPosFeats]);
     });
   }
+  /**
+   * Encodes coordinates given as a device tensor [n, 2] (x, y, pixels of an image of `size` [H, W], pixel
+   * centres at i + 0.5) into [n, 2F], on the device and with the coordinates' graph.
+   */
+  encodeTensor(coords: Tensor, [H, W]: [number, number]): Tensor {
+    return scope(() => {
+      const toUnit = Tensor.fromHost(Float32Array.of(2 / W, 2 / H), [1, 2], 'f32', this.gaussian.device);
+      const centred = add(mul(coords.dtype === 'f32' ? coords : cast(coords, 'f32'), toUnit), -1);
+      const g = this.gaussian.dtype === 'f32' ? this.gaussian : cast(this.gaussian, 'f32');
+      const angle = mul(matmul(centred, g), 2 * Math.PI);
+      return concat([sin(angle), cos(angle)], 1);
+    });
+  }
   /** Dense encoding of an h x w grid of pixel centres: [2F, h, w]. */
   grid(h: number, w: number): Tensor {
     const f = Math.fround;
@@ -147,6 +160,18 @@ export class PromptEncoder extends Module {
   /** One sparse token per point [B, N, embedDim], no padding point: a point prompt in the form of u-LLaVA's text prompts. */
   pointTokens(p: PointPrompts): Tensor {
     return this.embedPoints(p, false);
+  }
+
+  /**
+   * Foreground point tokens [N, embedDim] at coordinates computed on the device [N, 2] (x, y pixel indices
+   * in the input frame, as PointPrompts' coords): the pointer prompt's point (ullava/models/ullava/pointer-prompt.ts).
+   */
+  foregroundPointTokensAt(coords: Tensor): Tensor {
+    return scope(() => {
+      const pe = this.peLayer.encodeTensor(add(coords, 0.5), this.inputImageSize);
+      const fg = this.pointEmbeddings.at(1).weight;
+      return add(pe, fg.dtype === 'f32' ? fg : cast(fg, 'f32'));
+    });
   }
 
   private embedBoxes(boxes: { values: ArrayLike<number>; batch: number }): Tensor {

@@ -31,6 +31,12 @@ export interface UllavaConfig {
    * det_decoder.*: the newer code, with boxes from [LOC]).
    */
   layout: 'published' | 'head';
+  /**
+   * How a [SEG] state becomes SAM's prompt: 'projected' (the paper: the seg head's output is the sparse
+   * token) or 'pointer' (this project's extension, config.json "seg_prompt": the seg head scores the image
+   * tokens and SAM gets a point prompt where they point; pointer-prompt.ts).
+   */
+  segPrompt: 'projected' | 'pointer';
   sam: SamConfig;
 }
 
@@ -89,6 +95,10 @@ export function ullavaConfigFromJSON(json: unknown, where = 'config.json', layou
   else if (samFromWeights) sam = samFromWeights();
   else sam = samVitH(); // no weights to read it from (a model built from scratch): the published model's SAM
   const loc = top.loc_token_idx ?? null;
+  const segPrompt = top.seg_prompt ?? 'projected';
+  if (segPrompt !== 'projected' && segPrompt !== 'pointer') {
+    throw new RangeError(`${where}: seg_prompt ${JSON.stringify(segPrompt)} is not supported ("projected", the published models, or "pointer")`);
+  }
   return {
     llm, vision,
     visionHiddenLayer: int(llmJson, 'vision_hidden_layer', -2, where),
@@ -98,6 +108,7 @@ export function ullavaConfigFromJSON(json: unknown, where = 'config.json', layou
     locTokenId: loc === null ? null : int(top, 'loc_token_idx', null, where),
     outDim: int(top, 'out_dim', 256, where),
     layout,
+    segPrompt,
     sam,
   };
 }

@@ -13,6 +13,7 @@ import { ClipVisionModel } from '../clip/model.js';
 import { Sam } from '../sam/model.js';
 import type { UllavaConfig } from './config.js';
 import { ShapeError } from '../../../engine/errors.js';
+import { pointerLogits, pointerPrompts } from './pointer-prompt.js';
 
 /** The language model with its vision tower and projector, keys under `llm.`. */
 export class UllavaCore extends Module {
@@ -138,11 +139,26 @@ export class UllavaForCausalLM extends Module {
   }
 
   /**
-   * Mask logits at the original image size [N, H0, W0] for N [SEG] states, from one SAM image embedding
-   * [1, C, h, w] (each [SEG] is its own prompt, as the official code runs them).
+   * SAM prompt tokens [N, 1, C] of N [SEG] states, and with a "pointer" seg prompt the pointer's scores [N, P]
+   * over the image tokens (pointer-prompt.ts), which needs those tokens' final-norm states [P, hidden].
    */
-  decodeMasks(segHidden: Tensor, imageEmbedding: Tensor, inputSize: [number, number], originalSize: [number, number]): Tensor {
-    return scope(() => this.decodeMaskPrompts(this.segPrompts(segHidden), imageEmbedding, inputSize, originalSize));
+  segPromptTokens(segHidden: Tensor, image: { hidden: Tensor | null; inputSize: [number, number]; originalSize: [number, number] }): { prompts: Tensor; pointer: Tensor | null } {
+    if (this.config.segPrompt === 'projected') return { prompts: this.segPrompts(segHidden), pointer: null };
+    if (!image.hidden) throw new Error('this model points at image tokens for its masks (seg_prompt "pointer"): give the image tokens\' hidden states');
+    const pointer = pointerLogits(this, segHidden, image.hidden);
+    return { prompts: pointerPrompts(this, pointer, image.originalSize, image.inputSize), pointer };
+  }
+
+  /**
+   * Mask logits at the original image size [N, H0, W0] for N [SEG] states, from one SAM image embedding
+   * [1, C, h, w] (each [SEG] is its own prompt, as the official code runs them). A "pointer" model also
+   * needs the image tokens' final-norm states [P, hidden] (Generation.imageHidden).
+   */
+  decodeMasks(segHidden: Tensor, imageEmbedding: Tensor, inputSize: [number, number], originalSize: [number, number], imageHidden: Tensor | null = null): Tensor {
+    return scope(() => {
+      const { prompts } = this.segPromptTokens(segHidden, { hidden: imageHidden, inputSize, originalSize });
+      return this.decodeMaskPrompts(prompts, imageEmbedding, inputSize, originalSize);
+    });
   }
 
   /** decodeMasks from N sparse prompt tokens [N, 1, C] (projected [SEG] states, or SAM's point tokens). */

@@ -64,15 +64,16 @@ test('a few steps of stage II of the shapes recipe: the loss falls, the LLM and 
     const cfg = await readTrainConfig(resolveConfigPath('shapes'));
     // One batch of all 4 samples, repeated: a few steps at a high learning rate must lower the loss.
     Object.assign(cfg.training, { batchSize: 4, maxSteps: 6, learningRate: 5e-3, warmupRatio: 0, lrScheduler: 'constant', saveSteps: 6, maxLength: 128 });
-    const losses: number[] = [], prompt: number[] = [];
+    const losses: number[] = [], pointer: number[] = [];
     const r = await train({ model: loaded.model, tokenizer: loaded.tokenizer, modelDir, config: cfg, samples: await readManifest(data.manifest),
       out: join(root, 'run'), resume: false, losses: ULLAVA_LOSS_FUNCTIONS, progress: false, say: () => undefined,
-      onStep: (m) => { losses.push(m.losses.loss); prompt.push(m.losses.prompt); } });
-    console.log(`     shapes recipe, ${losses.length} steps: loss ${losses.map((l) => l.toFixed(2)).join(' ')}; prompt ${prompt.map((l) => l.toFixed(3)).join(' ')}`);
-    // The config's "prompt" loss (each [SEG] prompt against SAM's point token of its mask) is part of the objective.
-    assert.ok(cfg.loss.prompt > 0 && prompt.every((p) => Number.isFinite(p) && p > 0), `prompt loss ${prompt}`);
+      onStep: (m) => { losses.push(m.losses.loss); pointer.push(m.losses.pointer); } });
+    console.log(`     shapes recipe, ${losses.length} steps: loss ${losses.map((l) => l.toFixed(2)).join(' ')}; pointer ${pointer.map((l) => l.toFixed(3)).join(' ')}`);
+    // The preset's [SEG] is a pointer over the image tokens; its cross-entropy, weighed by "prompt", is part of the objective.
+    assert.equal(json.seg_prompt, 'pointer');
+    assert.ok(cfg.loss.prompt > 0 && pointer.every((p) => Number.isFinite(p) && p > 0), `pointer loss ${pointer}`);
     assert.equal(losses.length, 6);
-    // Seeded and deterministic: 15.98 15.71 14.73 14.06 13.41 12.76 when written (the prompt loss included).
+    // Seeded and deterministic: 17.27 16.99 16.21 15.48 14.74 13.97 when written (the pointer loss included).
     assert.ok(losses[5] < 0.9 * losses[0], `loss ${losses[0]} -> ${losses[5]}`);
     const moved = (k: string, now: Float32Array) => { const b = before.get(k)!; return now.some((v, i) => v !== b[i]); };
     const after = new Map<string, Float32Array>();
