@@ -135,9 +135,9 @@ export class UllavaSession {
       tags: parseTags(gen.text), tokens: gen.ids.length, timeToFirstTokenMs: (firstAt || performance.now()) - t0, totalMs: 0 };
     try {
       if (gen.segHidden.length && this.media?.kind === 'image') {
-        const { image } = this.media;
+        const { image, features } = this.media;
         const sam = this.samEmbedding();
-        const logits = noGrad(() => scope(() => model.decodeMasks(stack(gen.segHidden, 0), sam.embedding, sam.inputSize, [image.height, image.width], gen.imageHidden)));
+        const logits = noGrad(() => scope(() => model.decodeMasks(stack(gen.segHidden, 0), sam.embedding, sam.inputSize, [image.height, image.width], features)));
         const all = (await logits.toArray()) as Float32Array;
         logits.dispose();
         const n = image.width * image.height;
@@ -160,7 +160,6 @@ export class UllavaSession {
       }
     } finally {
       for (const t of [...gen.segHidden, ...gen.locHidden]) t.dispose();
-      gen.imageHidden?.dispose();
     }
     answer.totalMs = performance.now() - t0;
     return answer;

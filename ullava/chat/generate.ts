@@ -41,11 +41,6 @@ export interface Generation {
   segHidden: Tensor[];
   /** The same for [LOC] (newer checkpoints). */
   locHidden: Tensor[];
-  /**
-   * The final-norm states [n, hidden] of the prompt's n media tokens, kept when the model's [SEG] points at
-   * them (seg_prompt "pointer", models/ullava/pointer-prompt.ts) and the prompt has media; else null.
-   */
-  imageHidden: Tensor | null;
 }
 
 interface SeqState {
@@ -83,7 +78,6 @@ export async function generate(model: UllavaForCausalLM, tokenizer: LlamaTokeniz
   const rng = makeRng(o.seed);
   const states: SeqState[] = prompts.map(() => ({ ids: [], text: '', shown: 0, done: null, decoder: tokenizer.streamDecoder(),
     stops: new StopStrings(o.stop ?? ['</s>']), seg: [], loc: [] }));
-  let imageHidden: (Tensor | null)[] = [];
   const cache = new KVCache(model.config.llm, { batch: B, maxLength: S + steps, dtype: o.cacheDtype ?? (model.dtype === 'f32' ? 'f32' : model.dtype), device });
   try {
     // Prefill: left padding, so every sequence's last prompt token sits at position S - 1.
@@ -94,18 +88,14 @@ export async function generate(model: UllavaForCausalLM, tokenizer: LlamaTokeniz
       idsHost.set(p.ids, b * S + off);
       maskHost.fill(1, b * S + off, (b + 1) * S);
     });
-    const prefill = noGrad(() => scope(() => {
+    let step = noGrad(() => scope(() => {
       const ids = Tensor.fromHost(idsHost, [B, S], 'i32', device);
       const mask = Tensor.fromHost(maskHost, [B, S], 'f32', device);
       const spans = prompts.map((p) => (p.span ? { start: p.span.start + S - p.ids.length, features: p.span.features } : null));
       const embeds = model.embedWithMedia(ids, spans);
       const out = model.lm.forward({ inputsEmbeds: embeds, attentionMask: mask, kvCache: cache, lastLogitsOnly: true });
-      const media = spans.map((span, b) => (span && model.config.segPrompt === 'pointer' ? mediaStates(out.hidden, b, span) : null));
-      return { logits: out.logits, hidden: slice(out.hidden, 1, S - 1), media };
+      return { logits: out.logits, hidden: slice(out.hidden, 1, S - 1) };
     }));
-    imageHidden = prefill.media;
-    for (const t of imageHidden) if (t) untrack(t);
-    let step = { logits: prefill.logits, hidden: prefill.hidden };
     const allPrompt = prompts.map((p) => p.ids);
     for (let t = 0; t < steps; t++) {
       const logits = (await step.logits.toArray()) as Float32Array; // [B, 1, V]
@@ -142,18 +132,11 @@ export async function generate(model: UllavaForCausalLM, tokenizer: LlamaTokeniz
     if (step) { step.logits.dispose(); step.hidden.dispose(); }
   } catch (e) {
     for (const s of states) for (const t of [...s.seg, ...s.loc]) t.dispose();
-    for (const t of imageHidden) t?.dispose();
     throw e;
   } finally {
     cache.dispose();
   }
-  return states.map((s, b) => ({ ids: s.ids, text: s.text, finishReason: s.done ?? 'length', segHidden: s.seg, locHidden: s.loc, imageHidden: imageHidden[b] ?? null }));
-}
-
-/** Row b's states at a media span's tokens (start + 1 ..), [n, hidden], as a tensor of their own. */
-export function mediaStates(hidden: Tensor, b: number, span: SpliceSpan): Tensor {
-  const n = span.features.shape[0], H = hidden.shape[2];
-  return contiguous(reshape(slice(slice(hidden, 0, b, b + 1), 1, span.start + 1, span.start + 1 + n), [n, H]));
+  return states.map((s) => ({ ids: s.ids, text: s.text, finishReason: s.done ?? 'length', segHidden: s.seg, locHidden: s.loc }));
 }
 
 /** Appends decoded text, cuts it at a stop string, and streams what can no longer change. */

@@ -9,7 +9,7 @@ import { KVCache } from '../models/llama/kv-cache.js';
 import type { UllavaForCausalLM } from '../models/ullava/model.js';
 import type { LlamaTokenizer } from '../tokenizer/llama.js';
 import { sampleToken, makeRng, validateSampling, StopStrings, type SamplingOptions } from './sampling.js';
-import { mediaStates, type Prompt, type Generation, type FinishReason } from './generate.js';
+import type { Prompt, Generation, FinishReason } from './generate.js';
 
 export interface SequenceOptions extends SamplingOptions {
   /** Tokens to generate after any forced ones (default 512). */
@@ -35,8 +35,6 @@ export class GenerationSequence {
   private readonly limit: number;
   private readonly seg: Tensor[] = [];
   private readonly loc: Tensor[] = [];
-  /** A pointer model's media token states (Generation.imageHidden), from the prefill. */
-  private imageHidden: Tensor | null = null;
   /** Tokens sampled so far (forced ones included): indexes the forced prefix. */
   private steps = 0;
   /** The token the next decode step feeds in. */
@@ -74,17 +72,13 @@ export class GenerationSequence {
     const { model, prompt } = this;
     const device: Device = model.lm.model.embed_tokens.weight.device;
     const S = prompt.ids.length;
-    const step = noGrad(() => scope(() => {
+    return noGrad(() => scope(() => {
       const ids = Tensor.fromHost(Int32Array.from(prompt.ids), [1, S], 'i32', device);
       const embeds = model.embedWithMedia(ids, [prompt.span ?? null]);
       // No attention mask: the cache stays free of padding, which decodeRows requires.
       const out = model.lm.forward({ inputsEmbeds: embeds, kvCache: this.cache, lastLogitsOnly: true });
-      const media = prompt.span && model.config.segPrompt === 'pointer' ? mediaStates(out.hidden, 0, prompt.span) : null;
-      return { logits: out.logits, hidden: slice(out.hidden, 1, S - 1), media };
+      return { logits: out.logits, hidden: slice(out.hidden, 1, S - 1) };
     }));
-    if (step.media) untrack(step.media);
-    this.imageHidden = step.media;
-    return { logits: step.logits, hidden: step.hidden };
   }
 
   /** Encodes one decode step of every sequence given (each must be prefilled and not done). */
@@ -147,13 +141,11 @@ export class GenerationSequence {
   }
 
   /**
-   * The finished generation. The caller takes ownership of its [SEG] / [LOC] / image hidden states (dispose()
+   * The finished generation. The caller takes ownership of its [SEG] / [LOC] hidden states (dispose()
    * still frees the cache, and those states too unless they were taken).
    */
   result(): Generation {
-    const g = { ids: [...this.ids], text: this.text, finishReason: this.finish ?? 'length', segHidden: this.seg.splice(0), locHidden: this.loc.splice(0),
-      imageHidden: this.imageHidden };
-    this.imageHidden = null;
+    const g = { ids: [...this.ids], text: this.text, finishReason: this.finish ?? 'length', segHidden: this.seg.splice(0), locHidden: this.loc.splice(0) };
     return g;
   }
 
@@ -164,6 +156,5 @@ export class GenerationSequence {
     this.cache.dispose();
     for (const t of [...this.seg, ...this.loc]) t.dispose();
     this.seg.length = 0; this.loc.length = 0;
-    this.imageHidden?.dispose(); this.imageHidden = null;
   }
 }

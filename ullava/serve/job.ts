@@ -70,15 +70,22 @@ export class RunningJob {
     } catch (e) { this.dispose(); throw e; }
   }
 
-  /** After the prefill the KV cache holds what the features gave; they are no longer needed. */
-  releaseFeatures(): void { this.features?.dispose(); this.features = null; }
+  /**
+   * After the prefill the KV cache holds what the features gave; they are no longer needed, unless the
+   * model's [SEG] points at them (seg_prompt "pointer"): then they stay until the masks are decoded.
+   */
+  releaseFeatures(): void {
+    if (this.loaded.model.config.segPrompt === 'pointer') return;
+    this.features?.dispose(); this.features = null;
+  }
 
   /** The answer with its masks and boxes (reads them back); frees the sequence. */
   async finish(): Promise<JobResult> {
     const { model } = this.loaded;
     const gen = this.seq.result();
     this.seq.dispose();
-    this.features?.dispose(); this.features = null;
+    const features = this.features;
+    this.features = null;
     const media = this.spec.media;
     const image = media?.kind === 'image' ? media.image : null;
     const out: JobResult = { text: gen.text, finishReason: gen.finishReason, promptTokens: this.spec.ids.length, completionTokens: gen.ids.length,
@@ -92,7 +99,7 @@ export class RunningJob {
           const px = Tensor.fromHost(input.pixels, [1, 3, S, S], 'f32', device(this.loaded));
           const dt = sam.promptEncoder.noMaskEmbed.weight.dtype;
           const embedding = sam.encodeImage(dt === 'f32' ? px : cast(px, dt));
-          return model.decodeMasks(stack(gen.segHidden, 0), embedding, input.inputSize, [image.height, image.width], gen.imageHidden);
+          return model.decodeMasks(stack(gen.segHidden, 0), embedding, input.inputSize, [image.height, image.width], features);
         }));
         const all = (await logits.toArray()) as Float32Array;
         logits.dispose();
@@ -113,7 +120,7 @@ export class RunningJob {
       }
     } finally {
       for (const t of [...gen.segHidden, ...gen.locHidden]) t.dispose();
-      gen.imageHidden?.dispose();
+      features?.dispose();
     }
     return out;
   }

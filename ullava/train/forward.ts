@@ -129,13 +129,9 @@ export function trainingForward(model: UllavaForCausalLM, examples: PreparedExam
         if (!n) { first += e.segPositions.length; return; }
         const emb = slice(embeddings, 0, i, i + 1);
         const [h, w] = e.sam!.originalSize;
-        // A pointer model's [SEG] points at the image tokens' final states (pointer-prompt.ts).
-        let imageHidden: Tensor | null = null;
-        if (cfg.segPrompt === 'pointer' && spans[b]) {
-          const P = spans[b]!.features.shape[0];
-          imageHidden = reshape(slice(slice(hidden, 0, b, b + 1), 1, e.mediaStart + 1, e.mediaStart + 1 + P), [P, H]);
-        }
-        const { prompts, pointer } = model.segPromptTokens(slice(segHidden, 0, first, first + n), { hidden: imageHidden, inputSize: e.sam!.inputSize, originalSize: [h, w] });
+        // A pointer model's [SEG] points at the image's projected features (pointer-prompt.ts).
+        const features = cfg.segPrompt === 'pointer' ? spans[b]?.features ?? null : null;
+        const { prompts, pointer } = model.segPromptTokens(slice(segHidden, 0, first, first + n), { features, inputSize: e.sam!.inputSize, originalSize: [h, w] });
         const logits = model.decodeMaskPrompts(prompts, emb, e.sam!.inputSize, e.sam!.originalSize);
         maskLogits.push(logits.dtype === 'f32' ? logits : cast(logits, 'f32'));
         if (pointer) {

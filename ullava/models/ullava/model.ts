@@ -140,23 +140,23 @@ export class UllavaForCausalLM extends Module {
 
   /**
    * SAM prompt tokens [N, 1, C] of N [SEG] states, and with a "pointer" seg prompt the pointer's scores [N, P]
-   * over the image tokens (pointer-prompt.ts), which needs those tokens' final-norm states [P, hidden].
+   * over the image tokens (pointer-prompt.ts), which needs the image's projected features [P, hidden].
    */
-  segPromptTokens(segHidden: Tensor, image: { hidden: Tensor | null; inputSize: [number, number]; originalSize: [number, number] }): { prompts: Tensor; pointer: Tensor | null } {
+  segPromptTokens(segHidden: Tensor, image: { features: Tensor | null; inputSize: [number, number]; originalSize: [number, number] }): { prompts: Tensor; pointer: Tensor | null } {
     if (this.config.segPrompt === 'projected') return { prompts: this.segPrompts(segHidden), pointer: null };
-    if (!image.hidden) throw new Error('this model points at image tokens for its masks (seg_prompt "pointer"): give the image tokens\' hidden states');
-    const pointer = pointerLogits(this, segHidden, image.hidden);
+    if (!image.features) throw new Error('this model points at image tokens for its masks (seg_prompt "pointer"): give the image\'s projected features (encodeImages)');
+    const pointer = pointerLogits(this, segHidden, image.features);
     return { prompts: pointerPrompts(this, pointer, image.originalSize, image.inputSize), pointer };
   }
 
   /**
    * Mask logits at the original image size [N, H0, W0] for N [SEG] states, from one SAM image embedding
    * [1, C, h, w] (each [SEG] is its own prompt, as the official code runs them). A "pointer" model also
-   * needs the image tokens' final-norm states [P, hidden] (Generation.imageHidden).
+   * needs the image's projected features [P, hidden] (encodeImages, the tokens spliced into the prompt).
    */
-  decodeMasks(segHidden: Tensor, imageEmbedding: Tensor, inputSize: [number, number], originalSize: [number, number], imageHidden: Tensor | null = null): Tensor {
+  decodeMasks(segHidden: Tensor, imageEmbedding: Tensor, inputSize: [number, number], originalSize: [number, number], imageFeatures: Tensor | null = null): Tensor {
     return scope(() => {
-      const { prompts } = this.segPromptTokens(segHidden, { hidden: imageHidden, inputSize, originalSize });
+      const { prompts } = this.segPromptTokens(segHidden, { features: imageFeatures, inputSize, originalSize });
       return this.decodeMaskPrompts(prompts, imageEmbedding, inputSize, originalSize);
     });
   }

@@ -4,21 +4,25 @@
 // stage) expects a point token: random Fourier features of a position, several periods across the image.
 // Regressing those from the [SEG] state gives a loss that is flat until the position is already right (the
 // recipe's [SEG] prompts sat at the mean point token for a whole run). So instead the seg head maps the [SEG]
-// state and each image token's final state into one space; their scaled dot products score where the [SEG]
-// points (a pointer network, Vinyals et al. 2015); a cross-entropy against the patches the target covers
-// teaches that directly; and SAM gets its foreground point token at the expected patch centre. No new
-// parameters: the published keys stay as they are.
+// state and each image token's projected CLIP feature (the embedding spliced into the prompt) into one space;
+// their scaled dot products score where the [SEG] points (a pointer network, Vinyals et al. 2015); a
+// cross-entropy against the patches the target covers teaches that directly; and SAM gets its foreground point
+// token at the expected patch centre. The keys are the projected features, not the image tokens' final
+// states: the features already sit beside the words that name them (a vision stage puts "red" and "square"
+// into the patches of a red square), so a [SEG] state that carries its expression's words points without
+// further help; with final states as keys the recipe's pointer learnt where objects are but not which one
+// (the same distribution for every expression). No new parameters: the published keys stay as they are.
 import { Tensor, scope, matmul, transpose, mul, softmax, logSoftmax, sum, neg, cast, reshape } from '../../../engine/index.js';
 import type { UllavaForCausalLM } from './model.js';
 import { clipPatchGrid, patchCover } from './patch-geometry.js';
 
 const f32 = (t: Tensor) => (t.dtype === 'f32' ? t : cast(t, 'f32'));
 
-/** Pointer scores [N, P] of N [SEG] states [N, hidden] over the P image tokens' final-norm states [P, hidden]. */
-export function pointerLogits(model: UllavaForCausalLM, segHidden: Tensor, imageHidden: Tensor): Tensor {
+/** Pointer scores [N, P] of N [SEG] states [N, hidden] over the image's P projected features [P, hidden]. */
+export function pointerLogits(model: UllavaForCausalLM, segHidden: Tensor, imageFeatures: Tensor): Tensor {
   return scope(() => {
     const head = (h: Tensor) => f32(model.segHead.forward(h.dtype === model.segHead.layers[0].weight.dtype ? h : cast(h, model.segHead.layers[0].weight.dtype)));
-    return mul(matmul(head(segHidden), transpose(head(imageHidden))), 1 / Math.sqrt(model.config.outDim));
+    return mul(matmul(head(segHidden), transpose(head(imageFeatures))), 1 / Math.sqrt(model.config.outDim));
   });
 }
 
