@@ -6,6 +6,7 @@ import type { LoadedUllava } from './models/ullava/load.js';
 import { preprocessClip, preprocessClipBatch } from './models/clip/preprocess.js';
 import { preprocessImage } from './models/sam/preprocess.js';
 import { Conversation, segmentationPrompt } from './chat/conversation.js';
+import { generatedSegContexts } from './models/ullava/pointer-prompt.js';
 import { generate, type GenerateOptions, type FinishReason } from './chat/generate.js';
 import { masksToBoxes, denormalizeFromPaddedSquare, type Box } from './media/boxes.js';
 import type { RgbImage } from './media/image.js';
@@ -117,9 +118,9 @@ export class UllavaSession {
     this.conversation.user(text);
     let firstAt = 0;
     const onText = (s: string, b: number) => { if (!firstAt) firstAt = performance.now(); o.onText?.(s, b); };
-    let gen;
+    let gen, ids: number[];
     try {
-      const ids = tokenizer.encode(this.conversation.prompt(), { bos: true });
+      ids = tokenizer.encode(this.conversation.prompt(), { bos: true });
       const startId = this.media?.kind === 'video' ? config.tokens.videoStart : config.tokens.imageStart;
       const start = this.media ? ids.indexOf(startId) : -1;
       if (this.media && start < 0) throw new Error('the prompt lost its media span (was it truncated?)');
@@ -137,7 +138,8 @@ export class UllavaSession {
       if (gen.segHidden.length && this.media?.kind === 'image') {
         const { image, features } = this.media;
         const sam = this.samEmbedding();
-        const logits = noGrad(() => scope(() => model.decodeMasks(stack(gen.segHidden, 0), sam.embedding, sam.inputSize, [image.height, image.width], features)));
+        const pointer = { features, contexts: generatedSegContexts(ids, gen.ids, config.segTokenId) };
+        const logits = noGrad(() => scope(() => model.decodeMasks(stack(gen.segHidden, 0), sam.embedding, sam.inputSize, [image.height, image.width], pointer)));
         const all = (await logits.toArray()) as Float32Array;
         logits.dispose();
         const n = image.width * image.height;

@@ -2,6 +2,7 @@
 // are process-wide, so nothing else touches the GPU): encode its image or video, start its generation
 // sequence, and once the answer is complete, draw the masks of its [SEG] tokens and the boxes of its [LOC]
 // tokens at the image's size (as UllavaSession.ask does for the CLI).
+import { generatedSegContexts } from '../models/ullava/pointer-prompt.js';
 import { Tensor, stack, noGrad, scope, untrack, cast, reshape } from '../../engine/index.js';
 import type { LoadedUllava } from '../models/ullava/load.js';
 import { preprocessClip, preprocessClipBatch } from '../models/clip/preprocess.js';
@@ -99,7 +100,8 @@ export class RunningJob {
           const px = Tensor.fromHost(input.pixels, [1, 3, S, S], 'f32', device(this.loaded));
           const dt = sam.promptEncoder.noMaskEmbed.weight.dtype;
           const embedding = sam.encodeImage(dt === 'f32' ? px : cast(px, dt));
-          return model.decodeMasks(stack(gen.segHidden, 0), embedding, input.inputSize, [image.height, image.width], features);
+          return model.decodeMasks(stack(gen.segHidden, 0), embedding, input.inputSize, [image.height, image.width],
+            features ? { features, contexts: generatedSegContexts(this.spec.ids, gen.ids, model.config.segTokenId) } : null);
         }));
         const all = (await logits.toArray()) as Float32Array;
         logits.dispose();

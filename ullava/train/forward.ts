@@ -131,7 +131,8 @@ export function trainingForward(model: UllavaForCausalLM, examples: PreparedExam
         const [h, w] = e.sam!.originalSize;
         // A pointer model's [SEG] points at the image's projected features (pointer-prompt.ts).
         const features = cfg.segPrompt === 'pointer' ? spans[b]?.features ?? null : null;
-        const { prompts, pointer } = model.segPromptTokens(slice(segHidden, 0, first, first + n), { features, inputSize: e.sam!.inputSize, originalSize: [h, w] });
+        const pointerInputs = features ? { features, contexts: e.segPositions.slice(0, n).map((p) => Array.from(e.ids.slice(0, p))) } : null;
+        const { prompts, pointer } = model.segPromptTokens(slice(segHidden, 0, first, first + n), { pointer: pointerInputs, inputSize: e.sam!.inputSize, originalSize: [h, w] });
         const logits = model.decodeMaskPrompts(prompts, emb, e.sam!.inputSize, e.sam!.originalSize);
         maskLogits.push(logits.dtype === 'f32' ? logits : cast(logits, 'f32'));
         if (pointer) {

@@ -13,7 +13,7 @@ import { ClipVisionModel } from '../clip/model.js';
 import { Sam } from '../sam/model.js';
 import type { UllavaConfig } from './config.js';
 import { ShapeError } from '../../../engine/errors.js';
-import { pointerLogits, pointerPrompts } from './pointer-prompt.js';
+import { pointerLogits, pointerPrompts, type PointerInputs } from './pointer-prompt.js';
 
 /** The language model with its vision tower and projector, keys under `llm.`. */
 export class UllavaCore extends Module {
@@ -140,23 +140,23 @@ export class UllavaForCausalLM extends Module {
 
   /**
    * SAM prompt tokens [N, 1, C] of N [SEG] states, and with a "pointer" seg prompt the pointer's scores [N, P]
-   * over the image tokens (pointer-prompt.ts), which needs the image's projected features [P, hidden].
+   * over the image tokens (pointer-prompt.ts), which needs the image's projected features and each [SEG]'s context.
    */
-  segPromptTokens(segHidden: Tensor, image: { features: Tensor | null; inputSize: [number, number]; originalSize: [number, number] }): { prompts: Tensor; pointer: Tensor | null } {
+  segPromptTokens(segHidden: Tensor, image: { pointer: PointerInputs | null; inputSize: [number, number]; originalSize: [number, number] }): { prompts: Tensor; pointer: Tensor | null } {
     if (this.config.segPrompt === 'projected') return { prompts: this.segPrompts(segHidden), pointer: null };
-    if (!image.features) throw new Error('this model points at image tokens for its masks (seg_prompt "pointer"): give the image\'s projected features (encodeImages)');
-    const pointer = pointerLogits(this, segHidden, image.features);
+    if (!image.pointer) throw new Error('this model points at image tokens for its masks (seg_prompt "pointer"): give the image\'s projected features and the [SEG]s\' contexts');
+    const pointer = pointerLogits(this, segHidden, image.pointer);
     return { prompts: pointerPrompts(this, pointer, image.originalSize, image.inputSize), pointer };
   }
 
   /**
    * Mask logits at the original image size [N, H0, W0] for N [SEG] states, from one SAM image embedding
    * [1, C, h, w] (each [SEG] is its own prompt, as the official code runs them). A "pointer" model also
-   * needs the image's projected features [P, hidden] (encodeImages, the tokens spliced into the prompt).
+   * needs the image's projected features and each [SEG]'s context (PointerInputs).
    */
-  decodeMasks(segHidden: Tensor, imageEmbedding: Tensor, inputSize: [number, number], originalSize: [number, number], imageFeatures: Tensor | null = null): Tensor {
+  decodeMasks(segHidden: Tensor, imageEmbedding: Tensor, inputSize: [number, number], originalSize: [number, number], pointer: PointerInputs | null = null): Tensor {
     return scope(() => {
-      const { prompts } = this.segPromptTokens(segHidden, { features: imageFeatures, inputSize, originalSize });
+      const { prompts } = this.segPromptTokens(segHidden, { pointer, inputSize, originalSize });
       return this.decodeMaskPrompts(prompts, imageEmbedding, inputSize, originalSize);
     });
   }

@@ -12,17 +12,64 @@
 // into the patches of a red square), so a [SEG] state that carries its expression's words points without
 // further help; with final states as keys the recipe's pointer learnt where objects are but not which one
 // (the same distribution for every expression). No new parameters: the published keys stay as they are.
-import { Tensor, scope, matmul, transpose, mul, softmax, logSoftmax, sum, neg, cast, reshape } from '../../../engine/index.js';
+import { Tensor, scope, matmul, transpose, mul, add, softmax, logSoftmax, sum, neg, cast, reshape, slice, concat, indexSelect, noGrad } from '../../../engine/index.js';
+import type { UllavaConfig } from './config.js';
 import type { UllavaForCausalLM } from './model.js';
 import { clipPatchGrid, patchCover } from './patch-geometry.js';
 
 const f32 = (t: Tensor) => (t.dtype === 'f32' ? t : cast(t, 'f32'));
 
+/** What a pointer model's [SEG]s need besides their states: the image's projected features and each [SEG]'s context. */
+export interface PointerInputs {
+  /** The image's projected CLIP features [P, hidden] (encodeImages: the tokens spliced into the prompt). */
+  features: Tensor;
+  /** Per [SEG], the token ids before it (the whole conversation so far: prompt and answer). */
+  contexts: readonly (readonly number[])[];
+}
+
+/** Each generated [SEG]'s context: the prompt's ids and the answer's before it. */
+export function generatedSegContexts(promptIds: readonly number[], generated: readonly number[], segId: number): number[][] {
+  return generated.flatMap((id, i) => (id === segId ? [[...promptIds, ...generated.slice(0, i)]] : []));
+}
+
+/** The words a [SEG] reads: the ids before it without the media block's tokens (their features are the keys). */
+export function contextWords(config: UllavaConfig, ids: readonly number[]): number[] {
+  const t = config.tokens, media = new Set([t.imageStart, t.imageEnd, t.imagePatch, t.videoStart, t.videoEnd, t.videoPatch]);
+  return ids.filter((id) => !media.has(id));
+}
+
+/**
+ * The pointer's queries [N, hidden]: each [SEG] state plus its read of the words before it, an attention of
+ * the state over those words' input embeddings (no parameters; the embeddings carry no gradient here), put
+ * through the LLM's final norm to the scale of a state. Why: the state that emits [SEG] follows a fixed text
+ * ("Sure. Info:"), and a small LLM trained from scratch leaves it the same for every expression and image
+ * (cosine 1.0000 between "the red square" and "the green triangle" after 600 steps of the pointer loss);
+ * the words themselves sit beside the patches they name (the vision stage put them there), so reading them
+ * gives the pointer its target from the first step, and the state learns which words to read.
+ */
+export function pointerQueries(model: UllavaForCausalLM, segHidden: Tensor, contexts: PointerInputs['contexts']): Tensor {
+  const [N, H] = segHidden.shape;
+  if (contexts.length !== N) throw new RangeError(`pointerQueries: ${contexts.length} contexts for ${N} [SEG] states`);
+  return scope(() => {
+    const table = model.lm.model.embed_tokens.weight, h = f32(segHidden);
+    const reads = contexts.map((ids, k) => {
+      const words = contextWords(model.config, ids);
+      if (words.length === 0) throw new RangeError('pointerQueries: a [SEG] with no words before it');
+      const E = noGrad(() => f32(indexSelect(table, 0, Tensor.fromHost(Int32Array.from(words), [words.length], 'i32', table.device))));
+      const w = softmax(mul(matmul(slice(h, 0, k, k + 1), transpose(E)), 1 / Math.sqrt(H)), 1);
+      return matmul(w, E);
+    });
+    const read = model.lm.model.norm.forward(concat(reads, 0));
+    return add(h, f32(read));
+  });
+}
+
 /** Pointer scores [N, P] of N [SEG] states [N, hidden] over the image's P projected features [P, hidden]. */
-export function pointerLogits(model: UllavaForCausalLM, segHidden: Tensor, imageFeatures: Tensor): Tensor {
+export function pointerLogits(model: UllavaForCausalLM, segHidden: Tensor, inputs: PointerInputs): Tensor {
   return scope(() => {
     const head = (h: Tensor) => f32(model.segHead.forward(h.dtype === model.segHead.layers[0].weight.dtype ? h : cast(h, model.segHead.layers[0].weight.dtype)));
-    return mul(matmul(head(segHidden), transpose(head(imageFeatures))), 1 / Math.sqrt(model.config.outDim));
+    const q = head(pointerQueries(model, segHidden, inputs.contexts));
+    return mul(matmul(q, transpose(head(inputs.features))), 1 / Math.sqrt(model.config.outDim));
   });
 }
 
