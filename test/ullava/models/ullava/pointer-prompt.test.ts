@@ -7,7 +7,8 @@ import { test } from '../../../harness/test.js';
 import { assertClose } from '../../../harness/assert.js';
 import * as E from '../../../../engine/index.js';
 import { clipPatchGrid } from '../../../../ullava/models/ullava/patch-geometry.js';
-import { pointerTargets, pointerLoss, pointerPrompts, patchCentres } from '../../../../ullava/models/ullava/pointer-prompt.js';
+import { pointerTargets, pointerLoss, pointerPrompts, patchCentres, generatedSegContexts, contextWords } from '../../../../ullava/models/ullava/pointer-prompt.js';
+import { ULLAVA_TOKEN_IDS, type UllavaConfig } from '../../../../ullava/models/ullava/config.js';
 import { loadUllava } from '../../../../ullava/models/ullava/load.js';
 import { smallTrainModelDir } from '../../train/fixture.js';
 
@@ -47,4 +48,12 @@ test('pointerPrompts: all weight on one patch gives SAM\'s foreground point toke
   const want = E.noGrad(() => m.visualModel.promptEncoder.pointTokens({ coords: [31.2, 15.2], labels: [1], batch: 1, count: 1 }));
   assertClose(await got.toArray(), await want.toArray(), { atol: 1e-4, rtol: 1e-4 });
   got.dispose(); want.dispose(); m.dispose();
+});
+
+test('a [SEG]\'s context: the prompt and the answer before it (one per [SEG]); its words leave out the media block', () => {
+  assert.equal(generatedSegContexts([1, 2], [5, 32007, 6, 32007], 32007), [[1, 2, 5], [1, 2, 5, 32007, 6]]);
+  assert.equal(generatedSegContexts([1, 2], [5, 6], 32007), []);
+  const t = ULLAVA_TOKEN_IDS;
+  const config = { tokens: t } as UllavaConfig;
+  assert.equal(contextWords(config, [1, 319, t.imageStart, t.imagePatch, t.imagePatch, t.imageEnd, 2654, t.videoStart, t.videoPatch, t.videoEnd, 6862]), [1, 319, 2654, 6862]);
 });
