@@ -2,9 +2,9 @@
 // are process-wide, so nothing else touches the GPU): encode its image or video, start its generation
 // sequence, and once the answer is complete, draw the masks of its [SEG] tokens and the boxes of its [LOC]
 // tokens at the image's size (as UllavaSession.ask does for the CLI).
-import { generatedSegContexts } from '../models/ullava/pointer-prompt.js';
 import { Tensor, stack, noGrad, scope, untrack, cast, reshape } from '../../engine/index.js';
 import type { LoadedUllava } from '../models/ullava/load.js';
+import { generatedSegContexts } from '../models/ullava/pointer-prompt.js';
 import { preprocessClip, preprocessClipBatch } from '../models/clip/preprocess.js';
 import { preprocessImage } from '../models/sam/preprocess.js';
 import { GenerationSequence, type SequenceOptions } from '../chat/sequence.js';

@@ -129,11 +129,18 @@ export class UllavaForCausalLM extends Module {
     });
   }
 
+  /** The seg head on rows [N, hidden] of any dtype -> [N, outDim] in the head's dtype. */
+  segHeadForward(hidden: Tensor): Tensor {
+    return scope(() => {
+      const dt = this.segHead.layers[0].weight.dtype;
+      return this.segHead.forward(hidden.dtype === dt ? hidden : cast(hidden, dt));
+    });
+  }
+
   /** [SEG] hidden states [N, hidden] -> SAM prompt embeddings [N, 1, outDim]. */
   segPrompts(hidden: Tensor): Tensor {
     return scope(() => {
-      const h = hidden.dtype === this.segHead.layers[0].weight.dtype ? hidden : cast(hidden, this.segHead.layers[0].weight.dtype);
-      const p = this.segHead.forward(h);
+      const p = this.segHeadForward(hidden);
       return reshape(p, [p.shape[0], 1, p.shape[1]]);
     });
   }

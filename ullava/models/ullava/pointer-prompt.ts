@@ -67,7 +67,7 @@ export function pointerQueries(model: UllavaForCausalLM, segHidden: Tensor, cont
 /** Pointer scores [N, P] of N [SEG] states [N, hidden] over the image's P projected features [P, hidden]. */
 export function pointerLogits(model: UllavaForCausalLM, segHidden: Tensor, inputs: PointerInputs): Tensor {
   return scope(() => {
-    const head = (h: Tensor) => f32(model.segHead.forward(h.dtype === model.segHead.layers[0].weight.dtype ? h : cast(h, model.segHead.layers[0].weight.dtype)));
+    const head = (h: Tensor) => f32(model.segHeadForward(h));
     const q = head(pointerQueries(model, segHidden, inputs.contexts));
     return mul(matmul(q, transpose(head(inputs.features))), 1 / Math.sqrt(model.config.outDim));
   });
