@@ -6,7 +6,6 @@ import type { LoadedUllava } from './models/ullava/load.js';
 import { preprocessClip, preprocessClipBatch } from './models/clip/preprocess.js';
 import { preprocessImage } from './models/sam/preprocess.js';
 import { Conversation, segmentationPrompt } from './chat/conversation.js';
-import { generatedSegContexts } from './models/ullava/pointer-prompt.js';
 import { generate, type GenerateOptions, type FinishReason } from './chat/generate.js';
 import { masksToBoxes, denormalizeFromPaddedSquare, type Box } from './media/boxes.js';
 import type { RgbImage } from './media/image.js';
@@ -138,7 +137,7 @@ export class UllavaSession {
       if (gen.segHidden.length && this.media?.kind === 'image') {
         const { image, features } = this.media;
         const sam = this.samEmbedding();
-        const pointer = { features, contexts: generatedSegContexts(ids, gen.ids, config.segTokenId) };
+        const pointer = { features, prompts: gen.segHidden.map(() => ids) };
         const logits = noGrad(() => scope(() => model.decodeMasks(stack(gen.segHidden, 0), sam.embedding, sam.inputSize, [image.height, image.width], pointer)));
         const all = (await logits.toArray()) as Float32Array;
         logits.dispose();

@@ -4,7 +4,6 @@
 // tokens at the image's size (as UllavaSession.ask does for the CLI).
 import { Tensor, stack, noGrad, scope, untrack, cast, reshape } from '../../engine/index.js';
 import type { LoadedUllava } from '../models/ullava/load.js';
-import { generatedSegContexts } from '../models/ullava/pointer-prompt.js';
 import { preprocessClip, preprocessClipBatch } from '../models/clip/preprocess.js';
 import { preprocessImage } from '../models/sam/preprocess.js';
 import { GenerationSequence, type SequenceOptions } from '../chat/sequence.js';
@@ -101,7 +100,7 @@ export class RunningJob {
           const dt = sam.promptEncoder.noMaskEmbed.weight.dtype;
           const embedding = sam.encodeImage(dt === 'f32' ? px : cast(px, dt));
           return model.decodeMasks(stack(gen.segHidden, 0), embedding, input.inputSize, [image.height, image.width],
-            features ? { features, contexts: generatedSegContexts(this.spec.ids, gen.ids, model.config.segTokenId) } : null);
+            features ? { features, prompts: gen.segHidden.map(() => this.spec.ids) } : null);
         }));
         const all = (await logits.toArray()) as Float32Array;
         logits.dispose();

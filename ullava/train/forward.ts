@@ -8,7 +8,7 @@ import {
   Tensor, type Device, reshape, slice, scope, noGrad, checkpoint, arange, indexSelect, cast, linear, concat, type DType,
 } from '../../engine/index.js';
 import { maskPointTokens, interiorPoint } from './point-prompt-forward.js';
-import { pointerTargets, pointerLoss } from '../models/ullava/pointer-prompt.js';
+import { pointerTargets, pointerLoss, segRoundPrompt } from '../models/ullava/pointer-prompt.js';
 import type { UllavaForCausalLM, SpliceSpan } from '../models/ullava/model.js';
 import { IGNORE_INDEX, type PreparedExample } from './example.js';
 
@@ -129,9 +129,9 @@ export function trainingForward(model: UllavaForCausalLM, examples: PreparedExam
         if (!n) { first += e.segPositions.length; return; }
         const emb = slice(embeddings, 0, i, i + 1);
         const [h, w] = e.sam!.originalSize;
-        // A pointer model's [SEG] points at the image's projected features (pointer-prompt.ts).
+        // A pointer model's [SEG] points where its question's words match the image's projected features (pointer-prompt.ts).
         const features = cfg.segPrompt === 'pointer' ? spans[b]?.features ?? null : null;
-        const pointerInputs = features ? { features, contexts: e.segPositions.slice(0, n).map((p) => Array.from(e.ids.slice(0, p))) } : null;
+        const pointerInputs = features ? { features, prompts: e.segPositions.slice(0, n).map((p) => segRoundPrompt(e.ids, e.labels, p)) } : null;
         const { prompts, pointer } = model.segPromptTokens(slice(segHidden, 0, first, first + n), { pointer: pointerInputs, inputSize: e.sam!.inputSize, originalSize: [h, w] });
         const logits = model.decodeMaskPrompts(prompts, emb, e.sam!.inputSize, e.sam!.originalSize);
         maskLogits.push(logits.dtype === 'f32' ? logits : cast(logits, 'f32'));

@@ -54,7 +54,8 @@ for (const segPrompt of ['projected', 'pointer'] as const) {
         const p = x.segPositions[0];
         const h = E.reshape(E.slice(out.hidden, 1, p - 1, p), [1, out.hidden.shape[2]]);
         const sam = m.visualModel.encodeImage(E.Tensor.fromHost(x.sam!.pixels, [1, 3, 64, 64], 'f32'));
-        const image = segPrompt === 'pointer' ? { features: span.features, contexts: [x.ids.slice(0, p)] } : null;
+        // As session.ts: the pointer reads the prompt that was asked (the ids before the first supervised one).
+        const image = segPrompt === 'pointer' ? { features: span.features, prompts: [x.ids.slice(0, x.labels.findIndex((l) => l !== IGNORE_INDEX))] } : null;
         return { logits: out.logits, mask: m.decodeMasks(h, sam, x.sam!.inputSize, x.sam!.originalSize, image), sam, features: span.features };
       }));
       const rows = x.ids.slice(0, -1).flatMap((_, t) => (x.labels[t + 1] !== IGNORE_INDEX ? [t] : []));

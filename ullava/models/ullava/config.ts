@@ -33,7 +33,7 @@ export interface UllavaConfig {
   layout: 'published' | 'head';
   /**
    * How a [SEG] state becomes SAM's prompt: 'projected' (the paper: the seg head's output is the sparse
-   * token) or 'pointer' (this project's extension, config.json "seg_prompt": the seg head scores the image
+   * token) or 'pointer' (this project's extension, config.json "seg_prompt": the question's words score the image
    * tokens and SAM gets a point prompt where they point; pointer-prompt.ts).
    */
   segPrompt: 'projected' | 'pointer';

@@ -147,19 +147,20 @@ export class UllavaForCausalLM extends Module {
 
   /**
    * SAM prompt tokens [N, 1, C] of N [SEG] states, and with a "pointer" seg prompt the pointer's scores [N, P]
-   * over the image tokens (pointer-prompt.ts), which needs the image's projected features and each [SEG]'s context.
+   * over the image tokens (pointer-prompt.ts), which needs the image's projected features and each [SEG]'s prompt (its question).
    */
   segPromptTokens(segHidden: Tensor, image: { pointer: PointerInputs | null; inputSize: [number, number]; originalSize: [number, number] }): { prompts: Tensor; pointer: Tensor | null } {
     if (this.config.segPrompt === 'projected') return { prompts: this.segPrompts(segHidden), pointer: null };
-    if (!image.pointer) throw new Error('this model points at image tokens for its masks (seg_prompt "pointer"): give the image\'s projected features and the [SEG]s\' contexts');
-    const pointer = pointerLogits(this, segHidden, image.pointer);
+    if (!image.pointer) throw new Error('this model points at image tokens for its masks (seg_prompt "pointer"): give the image\'s projected features and the [SEG]s\' prompts');
+    if (image.pointer.prompts.length !== segHidden.shape[0]) throw new RangeError(`segPromptTokens: ${image.pointer.prompts.length} prompts for ${segHidden.shape[0]} [SEG] states`);
+    const pointer = pointerLogits(this, image.pointer);
     return { prompts: pointerPrompts(this, pointer, image.originalSize, image.inputSize), pointer };
   }
 
   /**
    * Mask logits at the original image size [N, H0, W0] for N [SEG] states, from one SAM image embedding
    * [1, C, h, w] (each [SEG] is its own prompt, as the official code runs them). A "pointer" model also
-   * needs the image's projected features and each [SEG]'s context (PointerInputs).
+   * needs the image's projected features and each [SEG]'s prompt (PointerInputs).
    */
   decodeMasks(segHidden: Tensor, imageEmbedding: Tensor, inputSize: [number, number], originalSize: [number, number], pointer: PointerInputs | null = null): Tensor {
     return scope(() => {

@@ -2,74 +2,70 @@
 // In the paper the seg head maps the [SEG] state straight to a sparse prompt token for SAM's decoder, and a
 // pretrained SAM takes it from there. A SAM trained from scratch on point prompts (the shapes recipe's "sam"
 // stage) expects a point token: random Fourier features of a position, several periods across the image.
-// Regressing those from the [SEG] state gives a loss that is flat until the position is already right (the
-// recipe's [SEG] prompts sat at the mean point token for a whole run). So instead the seg head maps the [SEG]
-// state and each image token's projected CLIP feature (the embedding spliced into the prompt) into one space;
-// their scaled dot products score where the [SEG] points (a pointer network, Vinyals et al. 2015); a
-// cross-entropy against the patches the target covers teaches that directly; and SAM gets its foreground point
-// token at the expected patch centre. The keys are the projected features, not the image tokens' final
-// states: the features already sit beside the words that name them (a vision stage puts "red" and "square"
-// into the patches of a red square), so a [SEG] state that carries its expression's words points without
-// further help; with final states as keys the recipe's pointer learnt where objects are but not which one
-// (the same distribution for every expression). No new parameters: the published keys stay as they are.
-import { Tensor, scope, matmul, transpose, mul, add, softmax, logSoftmax, sum, neg, cast, reshape, slice, concat, indexSelect, noGrad } from '../../../engine/index.js';
+// Regressing those from the [SEG] state stalled at the mean point token for whole runs, and scoring patches
+// against the [SEG] state (a pointer network, Vinyals et al. 2015) stalled too: in a small LLM trained from
+// scratch the state that emits [SEG] follows a fixed text ("Sure. Info:") and stayed the same for every
+// expression and image (cosine 1.0000 after 600 steps). So here the [SEG] says when to segment, and the
+// question says where: the sum of the question's word embeddings scores each image token's projected CLIP
+// feature (the vision stage puts the words "red" and "square" into the patches of a red square); a
+// cross-entropy against the patches the target covers trains the words and the projector; SAM gets its
+// foreground point token at the expected patch centre. The question sentence alone, untrained, already
+// segments the demo's red square (IoU 0.91 with the recipe's stage I checkpoint); the turn as the prompt has
+// it ("\n" before, "ASSISTANT:" after) needs training first (0.06 untrained, 0.93 after 100 stage II steps:
+// the pointer loss trains those words too). It reads a bag of words: an expression that names
+// one object by another ("the shape right of the green star") points at the one it names. No new parameters.
+import { Tensor, scope, matmul, transpose, mul, softmax, logSoftmax, sum, neg, cast, reshape, indexSelect, concat } from '../../../engine/index.js';
 import type { UllavaConfig } from './config.js';
 import type { UllavaForCausalLM } from './model.js';
 import { clipPatchGrid, patchCover } from './patch-geometry.js';
 
 const f32 = (t: Tensor) => (t.dtype === 'f32' ? t : cast(t, 'f32'));
 
-/** What a pointer model's [SEG]s need besides their states: the image's projected features and each [SEG]'s context. */
+/**
+ * Scales the question's summed word scores into logits: found on the shapes recipe's stage I checkpoint
+ * (about 10 over the ~15 words of a question); training then shapes the embeddings and features to it.
+ */
+export const POINTER_SCALE = 2 / 3;
+
+/** What a pointer model's [SEG]s need besides their states: the image's projected features and each [SEG]'s question. */
 export interface PointerInputs {
   /** The image's projected CLIP features [P, hidden] (encodeImages: the tokens spliced into the prompt). */
   features: Tensor;
-  /** Per [SEG], the token ids before it (the whole conversation so far: prompt and answer). */
-  contexts: readonly (readonly number[])[];
+  /** Per [SEG], the prompt its answer follows: the conversation's ids up to its round's "ASSISTANT:". */
+  prompts: readonly (readonly number[])[];
 }
 
-/** Each generated [SEG]'s context: the prompt's ids and the answer's before it. */
-export function generatedSegContexts(promptIds: readonly number[], generated: readonly number[], segId: number): number[][] {
-  return generated.flatMap((id, i) => (id === segId ? [[...promptIds, ...generated.slice(0, i)]] : []));
-}
-
-/** The words a [SEG] reads: the ids before it without the media block's tokens (their features are the keys). */
-export function contextWords(config: UllavaConfig, ids: readonly number[]): number[] {
-  const t = config.tokens, media = new Set([t.imageStart, t.imageEnd, t.imagePatch, t.videoStart, t.videoEnd, t.videoPatch]);
-  return ids.filter((id) => !media.has(id));
+/** The prompt of a [SEG] at `position` in a labelled conversation: the ids before its answer (labels -100 before it). */
+export function segRoundPrompt(ids: ArrayLike<number>, labels: ArrayLike<number>, position: number, ignore = -100): number[] {
+  let a = position;
+  while (a > 0 && labels[a - 1] !== ignore) a--;
+  return Array.from(ids).slice(0, a);
 }
 
 /**
- * The pointer's queries [N, hidden]: each [SEG] state plus its read of the words before it, an attention of
- * the state over those words' input embeddings (no parameters; the embeddings carry no gradient here), put
- * through the LLM's final norm to the scale of a state. Why: the state that emits [SEG] follows a fixed text
- * ("Sure. Info:"), and a small LLM trained from scratch leaves it the same for every expression and image
- * (cosine 1.0000 between "the red square" and "the green triangle" after 600 steps of the pointer loss);
- * the words themselves sit beside the patches they name (the vision stage put them there), so reading them
- * gives the pointer its target from the first step, and the state learns which words to read.
+ * The words of the question a prompt ends with: the last user turn's ids, after the last media block or the
+ * last answer's end (</s>), without the BOS and the media tokens (their features are the keys).
  */
-export function pointerQueries(model: UllavaForCausalLM, segHidden: Tensor, contexts: PointerInputs['contexts']): Tensor {
-  const [N, H] = segHidden.shape;
-  if (contexts.length !== N) throw new RangeError(`pointerQueries: ${contexts.length} contexts for ${N} [SEG] states`);
-  return scope(() => {
-    const table = model.lm.model.embed_tokens.weight, h = f32(segHidden);
-    const reads = contexts.map((ids, k) => {
-      const words = contextWords(model.config, ids);
-      if (words.length === 0) throw new RangeError('pointerQueries: a [SEG] with no words before it');
-      const E = noGrad(() => f32(indexSelect(table, 0, Tensor.fromHost(Int32Array.from(words), [words.length], 'i32', table.device))));
-      const w = softmax(mul(matmul(slice(h, 0, k, k + 1), transpose(E)), 1 / Math.sqrt(H)), 1);
-      return matmul(w, E);
-    });
-    const read = model.lm.model.norm.forward(concat(reads, 0));
-    return add(h, f32(read));
-  });
+export function questionWords(config: UllavaConfig, prompt: readonly number[]): number[] {
+  const t = config.tokens, llm = config.llm;
+  const media = new Set([t.imageStart, t.imageEnd, t.imagePatch, t.videoStart, t.videoEnd, t.videoPatch]);
+  const bounds = new Set([t.imageEnd, t.videoEnd, llm.eosTokenId ?? 2]);
+  let from = prompt.length;
+  while (from > 0 && !bounds.has(prompt[from - 1])) from--;
+  return prompt.slice(from).filter((id) => !media.has(id) && id !== (llm.bosTokenId ?? 1));
 }
 
-/** Pointer scores [N, P] of N [SEG] states [N, hidden] over the image's P projected features [P, hidden]. */
-export function pointerLogits(model: UllavaForCausalLM, segHidden: Tensor, inputs: PointerInputs): Tensor {
+/** Pointer scores [N, P] of N [SEG]s over the image's P projected features [P, hidden]: their questions' summed words against each feature. */
+export function pointerLogits(model: UllavaForCausalLM, inputs: PointerInputs): Tensor {
   return scope(() => {
-    const head = (h: Tensor) => f32(model.segHeadForward(h));
-    const q = head(pointerQueries(model, segHidden, inputs.contexts));
-    return mul(matmul(q, transpose(head(inputs.features))), 1 / Math.sqrt(model.config.outDim));
+    const table = model.lm.model.embed_tokens.weight;
+    const queries = inputs.prompts.map((prompt) => {
+      const words = questionWords(model.config, prompt);
+      if (words.length === 0) throw new RangeError('pointerLogits: a [SEG] whose prompt has no question words (after the media block)');
+      const E = indexSelect(table, 0, Tensor.fromHost(Int32Array.from(words), [words.length], 'i32', table.device));
+      return sum(f32(E), 0, { keepDims: true });
+    });
+    return mul(matmul(concat(queries, 0), transpose(f32(inputs.features))), POINTER_SCALE);
   });
 }
 

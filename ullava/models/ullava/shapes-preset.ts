@@ -6,7 +6,7 @@
 //   projector           Linear 96 -> 160
 //   LLaMA               width 160, 4 layers, 4 heads, MLP 432, the full 32k LLaMA vocabulary + u-LLaVA's tokens,
 //                       input and output embeddings tied
-//   seg head            160 -> 160 -> 64, as a pointer over the image tokens (config.json "seg_prompt": "pointer")
+//   seg head            160 -> 160 -> 64 (in the layout; unused: the preset's [SEG] is a pointer, "seg_prompt": "pointer")
 //   SAM-style encoder   64 px, patch 8 (an 8x8 embedding grid), width 64, 2 blocks (window 4, block 1 global)
 //   SAM mask decoder    width 64, 2 two-way blocks, 2 heads, MLP 128 (masks at 32x32 before upsampling)
 // No pretrained towers exist at this size, so its recipe (configs/shapes*.json) trains them too
@@ -58,8 +58,8 @@ export function shapesUllavaConfigJSON(s: ShapesPresetSize = SHAPES_PRESET): Rec
     vision_config: clipVisionConfigToHF({ hiddenSize: s.clipWidth, intermediateSize: 4 * s.clipWidth, numHiddenLayers: s.clipLayers,
       numAttentionHeads: 4, numChannels: 3, imageSize: s.imageSize, patchSize: s.clipPatch, hiddenAct: 'quick_gelu', layerNormEps: 1e-5 }),
   };
-  // [SEG] points at image tokens and SAM gets a point prompt there (pointer-prompt.ts): a SAM trained from
-  // scratch on point prompts reads nothing else well.
+  // [SEG] points where its question's words match the image tokens and SAM gets a point prompt there
+  // (pointer-prompt.ts): a SAM trained from scratch on point prompts reads nothing else well.
   (j as Record<string, unknown>).seg_prompt = 'pointer';
   return j;
 }

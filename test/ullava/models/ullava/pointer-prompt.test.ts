@@ -1,13 +1,13 @@
 // test/ullava/models/ullava/pointer-prompt.test.ts: the pointer [SEG] prompt (seg_prompt "pointer") on
 // hand-computed cases: where CLIP's patches lie in a padded image, the pointer's target distributions and
 // loss (vs float64), and the prompt it gives SAM: with all weight on one patch, exactly SAM's foreground
-// point token at that patch's centre.
+// point token at that patch's centre; and the pointer's scores, its question's words against the image's features.
 import * as assert from 'uvu/assert';
 import { test } from '../../../harness/test.js';
 import { assertClose } from '../../../harness/assert.js';
 import * as E from '../../../../engine/index.js';
 import { clipPatchGrid } from '../../../../ullava/models/ullava/patch-geometry.js';
-import { pointerTargets, pointerLoss, pointerPrompts, patchCentres, generatedSegContexts, contextWords } from '../../../../ullava/models/ullava/pointer-prompt.js';
+import { pointerTargets, pointerLoss, pointerPrompts, patchCentres, segRoundPrompt, questionWords, pointerLogits, POINTER_SCALE } from '../../../../ullava/models/ullava/pointer-prompt.js';
 import { ULLAVA_TOKEN_IDS, type UllavaConfig } from '../../../../ullava/models/ullava/config.js';
 import { loadUllava } from '../../../../ullava/models/ullava/load.js';
 import { smallTrainModelDir } from '../../train/fixture.js';
@@ -50,10 +50,36 @@ test('pointerPrompts: all weight on one patch gives SAM\'s foreground point toke
   got.dispose(); want.dispose(); m.dispose();
 });
 
-test('a [SEG]\'s context: the prompt and the answer before it (one per [SEG]); its words leave out the media block', () => {
-  assert.equal(generatedSegContexts([1, 2], [5, 32007, 6, 32007], 32007), [[1, 2, 5], [1, 2, 5, 32007, 6]]);
-  assert.equal(generatedSegContexts([1, 2], [5, 6], 32007), []);
+test('a [SEG]\'s prompt is the conversation before its answer; its question is the last user turn without the media block, BOS and earlier rounds', () => {
+  const I = -100;
+  //            BOS  sys  img_beg patch img_end  q    ASSIST  ans  [SEG] </s>  USER  q2  ASSIST ans  [SEG]
+  const ids =  [1,   10,  32003,  32001, 32004, 20,  30,     40,  32007, 2,    50,   21, 30,    41,  32007];
+  const labels = [I, I,   I,      I,     I,     I,   I,      40,  32007, 2,    I,    I,  I,     41,  32007];
+  assert.equal(segRoundPrompt(ids, labels, 8), ids.slice(0, 7));
+  assert.equal(segRoundPrompt(ids, labels, 14), ids.slice(0, 13));
   const t = ULLAVA_TOKEN_IDS;
-  const config = { tokens: t } as UllavaConfig;
-  assert.equal(contextWords(config, [1, 319, t.imageStart, t.imagePatch, t.imagePatch, t.imageEnd, 2654, t.videoStart, t.videoPatch, t.videoEnd, 6862]), [1, 319, 2654, 6862]);
+  const config = { tokens: t, llm: { bosTokenId: 1, eosTokenId: 2 } } as UllavaConfig;
+  assert.equal(questionWords(config, ids.slice(0, 7)), [20, 30]);
+  assert.equal(questionWords(config, ids.slice(0, 13)), [50, 21, 30]);
+  assert.equal(questionWords(config, [1, 10, 20]), [10, 20], 'no media block: everything after BOS');
+});
+
+test('pointerLogits: each [SEG]\'s question words, summed, against each projected feature, times POINTER_SCALE (vs float64 on the host)', async () => {
+  const l = await loadUllava(await smallTrainModelDir(), { dtype: 'f32' });
+  const m = l.model;
+  const H = m.config.llm.hiddenSize, P = 4;
+  const feats = Float32Array.from({ length: P * H }, (_, k) => Math.sin(0.37 * k));
+  const table = await m.lm.model.embed_tokens.weight.toArray();
+  const t = m.config.tokens;
+  const prompts = [[1, 5, t.imageStart, t.imagePatch, t.imageEnd, 7, 9, 7], [1, t.imageStart, t.imagePatch, t.imageEnd, 11]];
+  const words = [[7, 9, 7], [11]];
+  const got = E.noGrad(() => pointerLogits(m, { features: E.Tensor.from(Array.from(feats), [P, H]), prompts }));
+  const want = words.flatMap((ws) => Array.from({ length: P }, (_, p) => {
+    let s = 0;
+    for (const w of ws) for (let h = 0; h < H; h++) s += table[w * H + h] * feats[p * H + h];
+    return s * POINTER_SCALE;
+  }));
+  assertClose(await got.toArray(), want, { atol: 1e-4, rtol: 1e-4 });
+  assert.throws(() => E.noGrad(() => pointerLogits(m, { features: E.Tensor.from(Array.from(feats), [P, H]), prompts: [[1, t.imageStart, t.imageEnd]] })), /no question words/);
+  got.dispose(); m.dispose();
 });
