@@ -6,7 +6,6 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getDevice } from '../engine/index.js';
-import { writeTinyUllava } from '../ullava/models/ullava/tiny.js';
 import { runJob } from './startup.js';
 import { printTable, makeReport, writeJson, type BenchOptions } from './common.js';
 
@@ -22,7 +21,6 @@ export async function run(o: BenchOptions): Promise<void> {
   const root = await mkdtemp(join(tmpdir(), 'ullava-startup-kernels-'));
   try {
     const cache = join(root, 'ullava-cache');
-    await writeTinyUllava(join(cache, 'tiny-ullava'));
     const dump = join(root, 'kernels.json');
     console.log('running the main job to list its kernels...');
     await runJob({ ...childEnv, ULLAVA_CACHE: cache, STARTUP_KERNEL_DUMP: dump }, join(root, 'out'));

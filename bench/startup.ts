@@ -1,22 +1,20 @@
-// Start-up: the README's main job (`ullava segment --image docs/demo.png --prompt "the red square" --force-seg`
-// with the tiny demo model) as a child process, once with a cold shader cache and then warm, reporting the
+// Start-up: the README's main job (`ullava segment --image docs/demo.png --prompt "the red square"` with the
+// built-in shapes model) as a child process, once with a cold shader cache and then warm, reporting the
 // wall time of each, the distinct compute pipelines it created and the time spent creating them.
 // On a software driver most of a fresh machine's first run is shader compilation: Mesa compiles each
 // pipeline to machine code with LLVM and caches the result on disk (MESA_SHADER_CACHE_DIR, pointed here at
-// a fresh empty folder for "cold" and reused for "warm"). Writing the demo model (which the first CLI run
-// does) is done beforehand and reported separately, so it stays out of the job's time.
+// a fresh empty folder for "cold" and reused for "warm").
 import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getDevice } from '../engine/index.js';
-import { writeTinyUllava } from '../ullava/models/ullava/tiny.js';
 import { printTable, makeReport, writeJson, type BenchOptions } from './common.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const JOB_SCRIPT = fileURLToPath(new URL('./startup-job.js', import.meta.url));
-export const MAIN_JOB = ['segment', '--image', 'docs/demo.png', '--prompt', 'the red square', '--force-seg'];
+export const MAIN_JOB = ['segment', '--image', 'docs/demo.png', '--prompt', 'the red square'];
 
 interface JobStats { dispatches: number; submits: number; pipelines: number; pipelineMs: number; cpuMs: number }
 
@@ -72,10 +70,6 @@ export async function run(o: BenchOptions): Promise<void> {
   const env: NodeJS.ProcessEnv = { ...process.env, ULLAVA_CACHE: cache, MESA_SHADER_CACHE_DIR: shaderCache };
   delete env.MESA_SHADER_CACHE_DISABLE;
   try {
-    const t0 = performance.now();
-    await writeTinyUllava(join(cache, 'tiny-ullava'));
-    const modelWriteMs = performance.now() - t0;
-    console.log(`demo model written in ${modelWriteMs.toFixed(0)} ms (not part of the job's time)`);
     const warmRuns = o.quick ? 1 : 3;
     const rows: StartupRow[] = [];
     for (let i = 0; i <= warmRuns; i++) {
@@ -96,9 +90,8 @@ export async function run(o: BenchOptions): Promise<void> {
     })));
     if (o.json) {
       writeJson(o.json, makeReport('startup', device, rows, [
-        `job: ullava ${MAIN_JOB.map((a) => (/\s/.test(a) ? JSON.stringify(a) : a)).join(' ')} --out DIR (tiny random demo model, f32)`,
+        `job: ullava ${MAIN_JOB.map((a) => (/\s/.test(a) ? JSON.stringify(a) : a)).join(' ')} --out DIR (the built-in shapes model, f32)`,
         'cold: MESA_SHADER_CACHE_DIR is a fresh empty folder; warm: the same folder again',
-        `demo model write ms (before the runs, not in them): ${modelWriteMs.toFixed(0)}`,
       ]));
       console.log(`wrote ${o.json}`);
     }

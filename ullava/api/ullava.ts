@@ -44,14 +44,17 @@ export class Ullava {
   private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
 
+  /** `dir`: the model directory loaded; `demo`: true when it is the built-in default (load() without a directory). */
   private constructor(private readonly loaded: LoadedUllava, readonly dir: string, readonly demo: boolean) {
     this.session = new UllavaSession(loaded);
   }
 
   /**
    * Loads a u-LLaVA model directory (config.json, the weights, tokenizer.model, added_tokens.json, as
-   * published on the Hugging Face hub). Without a directory: the default model, today a tiny RANDOM demo
-   * model written once to $ULLAVA_CACHE/tiny-ullava (default ~/.cache/ullava), whose answers are noise.
+   * published on the Hugging Face hub). Without a directory: the built-in shapes-world model shipped in the
+   * package's models/shapes (trained from scratch on the procedural shapes world; it knows only that
+   * world), in f32 unless `dtype` says otherwise; `demo` is then true. A missing or incomplete built-in
+   * model is refused with a DefaultModelMissingError that says what is missing and how to get it.
    */
   static async load(dir?: string, o: LoadOptions = {}): Promise<Ullava> {
     if (dir !== undefined && (typeof dir !== 'string' || dir === '')) {

@@ -29,7 +29,7 @@ followed by a newline (notices go to stderr). Masks of answers containing [SEG] 
   --frames N         frames sampled from a video (default 8)
   --out DIR          where masks go (default ./ullava-out)
   --answer-prefix T  every answer starts with T and continues from it, e.g. "Sure. Info: [SEG]" to always
-                     get a mask (the random demo model writes [SEG] only so)
+                     get a mask (a random test model writes [SEG] only so)
   --json-lines       print each answer as one JSON line {turn, history, question, answer, tags, masks, boxes,
                      boxSource, finishReason, tokens} (history = messages before the question) and each
                      command's effect as {command, ...}; for scripts and tests

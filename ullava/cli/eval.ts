@@ -102,7 +102,7 @@ export const evalCommand: CliCommand = {
         onProgress: (d) => { done = d; if (d < records.length) bar?.update(d); },
       });
       bar?.finish(done);
-      const report = buildReport(result, { model: loaded.demo ? `${loaded.dir} (tiny random demo model)` : resolve(loaded.dir), data: resolve(values.data), skipped });
+      const report = buildReport(result, { model: loaded.demo ? `${loaded.dir} (the built-in shapes-world model)` : resolve(loaded.dir), data: resolve(values.data), skipped });
       const files = await writeEvalOutputs(out, result, report);
       for (const [name, m] of Object.entries(result.metrics)) {
         console.log(`${name} ${fmt(m.value)}${m.ci95 ? ` (95% CI ${fmt(m.ci95[0])} .. ${fmt(m.ci95[1])})` : ''}`);

@@ -1,5 +1,5 @@
 // What the model-running commands (chat, segment, ground, caption) share: the option definitions, their
-// parsing into numbers with clear UsageErrors, loading (--model, else the default demo model of
+// parsing into numbers with clear UsageErrors, loading (--model, else the built-in shapes-world model of
 // api/default-model.ts) with a progress bar, and writing masks / overlays.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { basename, extname, join } from 'node:path';
@@ -28,9 +28,9 @@ export const SAMPLING_OPTIONS = {
 } as const satisfies Options;
 
 export const MODEL_USAGE = `  --model DIR        a u-LLaVA directory (config.json, weights, tokenizer.model, added_tokens.json), e.g. a
-                     download of jinxu95/ullava; default: a tiny RANDOM demo model written once under
-                     $ULLAVA_CACHE (default ~/.cache/ullava), whose answers are noise
-  --dtype D          parameter dtype bf16 (default; f32 for the demo model), f16 or f32
+                     download of jinxu95/ullava; default: the built-in shapes-world model (models/shapes in
+                     the package, trained from scratch on the procedural shapes world; it knows only that world)
+  --dtype D          parameter dtype bf16 (default; f32 for the built-in model), f16 or f32
   --quiet            no progress bar or notices on stderr`;
 
 export const SAMPLING_USAGE = `  --max-new-tokens N     longest answer in tokens (default NDEF)
@@ -82,8 +82,9 @@ const isDir = (p: string) => stat(p).then((s) => s.isDirectory(), () => false);
 const isFile = (p: string) => stat(p).then((s) => s.isFile(), () => false);
 
 /**
- * Loads the model of --model (or the demo model), with a progress bar on stderr. A directory without
- * config.json is refused with a plain message; loadUllava refuses a model that does not fit (before
+ * Loads the model of --model (or the built-in shapes-world model; `demo` says that the built-in default
+ * was used), with a progress bar on stderr. A directory without config.json, or a missing or incomplete
+ * built-in model, is refused with a plain message; loadUllava refuses a model that does not fit (before
  * allocating anything) with the numbers, which main.ts prints (exit 1).
  */
 export async function loadModel(values: { model?: string; dtype?: string; quiet?: boolean }): Promise<LoadedUllava & { demo: boolean; loadMs: number }> {
@@ -93,9 +94,9 @@ export async function loadModel(values: { model?: string; dtype?: string; quiet?
   const demo = dir === undefined;
   const say = (s: string) => { if (!values.quiet) process.stderr.write(s + '\n'); };
   if (dir === undefined) {
-    const { dir: demoDir, written } = await ensureDefaultModel();
-    dir = demoDir;
-    say(`note: no --model given: using the tiny RANDOM demo model${written ? ' (written now)' : ''} in ${dir}; its answers are noise (pass --model DIR for the real u-LLaVA)`);
+    dir = (await ensureDefaultModel()).dir;
+    say(`note: no --model given: using the built-in shapes-world model (models/shapes, trained from scratch on the ` +
+      `procedural shapes world; it knows only that world) in ${dir}; pass --model DIR for a real u-LLaVA checkpoint`);
     dtype ??= DEFAULT_MODEL_DTYPE;
   } else {
     if (!(await isDir(dir))) throw new Error(`--model ${dir}: no such directory (a u-LLaVA model directory holds config.json, the weights, tokenizer.model and added_tokens.json)`);

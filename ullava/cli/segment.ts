@@ -46,8 +46,8 @@ a checkpoint with the [LOC] decoder gives boxSource "loc-decoder". Writes
   --json             also print the JSON summary on stdout (and nothing else there)
   --raw-prompt       send TEXT as the question itself instead of the segmentation prompt
   --force-seg        make the answer start with "${FORCED_SEG_PREFIX}" ("${FORCED_SEG_LOC_PREFIX}" when the model
-                     has the [LOC] decoder), so a mask is always decoded. The tiny random demo model needs it
-                     to produce a mask at all; with real weights the model writes [SEG] itself.
+                     has the [LOC] decoder), so a mask is always decoded. The built-in model and real weights write [SEG]
+                     themselves; a random test model needs it to produce a mask at all.
 ${MODEL_USAGE}
 ${SAMPLING_USAGE.replace('NDEF', '64')}
 An answer without [SEG] is not an error: it is said, and the JSON has masks: [] (exit 0).`;
@@ -120,7 +120,7 @@ export async function runLocate(mode: 'segment' | 'ground', argv: string[]): Pro
     const what = mode === 'segment' ? answer.masks.length : answer.boxes.length;
     if (what === 0) {
       const hint = values['force-seg'] ? '' : loaded.demo
-        ? ' The demo model is random; add --force-seg to make its answer start with "Sure. Info: [SEG]" and decode a mask.'
+        ? ' The built-in model knows only the shapes world (shapes such as "the red square"); rephrase the prompt, or add --force-seg to make its answer start with "Sure. Info: [SEG]" and decode a mask.'
         : ' Rephrase the prompt, or add --force-seg to make the answer start with "Sure. Info: [SEG]".';
       say(`no ${mode === 'segment' ? 'mask' : 'box'}: the answer has no [SEG]${hasLoc ? ' or [LOC]' : ''} token.${hint}`);
     } else if (mode === 'segment') {

@@ -56,7 +56,7 @@ export const serve: CliCommand = {
       maxQueuedMediaBytes: queuedMb === undefined ? undefined : Math.floor(queuedMb * 1024 * 1024),
     };
     const loaded = await loadModel(values);
-    const modelId = loaded.demo ? 'ullava-tiny-random-demo' : basename(loaded.dir.replace(/\/+$/, ''));
+    const modelId = loaded.demo ? 'ullava-shapes' : basename(loaded.dir.replace(/\/+$/, ''));
     const { app } = await createServer(loaded, {
       modelId, apiKey, maxBatch, maxQueue, timeLimitSec,
       limits: Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)),

@@ -5,7 +5,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { CliCommand } from './command.js';
 import { UsageError } from './command.js';
 import { parseOptions, parseNumber, parseDtype, loadModel } from './model-options.js';
-import { cacheDir } from '../api/default-model.js';
+import { cacheDir, defaultModelDir, ensureRandomTinyModel } from '../api/default-model.js';
 import { readTrainConfig, type TrainConfig } from '../train/train-config.js';
 import { BUILTIN_CONFIGS, resolveConfigPath, isBuiltinConfig } from '../train/builtin-configs.js';
 import { readManifest } from '../train/sample.js';
@@ -16,7 +16,7 @@ import { ULLAVA_LOSS_FUNCTIONS } from '../train/loss-functions.js';
 import { memoryPlan, formatMemoryPlan } from '../train/memory-plan.js';
 import { publishedUllava7bConfigJSON } from '../train/published-7b.js';
 import { readUllavaConfig, ullavaConfigFromJSON, type UllavaConfig } from '../models/ullava/config.js';
-import { tinyUllavaConfigJSON, writeTinyUllava } from '../models/ullava/tiny.js';
+import { tinyUllavaConfigJSON } from '../models/ullava/tiny.js';
 import { MODEL_PRESETS, writePresetModel, type ModelPresetName } from '../models/ullava/shapes-preset.js';
 
 const OPTIONS = {
@@ -41,8 +41,9 @@ exactly (same batches, same random numbers, same result as a run never interrupt
 
   --config FILE      a training config (JSON), or one of the built-in ${BUILTIN_CONFIGS.join(', ')}
                      (ullava/train/configs/*.json, mirroring the official yaml files)
-  --model DIR        the u-LLaVA to start from (default: the config's model.path, else the tiny RANDOM demo
-                     model); "published-7b" with --dry-run plans the published 7B without its weights
+  --model DIR        the u-LLaVA to start from (default: the config's model.path or model.preset, else the
+                     tiny RANDOM test model, not the built-in shapes model: give --model models/shapes to
+                     fine-tune that); "published-7b" with --dry-run plans the published 7B without its weights
   --data MANIFEST    training samples, JSONL (default: the config's data.manifest). One object per line:
                      {"image": "img.jpg", "conversations": [{"from": "human", "value": "<image>\\n..."},
                      {"from": "gpt", "value": "Sure. Info: [SEG]."}], "masks": ["mask.png" | COCO RLE]}, or
@@ -52,7 +53,7 @@ exactly (same batches, same random numbers, same result as a run never interrupt
   --resume           continue the run in OUT from its last checkpoint
   --dry-run          print the memory plan (weights, gradients, optimizer state, activations with and
                      without gradient checkpointing) and stop; loads no weights
-  --dtype D          override the config's parameter dtype (f32, bf16, or f16 with dynamic loss scaling; the demo model trains in f32)
+  --dtype D          override the config's parameter dtype (f32, bf16, or f16 with dynamic loss scaling; the random test model trains in f32)
   --max-steps N      stop after N optimizer steps (overrides the epochs)
   --batch-size N     override per_device_train_batch_size
   --gpu-memory GB    the device memory --dry-run checks the plan against (default 80)
@@ -70,7 +71,7 @@ async function modelConfigFor(model: string | undefined, cfg: TrainConfig): Prom
   if (model === 'published-7b') return { config: ullavaConfigFromJSON(publishedUllava7bConfigJSON(), 'published u-LLaVA-7B'), name: 'published u-LLaVA-7B (jinxu95/ullava)' };
   const dir = model ?? (cfg.modelPath ? relativeTo(cfg, cfg.modelPath) : undefined);
   if (!dir && cfg.modelPreset) return { config: ullavaConfigFromJSON(MODEL_PRESETS[presetName(cfg)](), `preset ${cfg.modelPreset}`), name: `the ${cfg.modelPreset} preset (random initialisation)` };
-  if (!dir) return { config: ullavaConfigFromJSON(tinyUllavaConfigJSON(), 'tiny demo model'), name: 'the tiny demo model' };
+  if (!dir) return { config: ullavaConfigFromJSON(tinyUllavaConfigJSON(), 'tiny random test model'), name: 'the tiny random test model' };
   return { config: await readUllavaConfig(join(dir, 'config.json')), name: dir };
 }
 
@@ -114,11 +115,14 @@ export const trainCommand: CliCommand = {
     const evalSteps = parseNumber('eval-steps', values['eval-steps'], { integer: true, min: 1 });
     if (evalSteps !== undefined) cfg.training.evalSteps = evalSteps;
     const modelDir = values.model ?? (cfg.modelPath ? relativeTo(cfg, cfg.modelPath) : undefined);
-    // The demo model trains in f32 unless told otherwise (its point is to run anywhere, exactly).
     // A config with "model": {"preset": NAME} starts from that architecture, freshly initialised (seeded by training.seed).
     const presetDir = modelDir === undefined && cfg.modelPreset
       ? await writePresetModel(join(cacheDir(), 'presets', `${presetName(cfg)}-seed${cfg.training.seed}`), presetName(cfg), cfg.training.seed) : undefined;
-    const demoDir = modelDir === undefined && !presetDir ? await writeTinyUllava(join(cacheDir(), 'tiny-ullava')) : undefined;
+    // Neither: the tiny random test model (the published 7B's layout at a tiny size), never the built-in
+    // shapes model, whose weights a run would otherwise quietly start from. It trains in f32 unless told
+    // otherwise (its point is to run anywhere, exactly).
+    const demoDir = modelDir === undefined && !presetDir ? (await ensureRandomTinyModel()).dir : undefined;
+    if (demoDir) say(`note: no --model and no model in the config: training starts from the tiny RANDOM test model in ${demoDir} (--model ${defaultModelDir()} fine-tunes the built-in shapes model)`);
     if (demoDir && !dtype) cfg.training.dtype = 'f32';
     const loaded = await loadModel({ model: modelDir ?? presetDir ?? demoDir, dtype: cfg.training.dtype, quiet: values.quiet });
     const out = values.out ?? join('runs', cfg.stage);

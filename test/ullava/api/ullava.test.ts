@@ -2,12 +2,12 @@
 // BMP bytes (through ffmpeg) or raw RGB gives the same answer and masks; masks are the session's logits
 // thresholded at 0, at the image's size, with their area and box; turns replayed from an array answer as
 // the session's own multi-turn history does; calls made at once queue; bad input is refused with a reason.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { test } from '../../harness/test.js';
-import { Ullava, encodeMaskPng, type Mask } from '../../../ullava/index.js';
+import { Ullava, defaultModelDir, encodeMaskPng, type Mask } from '../../../ullava/index.js';
 import { UllavaSession } from '../../../ullava/session.js';
 import { loadUllava, type LoadedUllava } from '../../../ullava/models/ullava/load.js';
 import { DEFAULT_CAPTION_PROMPT, FORCED_SEG_PREFIX, segmentationQuestion } from '../../../ullava/chat/conversation.js';
@@ -183,7 +183,7 @@ test('bad input is refused with what was wrong, and the model keeps working', as
   assert.equal(r.masks.length >= 1, true, 'works after the refusals');
 });
 
-test('Ullava.load() without a directory writes the demo model under ULLAVA_CACHE; a disposed model refuses calls', async () => {
+test('Ullava.load() without a directory loads the built-in shapes model (models/shapes) and writes nothing to the cache; a disposed model refuses calls', async () => {
   const cache = join(tmp, 'cache');
   const saved = process.env.ULLAVA_CACHE;
   process.env.ULLAVA_CACHE = cache;
@@ -191,7 +191,9 @@ test('Ullava.load() without a directory writes the demo model under ULLAVA_CACHE
   try { m = await Ullava.load(); } finally {
     if (saved === undefined) delete process.env.ULLAVA_CACHE; else process.env.ULLAVA_CACHE = saved;
   }
-  assert.equal([m.dir, m.demo], [join(cache, 'tiny-ullava'), true]);
+  assert.equal([m.dir, m.demo], [defaultModelDir(), true]);
+  assert.ok(m.dir.endsWith(join('models', 'shapes')), m.dir);
+  assert.ok(!existsSync(cache), 'the built-in model needs no cache');
   const r = await m.segment(square(), 'the red square', { forceSeg: true, maxNewTokens: 1 });
   assert.ok(r.answer.startsWith('Sure. Info:') && r.masks.length >= 1, r.answer);
   await m.dispose();

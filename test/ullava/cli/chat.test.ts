@@ -2,12 +2,13 @@ import * as assert from 'uvu/assert';
 import { test } from '../../harness/test.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { run, root, squarePng, describe } from './helpers.js';
+import { run, root, squarePng, describe, randomModel } from './helpers.js';
 
 test('ullava chat over a pipe: one answer line per question, history kept across turns and cleared by /reset', async () => {
   const img = await squarePng();
+  const model = await randomModel();
   const input = 'What is this?\nWhat is this?\n/reset\nWhat is this?\n';
-  const r = run(['chat', '--image', img, '--max-new-tokens', '4', '--json-lines', '--quiet'], { input });
+  const r = run(['chat', '--model', model, '--image', img, '--max-new-tokens', '4', '--json-lines', '--quiet'], { input });
   assert.equal(r.status, 0, describe(r));
   const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
   assert.equal(lines.map((l) => l.turn ?? l.command), [1, 2, '/reset', 1]);
@@ -17,7 +18,7 @@ test('ullava chat over a pipe: one answer line per question, history kept across
   assert.equal(lines[3].answer, lines[0].answer);
 
   // Plain mode: the answers, each followed by a newline, on stdout only.
-  const p = run(['chat', '--image', img, '--max-new-tokens', '4', '--quiet'], { input });
+  const p = run(['chat', '--model', model, '--image', img, '--max-new-tokens', '4', '--quiet'], { input });
   assert.equal(p.status, 0, describe(p));
   const answers = p.stdout.split('\n');
   assert.equal(answers.length, 4, JSON.stringify(p.stdout));
@@ -30,7 +31,7 @@ test('ullava chat: /image switches images, masks of [SEG] answers are written to
   const img = await squarePng();
   const out = join(root, 'chat-out');
   const input = `Hello\n/image ${join(root, 'missing.png')}\n/image ${img}\nSegment it.\n/quit\nnever asked\n`;
-  const r = run(['chat', '--max-new-tokens', '2', '--json-lines', '--quiet', '--out', out, '--answer-prefix', 'Sure. Info: [SEG]'], { input });
+  const r = run(['chat', '--model', await randomModel(), '--max-new-tokens', '2', '--json-lines', '--quiet', '--out', out, '--answer-prefix', 'Sure. Info: [SEG]'], { input });
   assert.equal(r.status, 1, describe(r));
   const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
   assert.equal(lines.length, 4, r.stdout);

@@ -1,5 +1,6 @@
-// Running the built CLI as a user does (a child process), with ULLAVA_CACHE in a temporary directory so the
-// tiny random demo model is written there once for all the CLI tests of this process.
+// Running the built CLI as a user does (a child process), with ULLAVA_CACHE in a temporary directory. Without
+// --model the CLI uses the built-in shapes model; tests that need only speed and a model of the published
+// layout pass the tiny RANDOM test model (randomModel(), written there once for all the CLI tests of a process).
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,12 +8,20 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writePng, type RgbImage } from '../../../ullava/media/index.js';
 import { HANG_GUARD_MS } from '../../harness/test.js';
+import { ensureRandomTinyModel } from '../../../ullava/api/default-model.js';
 
 export const cli = fileURLToPath(new URL('../../../ullava/cli/main.js', import.meta.url));
 
 /** Temporary root of these tests (the cache and the fixtures), removed when the process exits. */
 export const root = mkdtempSync(join(tmpdir(), 'ullava-cli-'));
 process.on('exit', () => rmSync(root, { recursive: true, force: true }));
+
+let random: Promise<string> | undefined;
+/** The tiny RANDOM test model's directory (<root>/cache/tiny-ullava), written once: pass it as --model. */
+export function randomModel(): Promise<string> {
+  random ??= ensureRandomTinyModel({ ULLAVA_CACHE: join(root, 'cache') }).then((r) => r.dir);
+  return random;
+}
 
 export function run(args: string[], o: { input?: string; env?: NodeJS.ProcessEnv } = {}): SpawnSyncReturns<string> {
   return spawnSync(process.execPath, [cli, ...args], {

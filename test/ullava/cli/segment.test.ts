@@ -3,15 +3,15 @@ import { test } from '../../harness/test.js';
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodePng } from '../../../ullava/media/index.js';
-import { run, root, squarePng, describe } from './helpers.js';
+import { run, root, squarePng, describe, randomModel } from './helpers.js';
 import { writeTinyUllava } from '../../../ullava/models/ullava/tiny.js';
 
-test('ullava segment --force-seg writes a 0/255 mask at the image size, an overlay and a JSON with one mask and its box', async () => {
+test('ullava segment --force-seg without --model (the built-in shapes model) writes a 0/255 mask at the image size, an overlay and a JSON with one mask and its box', async () => {
   const img = await squarePng();
   const out = join(root, 'seg-out');
   const r = run(['segment', '--image', img, '--prompt', 'the red square', '--force-seg', '--out', out, '--max-new-tokens', '4', '--json']);
   assert.equal(r.status, 0, describe(r));
-  assert.ok(/tiny RANDOM demo model/.test(r.stderr), `no demo-model notice:\n${r.stderr}`);
+  assert.ok(/no --model given: using the built-in shapes-world model \(models\/shapes/.test(r.stderr), `no default-model notice:\n${r.stderr}`);
   const printed = JSON.parse(r.stdout);
   const saved = JSON.parse(readFileSync(join(out, 'square.json'), 'utf8'));
   assert.equal(printed, saved, '--json prints the saved JSON');
@@ -41,8 +41,8 @@ test('ullava segment --force-seg writes a 0/255 mask at the image size, an overl
 test('ullava segment without [SEG] in the answer says so, exits 0 and writes masks: []', async () => {
   const img = await squarePng();
   const out = join(root, 'seg-none');
-  // The random model's greedy answer to this prompt has no [SEG] (it would need to pick 1 of 32010 tokens).
-  const r = run(['segment', '--image', img, '--prompt', 'the red square', '--out', out, '--max-new-tokens', '3']);
+  // The random test model's greedy answer to this prompt has no [SEG] (it would need to pick 1 of 32010 tokens).
+  const r = run(['segment', '--model', await randomModel(), '--image', img, '--prompt', 'the red square', '--out', out, '--max-new-tokens', '3']);
   assert.equal(r.status, 0, describe(r));
   assert.ok(/no mask: the answer has no \[SEG\]/.test(r.stdout) && /--force-seg/.test(r.stdout), r.stdout);
   const saved = JSON.parse(readFileSync(join(out, 'square.json'), 'utf8'));
@@ -53,7 +53,7 @@ test('ullava segment without [SEG] in the answer says so, exits 0 and writes mas
 test('ullava ground prints pixel boxes (from the mask on the published layout), draws them and saves JSON', async () => {
   const img = await squarePng();
   const out = join(root, 'ground-out');
-  const r = run(['ground', '--image', img, '--prompt', 'red square', '--force-seg', '--out', out, '--max-new-tokens', '2', '--quiet']);
+  const r = run(['ground', '--model', await randomModel(), '--image', img, '--prompt', 'red square', '--force-seg', '--out', out, '--max-new-tokens', '2', '--quiet']);
   assert.equal(r.status, 0, describe(r));
   assert.ok(/from the masks/.test(r.stdout), r.stdout);
   const line = /box 0: (\[[^\]]*\]|\(none: empty mask\))/.exec(r.stdout);

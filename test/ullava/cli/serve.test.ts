@@ -1,6 +1,7 @@
-// `ullava serve` as a user starts it: a child process on the demo model, --port 0 and --api-key; it prints
-// the address it bound (127.0.0.1 by default), answers /health without the key and a chat with it, refuses
-// bad options with the usage (exit 2), and on SIGTERM finishes and exits 0.
+// `ullava serve` as a user starts it: a child process on the built-in shapes model (no --model), --port 0
+// and --api-key; it prints the address it bound (127.0.0.1 by default), answers /health without the key and
+// a chat with it (model id "ullava-shapes"), refuses bad options with the usage (exit 2), and on SIGTERM
+// finishes and exits 0.
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -26,7 +27,7 @@ test('ullava serve: binds 127.0.0.1, /health without the key, a chat with it, SI
       body: JSON.stringify({ max_tokens: 3, messages: [{ role: 'user', content: 'Hi.' }] }) });
     const j = await r.json() as { model: string; usage: { completion_tokens: number } };
     assert.is(r.status, 200);
-    assert.is(j.model, 'ullava-tiny-random-demo');
+    assert.is(j.model, 'ullava-shapes');
     assert.ok(j.usage.completion_tokens >= 1);
   } finally {
     proc.kill('SIGTERM');

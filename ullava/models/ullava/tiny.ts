@@ -1,8 +1,9 @@
 // A tiny, randomly initialised u-LLaVA written in exactly the published layout (config.json with the
 // nested llm_config, sharded weights with an index, LLaMA's tokenizer.model and u-LLaVA's
 // added_tokens.json), so everything a user's download goes through (loading, tokenising, splicing,
-// generating, segmenting) runs without the 15 GB of real weights. Its answers are noise: it is the default
-// model of the CLI's demo and of the tests, not a model of anything.
+// generating, segmenting) runs without the 15 GB of real weights. Its answers are noise: it is the model of
+// the tests that need speed (api/default-model.ts ensureRandomTinyModel) and of `ullava train` without a
+// model, not a model of anything; the commands' default is the built-in shapes model (models/shapes).
 import { mkdir, writeFile, rename, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { getDevice } from '../../../engine/index.js';
@@ -36,7 +37,7 @@ export function tinyUllavaConfigJSON(layout: 'published' | 'head' = 'published',
 }
 
 async function writeAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  // A per-process temp name: two processes writing the demo model at once never share a temp file.
+  // A per-process temp name: two processes writing the random model at once never share a temp file.
   const tmp = `${path}.tmp-${process.pid}`;
   await writeFile(tmp, data);
   await rename(tmp, path);
