@@ -1,23 +1,24 @@
-// A zero-shot check of pointing by words (issue 13's open lead): the question's word embeddings, summed and
-// scored against the image's projected features (the vision stage put words beside the patches they name),
-// give a distribution over patches; SAM's decoder gets its point prompt at the expected patch centre (as the
-// pointer prompt does); the mask is compared with a ground-truth mask. No [SEG] state, no seg head, no training.
+// The pointer prompt (pointer-prompt.ts) on the question sentence alone, outside any conversation, on any
+// checkpoint, trained for the pointer or not: the question's word embeddings, summed and scored against the
+// image's projected features, give a distribution over patches; SAM's decoder gets its point prompt at the
+// expected patch centre; the mask is compared with a ground-truth mask.
 // Usage (after npm run build): node scripts/probe-word-pointer.mjs MODEL IMAGE "the red square" [GT_MASK.png] [SCALE]
-//   SCALE multiplies the summed scores (default 0.67, about 10x the mean over the question's ~15 tokens).
+//   SCALE multiplies the summed scores (default POINTER_SCALE, 2/3).
 // On docs/demo.png with the shapes recipe's stage I checkpoint (SAM stage decoder, vision stage tower): "the
 // red square" IoU 0.91 against docs/demo-mask.png; "the blue circle" and "the green triangle" land on their shapes.
-// Reading every word of the context instead ("ASSISTANT: Sure. Info:" included) fails (IoU 0.00 - 0.17).
+// In the turn as a chat prompt has it ("\n" before, "ASSISTANT:" after) the same checkpoint fails (IoU 0.06):
+// stage II's pointer loss trains those words too.
 import { loadUllava } from '../dist/ullava/models/ullava/load.js';
 import { loadImage } from '../dist/ullava/media/load-image.js';
 import { preprocessClip } from '../dist/ullava/models/clip/preprocess.js';
 import { preprocessImage } from '../dist/ullava/models/sam/preprocess.js';
-import { pointerPrompts } from '../dist/ullava/models/ullava/pointer-prompt.js';
+import { pointerLogits, pointerPrompts, POINTER_SCALE } from '../dist/ullava/models/ullava/pointer-prompt.js';
 import { segmentationQuestion } from '../dist/ullava/chat/conversation.js';
 import * as E from '../dist/engine/index.js';
 
 const [dir, imagePath, expression, maskPath, scaleArg] = process.argv.slice(2);
 if (!dir || !imagePath || !expression) throw new Error('usage: node scripts/probe-word-pointer.mjs MODEL IMAGE "expression" [GT_MASK.png] [SCALE]');
-const scale = Number(scaleArg ?? 0.67);
+const scale = Number(scaleArg ?? POINTER_SCALE);
 await E.getDevice();
 const { model: m, tokenizer } = await loadUllava(dir, { dtype: 'f32' });
 const image = await loadImage(imagePath);
@@ -29,8 +30,8 @@ const { mask, weights } = E.noGrad(() => E.scope(() => {
   const clip = Float32Array.from(preprocessClip(image, { size: v.imageSize }));
   const feats = m.encodeImages(E.Tensor.fromHost(clip, [1, 3, v.imageSize, v.imageSize], 'f32'));
   const f = E.reshape(feats, [feats.shape[1], feats.shape[2]]);
-  const words = E.sum(E.indexSelect(m.lm.model.embed_tokens.weight, 0, E.Tensor.from(ids, [ids.length], 'i32')), 0, { keepDims: true });
-  const logits = E.mul(E.matmul(words, E.transpose(f)), scale);
+  // No media block and no BOS in `ids`: the question words are all of them.
+  const logits = E.mul(pointerLogits(m, { features: f, prompts: [ids] }), scale / POINTER_SCALE);
   const emb = m.visualModel.encodeImage(E.Tensor.fromHost(sam.pixels, [1, 3, S, S], 'f32'));
   const prompts = pointerPrompts(m, logits, [image.height, image.width], sam.inputSize);
   return { mask: m.decodeMaskPrompts(prompts, emb, sam.inputSize, [image.height, image.width]), weights: E.softmax(logits, 1) };
